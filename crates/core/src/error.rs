@@ -1,0 +1,105 @@
+//! The one error type of the runtime. Every failure that reaches the public API is an
+//! [`Error`]: its [`ErrorKind`] says what class of failure it is (so tests and embedders
+//! can branch on it) and its message says what and where.
+
+use crate::trap::Trap;
+use std::fmt;
+
+/// What class of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The bytes are not a well-formed wasm binary.
+    Malformed,
+    /// The module is well formed but does not validate.
+    Invalid,
+    /// The module uses a feature that no mode of this build supports (SIMD, threads, ...),
+    /// or the requested mode is not built yet.
+    Unsupported,
+    /// An import could not be resolved, or resolved to something of the wrong kind or type.
+    Link,
+    /// Executing wasm code trapped; [`Error::trap`] gives the trap.
+    Trap,
+    /// A registry operation was refused (unknown module or export, name in use,
+    /// module still imported by others, ...).
+    Registry,
+    /// A host call passed wrong arguments (count or types) to a wasm function.
+    Argument,
+    /// A resource limit of the host was hit (address space, file, ...).
+    Resource,
+}
+
+/// The error type of rwamr.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    trap: Option<Box<Trap>>,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            trap: None,
+        }
+    }
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Malformed, message)
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unsupported, message)
+    }
+    pub fn link(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Link, message)
+    }
+    pub fn registry(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Registry, message)
+    }
+    pub fn argument(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Argument, message)
+    }
+    pub fn resource(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Resource, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The trap, when this error is one.
+    pub fn trap(&self) -> Option<&Trap> {
+        self.trap.as_deref()
+    }
+    /// Prefixes the message with where the error happened (`"module `a`: "`).
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+}
+
+impl From<Trap> for Error {
+    fn from(trap: Trap) -> Self {
+        Error {
+            kind: ErrorKind::Trap,
+            message: format!("wasm trap: {trap}"),
+            trap: Some(Box::new(trap)),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,285 @@
+//! Host-side handles to functions: [`Func`] (dynamically typed) and [`TypedFunc`].
+
+use crate::error::{Error, Result};
+use crate::host::Caller;
+use crate::instance::Instance;
+use crate::slot::{FuncCode, FuncSlot};
+use crate::types::{FuncType, ValType};
+use crate::val::Val;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// A function that the host can call: a reference to a function slot, which keeps the
+/// instance owning the slot alive. Calls always go through the slot, so a handle taken
+/// before a patch calls the patched function.
+#[derive(Clone)]
+pub struct Func {
+    slot: *const FuncSlot,
+    owner: Arc<Instance>,
+}
+
+// SAFETY: the slot lives inside `owner`, which this handle keeps alive; slots are Sync.
+unsafe impl Send for Func {}
+// SAFETY: as above.
+unsafe impl Sync for Func {}
+
+impl std::fmt::Debug for Func {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Func({:p}: {})", self.slot, self.ty())
+    }
+}
+
+impl Func {
+    /// A handle to a slot owned by (or reachable from) `owner`.
+    ///
+    /// # Safety
+    /// `slot` must be alive as long as `owner` is.
+    pub unsafe fn new(slot: *const FuncSlot, owner: Arc<Instance>) -> Func {
+        Func { slot, owner }
+    }
+
+    /// The handle for a non-null funcref cell.
+    ///
+    /// # Safety
+    /// `cell` must be 0 or the address of a live slot whose owning instance is alive.
+    pub unsafe fn from_cell(cell: u64) -> Option<Func> {
+        if cell == 0 {
+            return None;
+        }
+        let slot = cell as *const FuncSlot;
+        // SAFETY: the caller guarantees the slot is alive.
+        let owner = unsafe { (*slot).owner() };
+        // SAFETY: the owner is alive (caller's guarantee) and was created by `Arc`
+        // (instances only exist in `Arc`s), so taking one more strong count is sound.
+        let owner = unsafe {
+            Arc::increment_strong_count(owner);
+            Arc::from_raw(owner)
+        };
+        Some(Func { slot, owner })
+    }
+
+    #[inline]
+    pub fn slot(&self) -> &FuncSlot {
+        // SAFETY: the slot lives as long as `owner`, which we hold.
+        unsafe { &*self.slot }
+    }
+
+    /// The instance that owns the slot.
+    pub fn owner(&self) -> &Arc<Instance> {
+        &self.owner
+    }
+
+    pub fn as_cell(&self) -> u64 {
+        self.slot as u64
+    }
+
+    pub fn ty(&self) -> FuncType {
+        self.slot().entry().ty.clone()
+    }
+
+    /// Calls the function. Arguments are checked against its type.
+    pub fn call(&self, args: &[Val]) -> Result<Vec<Val>> {
+        let entry = self.slot().entry();
+        let ty = &entry.ty;
+        if args.len() != ty.params().len() {
+            return Err(Error::argument(format!(
+                "function of type {ty} takes {} argument(s), {} given",
+                ty.params().len(),
+                args.len()
+            )));
+        }
+        for (i, (a, t)) in args.iter().zip(ty.params()).enumerate() {
+            if a.ty() != *t {
+                return Err(Error::argument(format!(
+                    "argument {i} of function of type {ty} must be {t}, {} given",
+                    a.ty()
+                )));
+            }
+        }
+        match &entry.code {
+            FuncCode::Host(h) => {
+                let mut results: Vec<Val> =
+                    ty.results().iter().map(|t| Val::default_for(*t)).collect();
+                let mut caller = Caller::new(None);
+                h.call(&mut caller, args, &mut results)?;
+                Ok(results)
+            }
+            FuncCode::Wasm(code) => {
+                let n = ty.params().len().max(ty.results().len());
+                let mut cells = vec![0u64; n];
+                for (c, a) in cells.iter_mut().zip(args) {
+                    *c = a.to_cell();
+                }
+                code.call(entry, &mut cells)?;
+                Ok(ty
+                    .results()
+                    .iter()
+                    .zip(&cells)
+                    // SAFETY: result cells of a call that just returned: funcrefs among
+                    // them point to slots kept alive by the instances involved.
+                    .map(|(t, c)| unsafe { Val::from_cell(*c, *t) })
+                    .collect())
+            }
+        }
+    }
+
+    /// A statically typed view of this function; fails if the types differ.
+    pub fn typed<P: WasmParams, R: WasmResults>(&self) -> Result<TypedFunc<P, R>> {
+        let ty = self.ty();
+        let (want_p, want_r) = (P::types(), R::types());
+        if ty.params() != want_p.as_slice() || ty.results() != want_r.as_slice() {
+            return Err(Error::argument(format!(
+                "function has type {ty}, not {}",
+                FuncType::new(want_p, want_r)
+            )));
+        }
+        Ok(TypedFunc {
+            func: self.clone(),
+            _marker: PhantomData,
+        })
+    }
+}
+
+/// A function with static parameter and result types, from [`Func::typed`].
+pub struct TypedFunc<P, R> {
+    func: Func,
+    _marker: PhantomData<fn(P) -> R>,
+}
+
+impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
+    pub fn call(&self, params: P) -> Result<R> {
+        let results = self.func.call(&params.into_vals())?;
+        R::from_vals(&results)
+            .ok_or_else(|| Error::argument("function returned values of unexpected types"))
+    }
+    pub fn func(&self) -> &Func {
+        &self.func
+    }
+}
+
+/// A Rust type that maps to one wasm value type.
+pub trait WasmTy: Sized {
+    fn ty() -> ValType;
+    fn into_val(self) -> Val;
+    fn from_val(v: &Val) -> Option<Self>;
+}
+
+impl WasmTy for i32 {
+    fn ty() -> ValType {
+        ValType::I32
+    }
+    fn into_val(self) -> Val {
+        Val::I32(self)
+    }
+    fn from_val(v: &Val) -> Option<Self> {
+        v.i32()
+    }
+}
+impl WasmTy for u32 {
+    fn ty() -> ValType {
+        ValType::I32
+    }
+    fn into_val(self) -> Val {
+        Val::I32(self as i32)
+    }
+    fn from_val(v: &Val) -> Option<Self> {
+        v.i32().map(|x| x as u32)
+    }
+}
+impl WasmTy for i64 {
+    fn ty() -> ValType {
+        ValType::I64
+    }
+    fn into_val(self) -> Val {
+        Val::I64(self)
+    }
+    fn from_val(v: &Val) -> Option<Self> {
+        v.i64()
+    }
+}
+impl WasmTy for u64 {
+    fn ty() -> ValType {
+        ValType::I64
+    }
+    fn into_val(self) -> Val {
+        Val::I64(self as i64)
+    }
+    fn from_val(v: &Val) -> Option<Self> {
+        v.i64().map(|x| x as u64)
+    }
+}
+impl WasmTy for f32 {
+    fn ty() -> ValType {
+        ValType::F32
+    }
+    fn into_val(self) -> Val {
+        Val::f32(self)
+    }
+    fn from_val(v: &Val) -> Option<Self> {
+        v.f32_value()
+    }
+}
+impl WasmTy for f64 {
+    fn ty() -> ValType {
+        ValType::F64
+    }
+    fn into_val(self) -> Val {
+        Val::f64(self)
+    }
+    fn from_val(v: &Val) -> Option<Self> {
+        v.f64_value()
+    }
+}
+
+/// Parameter lists of [`TypedFunc`]: `()`, a single [`WasmTy`], or tuples of them.
+pub trait WasmParams {
+    fn types() -> Vec<ValType>;
+    fn into_vals(self) -> Vec<Val>;
+}
+
+/// Result lists of [`TypedFunc`]: `()`, a single [`WasmTy`], or tuples of them.
+pub trait WasmResults: Sized {
+    fn types() -> Vec<ValType>;
+    fn from_vals(vals: &[Val]) -> Option<Self>;
+}
+
+impl<T: WasmTy> WasmParams for T {
+    fn types() -> Vec<ValType> {
+        vec![T::ty()]
+    }
+    fn into_vals(self) -> Vec<Val> {
+        vec![self.into_val()]
+    }
+}
+impl<T: WasmTy> WasmResults for T {
+    fn types() -> Vec<ValType> {
+        vec![T::ty()]
+    }
+    fn from_vals(vals: &[Val]) -> Option<Self> {
+        match vals {
+            [v] => T::from_val(v),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! tuple_impls {
+    ($(($($t:ident $i:tt),*)),*) => {$(
+        impl<$($t: WasmTy),*> WasmParams for ($($t,)*) {
+            fn types() -> Vec<ValType> { vec![$($t::ty()),*] }
+            #[allow(clippy::unused_unit)]
+            fn into_vals(self) -> Vec<Val> { vec![$(self.$i.into_val()),*] }
+        }
+        impl<$($t: WasmTy),*> WasmResults for ($($t,)*) {
+            fn types() -> Vec<ValType> { vec![$($t::ty()),*] }
+            #[allow(unused_variables, unused_mut, clippy::unused_unit)]
+            fn from_vals(vals: &[Val]) -> Option<Self> {
+                let mut it = vals.iter();
+                let r = ($($t::from_val(it.next()?)?,)*);
+                if it.next().is_some() { return None; }
+                Some(r)
+            }
+        }
+    )*};
+}
+tuple_impls!((), (A 0, B 1), (A 0, B 1, C 2), (A 0, B 1, C 2, D 3));

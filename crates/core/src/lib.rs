@@ -1,0 +1,35 @@
+//! rwamr's runtime core: decoding and validation ([`module`]), types and canonical
+//! signature ids ([`types`]), values ([`val`]), traps ([`trap`]), linear memory
+//! ([`memory`]), tables, globals, instances, host functions, and the function-slot
+//! table ([`slot`]) through which every call goes.
+//!
+//! Execution tiers (the interpreter, later the JITs) plug in through
+//! [`engine::Compiler`] and [`slot::WasmCode`]; this crate depends on none of them.
+
+pub mod engine;
+pub mod error;
+pub mod func;
+pub mod global;
+pub mod host;
+pub mod instance;
+pub mod memory;
+pub mod module;
+pub mod slot;
+pub mod table;
+pub mod trap;
+pub mod types;
+pub mod val;
+
+pub use engine::{CompiledModule, Compiler, Engine, Limits, Mode};
+pub use error::{Error, ErrorKind, Result};
+pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use global::{Global, GlobalRef};
+pub use host::{Caller, HostFunc, HostModule};
+pub use instance::{Extern, Instance, ResolvedImport};
+pub use memory::{Memory, MemoryView, PAGE_SIZE};
+pub use module::{ExternKind, Module};
+pub use slot::{FuncCode, FuncEntry, FuncSlot, WasmCode};
+pub use table::Table;
+pub use trap::{Trap, TrapCode};
+pub use types::{FuncType, GlobalType, MemoryType, SigId, TableType, ValType};
+pub use val::Val;

@@ -1,0 +1,345 @@
+//! Linear memory. The whole maximum size is reserved as inaccessible address space up
+//! front and made accessible page by page as the memory grows, so the base address never
+//! moves: code may cache it, and a grow never copies.
+//!
+//! All access to the bytes goes through this module; it is one of the few places with
+//! `unsafe`. Accesses are bounds-checked against the current length here (the interpreter)
+//! or by the guard region (compiled code, later). Concurrent accesses from several host
+//! threads to one memory are plain racy byte accesses, as wasm's own memory model allows;
+//! they never leave the mapping.
+
+use crate::error::{Error, Result};
+use crate::trap::{Trap, TrapCode};
+use crate::types::MemoryType;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Bytes in a wasm page.
+pub const PAGE_SIZE: usize = 65536;
+/// Most pages a 32-bit memory can have (4 GiB).
+pub const MAX_PAGES: u32 = 65536;
+
+/// A linear memory.
+pub struct Memory {
+    ty: MemoryType,
+    base: NonNull<u8>,
+    /// Bytes of address space reserved at `base` (0 when nothing was mapped).
+    reserved: usize,
+    /// Accessible bytes.
+    len: AtomicUsize,
+    grow_lock: Mutex<()>,
+}
+
+// SAFETY: the mapping is owned by the `Memory` and only freed in `drop`; every access to
+// the bytes is a raw unaligned read or write inside the accessible length, which is valid
+// from any thread (racing accesses give unspecified bytes, never UB outside the mapping:
+// the same model as wasm's shared memories).
+unsafe impl Send for Memory {}
+// SAFETY: see `Send`; the length is atomic and growth is serialized by `grow_lock`.
+unsafe impl Sync for Memory {}
+
+impl Memory {
+    /// Creates a memory of `ty.min` pages, reserving room for `ty.max` (or 4 GiB).
+    pub fn new(ty: MemoryType) -> Result<Memory> {
+        if ty.min > MAX_PAGES || ty.max.is_some_and(|m| m > MAX_PAGES) {
+            return Err(Error::invalid("memory size must be at most 65536 pages (4GiB)"));
+        }
+        let max_pages = ty.max.unwrap_or(MAX_PAGES) as usize;
+        let reserved = max_pages * PAGE_SIZE;
+        let initial = ty.min as usize * PAGE_SIZE;
+        if reserved == 0 {
+            return Ok(Memory {
+                ty,
+                base: NonNull::dangling(),
+                reserved: 0,
+                len: AtomicUsize::new(0),
+                grow_lock: Mutex::new(()),
+            });
+        }
+        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+        // SAFETY: a fresh anonymous mapping at an address the kernel picks; it aliases nothing.
+        let ptr = unsafe {
+            mmap_anonymous(
+                std::ptr::null_mut(),
+                reserved,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|e| {
+            Error::resource(format!(
+                "cannot reserve {reserved} bytes of address space for a linear memory: {e}"
+            ))
+        })?;
+        let mem = Memory {
+            ty,
+            // SAFETY: mmap succeeded, so the pointer is not null.
+            base: unsafe { NonNull::new_unchecked(ptr.cast::<u8>()) },
+            reserved,
+            len: AtomicUsize::new(0),
+            grow_lock: Mutex::new(()),
+        };
+        mem.commit(0, initial)?;
+        mem.len.store(initial, Ordering::Release);
+        Ok(mem)
+    }
+
+    /// Makes bytes `from..to` of the reservation readable and writable.
+    fn commit(&self, from: usize, to: usize) -> Result<()> {
+        if to <= from {
+            return Ok(());
+        }
+        debug_assert!(to <= self.reserved);
+        use rustix::mm::{mprotect, MprotectFlags};
+        // SAFETY: `from..to` lies inside our own reservation (`to <= reserved`), and page
+        // aligned because both are multiples of the wasm page size.
+        unsafe {
+            mprotect(
+                self.base.as_ptr().add(from).cast(),
+                to - from,
+                MprotectFlags::READ | MprotectFlags::WRITE,
+            )
+        }
+        .map_err(|e| Error::resource(format!("cannot commit linear memory: {e}")))
+    }
+
+    pub fn ty(&self) -> MemoryType {
+        MemoryType {
+            min: self.size_pages(),
+            max: self.ty.max,
+        }
+    }
+
+    /// Current size in bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Current size in pages.
+    pub fn size_pages(&self) -> u32 {
+        (self.len() / PAGE_SIZE) as u32
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages, or `None` when the memory
+    /// cannot grow that far (the wasm `memory.grow` result -1).
+    pub fn grow(&self, delta: u32) -> Option<u32> {
+        let _guard = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.size_pages();
+        let new = old.checked_add(delta)?;
+        if new > self.ty.max.unwrap_or(MAX_PAGES) || new as usize * PAGE_SIZE > self.reserved {
+            return None;
+        }
+        let (from, to) = (old as usize * PAGE_SIZE, new as usize * PAGE_SIZE);
+        self.commit(from, to).ok()?;
+        self.len.store(to, Ordering::Release);
+        Some(old)
+    }
+
+    /// A view of the current bytes, for fast repeated access. Refresh it after anything
+    /// that may grow the memory.
+    #[inline]
+    pub fn view(&self) -> MemoryView<'_> {
+        MemoryView {
+            base: self.base,
+            len: self.len(),
+            _memory: std::marker::PhantomData,
+        }
+    }
+
+    /// Copies `buf.len()` bytes at `addr` into `buf`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
+        self.view().read(addr, buf)
+    }
+
+    /// Copies `data` to `addr`.
+    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Trap> {
+        self.view().write(addr, data)
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        if self.reserved != 0 {
+            // SAFETY: we own the reservation and nothing can use it after drop; failure
+            // to unmap only leaks address space.
+            let _ = unsafe { rustix::mm::munmap(self.base.as_ptr().cast(), self.reserved) };
+        }
+    }
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memory")
+            .field("pages", &self.size_pages())
+            .field("max", &self.ty.max)
+            .finish()
+    }
+}
+
+/// Bounds-checked access to a memory's bytes as they were when the view was taken.
+/// Memories never shrink and never move, so a stale view is only too cautious.
+#[derive(Clone, Copy)]
+pub struct MemoryView<'a> {
+    base: NonNull<u8>,
+    len: usize,
+    _memory: std::marker::PhantomData<&'a Memory>,
+}
+
+/// A value that can be loaded from or stored to linear memory (little endian).
+pub trait Scalar: Copy {
+    const SIZE: usize;
+    fn from_le_bytes_ptr(bytes: [u8; 8]) -> Self;
+    fn to_le_bytes_buf(self) -> [u8; 8];
+}
+
+macro_rules! scalar {
+    ($($t:ty),*) => {$(
+        impl Scalar for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            #[inline(always)]
+            fn from_le_bytes_ptr(bytes: [u8; 8]) -> Self {
+                let mut b = [0u8; std::mem::size_of::<$t>()];
+                b.copy_from_slice(&bytes[..std::mem::size_of::<$t>()]);
+                <$t>::from_le_bytes(b)
+            }
+            #[inline(always)]
+            fn to_le_bytes_buf(self) -> [u8; 8] {
+                let mut out = [0u8; 8];
+                out[..std::mem::size_of::<$t>()].copy_from_slice(&self.to_le_bytes());
+                out
+            }
+        }
+    )*};
+}
+scalar!(u8, i8, u16, i16, u32, i32, u64, i64);
+
+impl<'a> MemoryView<'a> {
+    /// Accessible bytes.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The effective address `addr + offset` if `size` bytes there are in bounds.
+    #[inline(always)]
+    fn check(&self, ea: u64, size: usize) -> Result<usize, Trap> {
+        match ea.checked_add(size as u64) {
+            Some(end) if end <= self.len as u64 => Ok(ea as usize),
+            _ => Err(Trap::new(TrapCode::MemoryOutOfBounds)),
+        }
+    }
+
+    /// Loads a `T` at effective address `ea`.
+    #[inline(always)]
+    pub fn load<T: Scalar>(&self, ea: u64) -> Result<T, Trap> {
+        let at = self.check(ea, T::SIZE)?;
+        let mut buf = [0u8; 8];
+        // SAFETY: `check` proved `at..at + SIZE` lies in the accessible part of the mapping,
+        // and `buf` has room for SIZE <= 8 bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.as_ptr().add(at), buf.as_mut_ptr(), T::SIZE)
+        };
+        Ok(T::from_le_bytes_ptr(buf))
+    }
+
+    /// Stores `v` at effective address `ea`.
+    #[inline(always)]
+    pub fn store<T: Scalar>(&self, ea: u64, v: T) -> Result<(), Trap> {
+        let at = self.check(ea, T::SIZE)?;
+        let buf = v.to_le_bytes_buf();
+        // SAFETY: `check` proved `at..at + SIZE` lies in the accessible, writable part of
+        // the mapping; `buf` holds at least SIZE bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), self.base.as_ptr().add(at), T::SIZE)
+        };
+        Ok(())
+    }
+
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
+        let at = self.check(addr, buf.len())?;
+        // SAFETY: bounds checked above; `buf` is a separate Rust allocation.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.as_ptr().add(at), buf.as_mut_ptr(), buf.len())
+        };
+        Ok(())
+    }
+
+    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Trap> {
+        let at = self.check(addr, data.len())?;
+        // SAFETY: bounds checked above; `data` is a separate Rust allocation.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(at), data.len())
+        };
+        Ok(())
+    }
+
+    /// `memory.fill`.
+    pub fn fill(&self, addr: u64, value: u8, len: u64) -> Result<(), Trap> {
+        let at = self.check(addr, usize::try_from(len).unwrap_or(usize::MAX))?;
+        // SAFETY: bounds checked above.
+        unsafe { std::ptr::write_bytes(self.base.as_ptr().add(at), value, len as usize) };
+        Ok(())
+    }
+
+    /// `memory.copy` within one memory (overlap allowed).
+    pub fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), Trap> {
+        let n = usize::try_from(len).unwrap_or(usize::MAX);
+        let d = self.check(dst, n)?;
+        let s = self.check(src, n)?;
+        // SAFETY: both ranges are bounds checked above; `copy` allows overlap.
+        unsafe {
+            std::ptr::copy(self.base.as_ptr().add(s), self.base.as_ptr().add(d), n)
+        };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grow_and_bounds() {
+        let m = Memory::new(MemoryType { min: 1, max: Some(3) }).unwrap();
+        let v = m.view();
+        v.store::<u32>(PAGE_SIZE as u64 - 4, 0xdead_beef).unwrap();
+        assert_eq!(v.load::<u32>(PAGE_SIZE as u64 - 4).unwrap(), 0xdead_beef);
+        assert!(v.load::<u32>(PAGE_SIZE as u64 - 3).is_err());
+        assert_eq!(m.grow(2), Some(1));
+        assert_eq!(m.grow(1), None);
+        let v = m.view();
+        v.store::<u64>(3 * PAGE_SIZE as u64 - 8, 7).unwrap();
+        assert!(v.load::<u8>(3 * PAGE_SIZE as u64).is_err());
+        assert!(v.load::<u8>(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn zero_sized_memory() {
+        let m = Memory::new(MemoryType { min: 0, max: Some(0) }).unwrap();
+        assert!(m.view().load::<u8>(0).is_err());
+        assert_eq!(m.grow(0), Some(0));
+        assert_eq!(m.grow(1), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_reads_outside(addr in proptest::prelude::any::<u64>(), len in 0usize..70000) {
+            let m = Memory::new(MemoryType { min: 1, max: Some(1) }).unwrap();
+            let mut buf = vec![0u8; len];
+            let ok = m.read(addr, &mut buf).is_ok();
+            proptest::prop_assert_eq!(ok, addr.checked_add(len as u64).is_some_and(|e| e <= PAGE_SIZE as u64));
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! A decoded and validated module: everything instantiation and the compilers need,
+//! independent of any instance. Decoding and validation are wasmparser's; this file only
+//! keeps what later stages use, in our own types.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
+use hashbrown::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// The wasm features a module may use: Wasm 2.0 without SIMD (no mode runs SIMD yet).
+pub fn supported_features() -> WasmFeatures {
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+}
+
+/// One instruction of a constant expression (global initializers, segment offsets,
+/// element items).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConstOp {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    RefNull(ValType),
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression, as the list of its instructions.
+pub type ConstExpr = Box<[ConstOp]>;
+
+#[derive(Debug, Clone)]
+pub enum ImportKind {
+    Func(u32),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub kind: ImportKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExternKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+}
+
+impl std::fmt::Display for ExternKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExternKind::Func => "function",
+            ExternKind::Table => "table",
+            ExternKind::Memory => "memory",
+            ExternKind::Global => "global",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ElemMode {
+    Passive,
+    Declared,
+    Active { table: u32, offset: ConstExpr },
+}
+
+#[derive(Debug, Clone)]
+pub struct ElemSegment {
+    pub ty: ValType,
+    pub mode: ElemMode,
+    pub items: Vec<ConstExpr>,
+}
+
+#[derive(Debug, Clone)]
+pub enum DataMode {
+    Passive,
+    Active { memory: u32, offset: ConstExpr },
+}
+
+#[derive(Debug, Clone)]
+pub struct DataSegment {
+    pub mode: DataMode,
+    /// Where the bytes are in [`Module::bytes`].
+    pub range: Range<usize>,
+}
+
+/// A defined function's body: where its bytes are in [`Module::bytes`].
+#[derive(Debug, Clone)]
+pub struct FuncBody {
+    pub range: Range<usize>,
+}
+
+/// A decoded, validated module.
+#[derive(Debug)]
+pub struct Module {
+    bytes: Arc<[u8]>,
+    pub types: Vec<FuncType>,
+    pub imports: Vec<Import>,
+    /// Type index of every function of the index space (imports first).
+    pub funcs: Vec<u32>,
+    pub num_imported_funcs: u32,
+    /// Every table of the index space (imports first).
+    pub tables: Vec<TableType>,
+    pub num_imported_tables: u32,
+    pub memories: Vec<MemoryType>,
+    pub num_imported_memories: u32,
+    pub globals: Vec<GlobalType>,
+    pub num_imported_globals: u32,
+    /// Initializers of the defined globals.
+    pub global_inits: Vec<ConstExpr>,
+    pub exports: HashMap<String, (ExternKind, u32)>,
+    /// Export names in declaration order (for listing).
+    pub export_order: Vec<String>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub datas: Vec<DataSegment>,
+    pub bodies: Vec<FuncBody>,
+    /// Function names from the `name` section, for backtraces.
+    pub func_names: HashMap<u32, String>,
+}
+
+fn parse_err(e: wasmparser::BinaryReaderError) -> Error {
+    Error::malformed(format!("{} (at byte offset {:#x})", e.message(), e.offset()))
+}
+
+fn validate_err(e: wasmparser::BinaryReaderError) -> Error {
+    let msg = e.message();
+    let kind = if msg.contains("support is not enabled") || msg.contains("proposal not enabled")
+    {
+        ErrorKind::Unsupported
+    } else {
+        ErrorKind::Invalid
+    };
+    let prefix = if kind == ErrorKind::Unsupported {
+        "unsupported feature: "
+    } else {
+        ""
+    };
+    Error::new(
+        kind,
+        format!("{prefix}{msg} (at byte offset {:#x})", e.offset()),
+    )
+}
+
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    use wasmparser::Operator as O;
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let op = reader.read().map_err(parse_err)?;
+        ops.push(match op {
+            O::I32Const { value } => ConstOp::I32(value),
+            O::I64Const { value } => ConstOp::I64(value),
+            O::F32Const { value } => ConstOp::F32(value.bits()),
+            O::F64Const { value } => ConstOp::F64(value.bits()),
+            O::RefNull { hty } => ConstOp::RefNull(match hty {
+                wasmparser::HeapType::Abstract {
+                    ty: wasmparser::AbstractHeapType::Extern,
+                    ..
+                } => ValType::ExternRef,
+                _ => ValType::FuncRef,
+            }),
+            O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            O::End => break,
+            other => {
+                return Err(Error::unsupported(format!(
+                    "constant expression operator {other:?} is not supported"
+                )))
+            }
+        });
+    }
+    Ok(ops.into_boxed_slice())
+}
+
+fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
+    if t.table64 {
+        return Err(Error::unsupported("64-bit tables (memory64 proposal)"));
+    }
+    Ok(TableType {
+        elem: ValType::from_ref_type(t.element_type)?,
+        min: t.initial as u32,
+        max: t.maximum.map(|m| m as u32),
+    })
+}
+
+fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
+    if m.memory64 {
+        return Err(Error::unsupported("64-bit memories (memory64 proposal)"));
+    }
+    if m.shared {
+        return Err(Error::unsupported(
+            "shared memories (threads proposal) are not supported yet",
+        ));
+    }
+    Ok(MemoryType {
+        min: m.initial as u32,
+        max: m.maximum.map(|m| m as u32),
+    })
+}
+
+fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType> {
+    Ok(GlobalType {
+        ty: ValType::from_wasmparser(g.content_type)?,
+        mutable: g.mutable,
+    })
+}
+
+impl Module {
+    /// Decodes and validates `bytes` with the supported features.
+    pub fn new(bytes: &[u8]) -> Result<Module> {
+        Self::with_features(bytes, supported_features())
+    }
+
+    pub fn with_features(bytes: &[u8], features: WasmFeatures) -> Result<Module> {
+        let bytes: Arc<[u8]> = bytes.into();
+        let mut m = Module {
+            bytes: bytes.clone(),
+            types: Vec::new(),
+            imports: Vec::new(),
+            funcs: Vec::new(),
+            num_imported_funcs: 0,
+            tables: Vec::new(),
+            num_imported_tables: 0,
+            memories: Vec::new(),
+            num_imported_memories: 0,
+            globals: Vec::new(),
+            num_imported_globals: 0,
+            global_inits: Vec::new(),
+            exports: HashMap::new(),
+            export_order: Vec::new(),
+            start: None,
+            elems: Vec::new(),
+            datas: Vec::new(),
+            bodies: Vec::new(),
+            func_names: HashMap::new(),
+        };
+        let mut validator = Validator::new_with_features(features);
+        let mut func_allocs = wasmparser::FuncValidatorAllocations::default();
+        for payload in Parser::new(0).parse_all(&bytes) {
+            let payload = payload.map_err(parse_err)?;
+            let valid = validator.payload(&payload).map_err(validate_err)?;
+            if let wasmparser::ValidPayload::Func(to_validate, body) = valid {
+                let mut fv = to_validate.into_validator(std::mem::take(&mut func_allocs));
+                fv.validate(&body).map_err(validate_err)?;
+                func_allocs = fv.into_allocations();
+            }
+            m.read_payload(payload)?;
+        }
+        Ok(m)
+    }
+
+    fn read_payload(&mut self, payload: Payload<'_>) -> Result<()> {
+        match payload {
+            Payload::Version { encoding, .. } => {
+                if encoding != wasmparser::Encoding::Module {
+                    return Err(Error::unsupported("components are not supported"));
+                }
+            }
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    self.types
+                        .push(FuncType::from_wasmparser(&ty.map_err(parse_err)?)?);
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(parse_err)?;
+                    let kind = match import.ty {
+                        wasmparser::TypeRef::Func(t) => {
+                            self.funcs.push(t);
+                            self.num_imported_funcs += 1;
+                            ImportKind::Func(t)
+                        }
+                        wasmparser::TypeRef::Table(t) => {
+                            let t = table_type(&t)?;
+                            self.tables.push(t);
+                            self.num_imported_tables += 1;
+                            ImportKind::Table(t)
+                        }
+                        wasmparser::TypeRef::Memory(mt) => {
+                            let mt = memory_type(&mt)?;
+                            self.memories.push(mt);
+                            self.num_imported_memories += 1;
+                            ImportKind::Memory(mt)
+                        }
+                        wasmparser::TypeRef::Global(g) => {
+                            let g = global_type(&g)?;
+                            self.globals.push(g);
+                            self.num_imported_globals += 1;
+                            ImportKind::Global(g)
+                        }
+                        other => {
+                            return Err(Error::unsupported(format!(
+                                "import kind {other:?} is not supported"
+                            )))
+                        }
+                    };
+                    self.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        kind,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    self.funcs.push(t.map_err(parse_err)?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for t in reader {
+                    let t = t.map_err(parse_err)?;
+                    self.tables.push(table_type(&t.ty)?);
+                    if let wasmparser::TableInit::Expr(_) = t.init {
+                        return Err(Error::unsupported(
+                            "table initializer expressions (function-references proposal)",
+                        ));
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for mt in reader {
+                    self.memories.push(memory_type(&mt.map_err(parse_err)?)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g.map_err(parse_err)?;
+                    self.globals.push(global_type(&g.ty)?);
+                    self.global_inits.push(const_expr(&g.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e.map_err(parse_err)?;
+                    let kind = match e.kind {
+                        wasmparser::ExternalKind::Func => ExternKind::Func,
+                        wasmparser::ExternalKind::Table => ExternKind::Table,
+                        wasmparser::ExternalKind::Memory => ExternKind::Memory,
+                        wasmparser::ExternalKind::Global => ExternKind::Global,
+                        other => {
+                            return Err(Error::unsupported(format!(
+                                "export kind {other:?} is not supported"
+                            )))
+                        }
+                    };
+                    self.exports.insert(e.name.to_string(), (kind, e.index));
+                    self.export_order.push(e.name.to_string());
+                }
+            }
+            Payload::StartSection { func, .. } => self.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for e in reader {
+                    let e = e.map_err(parse_err)?;
+                    let mode = match e.kind {
+                        wasmparser::ElementKind::Passive => ElemMode::Passive,
+                        wasmparser::ElementKind::Declared => ElemMode::Declared,
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemMode::Active {
+                            table: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match e.items {
+                        wasmparser::ElementItems::Functions(r) => {
+                            let mut items = Vec::new();
+                            for f in r {
+                                let f = f.map_err(parse_err)?;
+                                items.push(vec![ConstOp::RefFunc(f)].into_boxed_slice());
+                            }
+                            (ValType::FuncRef, items)
+                        }
+                        wasmparser::ElementItems::Expressions(rt, r) => {
+                            let mut items = Vec::new();
+                            for c in r {
+                                items.push(const_expr(&c.map_err(parse_err)?)?);
+                            }
+                            (ValType::from_ref_type(rt)?, items)
+                        }
+                    };
+                    self.elems.push(ElemSegment { ty, mode, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d.map_err(parse_err)?;
+                    let end = d.range.end as usize;
+                    let start = end - d.data.len();
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => DataMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataMode::Active {
+                            memory: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    self.datas.push(DataSegment {
+                        mode,
+                        range: start..end,
+                    });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let r = body.range();
+                self.bodies.push(FuncBody {
+                    range: r.start as usize..r.end as usize,
+                });
+            }
+            Payload::CustomSection(reader) => {
+                if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                    // The name section is advisory: a malformed one is ignored, as engines do.
+                    for n in names.into_iter().flatten() {
+                        if let wasmparser::Name::Function(map) = n {
+                            for naming in map.into_iter().flatten() {
+                                self.func_names
+                                    .insert(naming.index, naming.name.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The module's bytes (function bodies and data segments are ranges into them).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The type of function `index` of the index space.
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.types[self.funcs[index as usize] as usize]
+    }
+
+    /// The body of defined function `index` (of the index space) as a wasmparser body.
+    pub fn func_body(&self, index: u32) -> wasmparser::FunctionBody<'_> {
+        let body = &self.bodies[(index - self.num_imported_funcs) as usize];
+        wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
+            &self.bytes[body.range.clone()],
+            body.range.start as u64,
+        ))
+    }
+
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.bodies.len() as u32
+    }
+
+    /// The name of function `index`: from the name section, else `func[index]`.
+    pub fn func_name(&self, index: u32) -> String {
+        match self.func_names.get(&index) {
+            Some(n) => n.clone(),
+            None => format!("func[{index}]"),
+        }
+    }
+}

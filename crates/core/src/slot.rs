@@ -1,0 +1,162 @@
+//! The function-slot table: every call of a wasm or host function goes through a
+//! [`FuncSlot`]. A slot is one atomically read pointer to an immutable [`FuncEntry`] that
+//! says how to run the function. Replacing a function is one atomic store of a new entry;
+//! a call that already loaded the old entry finishes with it.
+//!
+//! Entries replaced in a slot are kept until the slot itself is dropped (with its
+//! instance), so a loaded entry can never dangle.
+
+use crate::host::HostFunc;
+use crate::instance::Instance;
+use crate::trap::Trap;
+use crate::types::{FuncType, SigId};
+use std::any::Any;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Compiled code of one wasm function, as one execution tier made it.
+pub trait WasmCode: Any + Send + Sync {
+    /// Runs the function described by `entry`. On entry `cells[..params]` hold the
+    /// arguments; on success `cells[..results]` hold the results. `cells` has room for
+    /// `max(params, results)` values.
+    fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap>;
+}
+
+/// How a function runs.
+#[derive(Clone)]
+pub enum FuncCode {
+    Wasm(Arc<dyn WasmCode>),
+    Host(Arc<HostFunc>),
+}
+
+/// What a slot points to: everything needed to call a function. Immutable once built.
+pub struct FuncEntry {
+    /// Canonical type id, compared by `call_indirect`.
+    pub sig: SigId,
+    pub ty: FuncType,
+    /// The instance the code runs in (its memories, globals, tables, function space).
+    instance: *const Instance,
+    /// Index of the function in its module's function index space.
+    pub index: u32,
+    pub code: FuncCode,
+}
+
+// SAFETY: `instance` is only dereferenced through `FuncEntry::instance`, whose validity is
+// guaranteed by whoever installs the entry (see `FuncSlot::install`); `Instance` is Sync.
+unsafe impl Send for FuncEntry {}
+// SAFETY: as for Send; the entry is immutable.
+unsafe impl Sync for FuncEntry {}
+
+impl FuncEntry {
+    /// # Safety
+    /// `instance` must stay alive as long as any slot this entry is installed in.
+    pub unsafe fn new(
+        sig: SigId,
+        ty: FuncType,
+        instance: *const Instance,
+        index: u32,
+        code: FuncCode,
+    ) -> FuncEntry {
+        FuncEntry {
+            sig,
+            ty,
+            instance,
+            index,
+            code,
+        }
+    }
+
+    /// The instance the function runs in.
+    #[inline(always)]
+    pub fn instance(&self) -> &Instance {
+        // SAFETY: `FuncEntry::new`'s contract: the instance outlives every slot holding
+        // this entry, and the entry is only reachable through such a slot (or a borrow of
+        // one), so it is alive for the lifetime of `&self`.
+        unsafe { &*self.instance }
+    }
+
+    pub fn instance_ptr(&self) -> *const Instance {
+        self.instance
+    }
+}
+
+/// One function's slot.
+pub struct FuncSlot {
+    entry: AtomicPtr<FuncEntry>,
+    owner: AtomicPtr<Instance>,
+    retired: Mutex<Vec<*mut FuncEntry>>,
+}
+
+// SAFETY: the raw pointers are owned boxes (entries) or the owning instance, which is
+// Sync; all mutation is atomic or under the mutex.
+unsafe impl Send for FuncSlot {}
+// SAFETY: as above.
+unsafe impl Sync for FuncSlot {}
+
+impl FuncSlot {
+    /// A slot with no entry yet; [`FuncSlot::init`] must run before it is published.
+    pub fn empty() -> FuncSlot {
+        FuncSlot {
+            entry: AtomicPtr::new(ptr::null_mut()),
+            owner: AtomicPtr::new(ptr::null_mut()),
+            retired: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sets the owning instance and the first entry, before the slot is reachable.
+    pub fn init(&self, owner: *const Instance, entry: FuncEntry) {
+        self.owner.store(owner as *mut Instance, Ordering::Release);
+        let old = self
+            .entry
+            .swap(Box::into_raw(Box::new(entry)), Ordering::AcqRel);
+        debug_assert!(old.is_null());
+    }
+
+    /// The current entry.
+    #[inline(always)]
+    pub fn entry(&self) -> &FuncEntry {
+        let p = self.entry.load(Ordering::Acquire);
+        debug_assert!(!p.is_null(), "slot used before init");
+        // SAFETY: slots are initialized before they are published, and entries are only
+        // freed when the slot is dropped, which cannot happen while `&self` is alive.
+        unsafe { &*p }
+    }
+
+    /// The instance that owns this slot.
+    pub fn owner(&self) -> *const Instance {
+        self.owner.load(Ordering::Acquire)
+    }
+
+    /// Atomically installs `entry`; calls that start from now on run it. The old entry is
+    /// kept until the slot is dropped.
+    pub fn install(&self, entry: FuncEntry) {
+        let old = self
+            .entry
+            .swap(Box::into_raw(Box::new(entry)), Ordering::AcqRel);
+        if !old.is_null() {
+            self.retired
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(old);
+        }
+    }
+
+    /// The cell value of a reference to this function.
+    #[inline(always)]
+    pub fn as_cell(&self) -> u64 {
+        self as *const FuncSlot as u64
+    }
+}
+
+impl Drop for FuncSlot {
+    fn drop(&mut self) {
+        let cur = *self.entry.get_mut();
+        let retired = std::mem::take(self.retired.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for p in retired.into_iter().chain((!cur.is_null()).then_some(cur)) {
+            // SAFETY: every pointer came from `Box::into_raw` in `init`/`install`, is owned by
+            // this slot alone, and no call can be using it once the slot is being dropped.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}

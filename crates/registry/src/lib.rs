@@ -1,0 +1,272 @@
+//! The module registry: modules loaded under names, imports resolved by name (to
+//! registered modules, then host modules), exports found by hash lookup, and the
+//! dependency graph (who imports from whom) that guards `unload`.
+#![forbid(unsafe_code)]
+
+use hashbrown::{HashMap, HashSet};
+use rwamr_core::instance::ResolvedImport;
+use rwamr_core::{
+    CompiledModule, Engine, Error, Extern, ExternKind, Func, GlobalRef, HostModule, Instance,
+    Memory, Result, Table,
+};
+use std::sync::{Arc, RwLock};
+
+#[derive(Default)]
+struct State {
+    modules: HashMap<String, Arc<Instance>>,
+    /// name -> names of the modules it imports from.
+    imports_from: HashMap<String, HashSet<String>>,
+    /// name -> names of the modules that import from it.
+    dependents: HashMap<String, HashSet<String>>,
+}
+
+/// Named module instances of one engine. `Send + Sync`: load, look up and call from any
+/// thread; lookups take a read lock only for the hash lookup itself.
+pub struct Registry {
+    engine: Engine,
+    state: RwLock<State>,
+}
+
+impl Registry {
+    pub fn new<E: AsRef<Engine>>(engine: &E) -> Registry {
+        Registry {
+            engine: engine.as_ref().clone(),
+            state: RwLock::new(State::default()),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn name_free(&self, name: &str) -> Result<()> {
+        if self.read().modules.contains_key(name) {
+            return Err(Error::registry(format!(
+                "a module named `{name}` is already loaded; unload it first or pick another name"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Decodes, validates, compiles and instantiates `bytes`, resolving its imports by
+    /// module name, and registers the instance as `name`. On any error nothing is
+    /// registered.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<Instance>> {
+        self.name_free(name)?;
+        let compiled =
+            CompiledModule::new(&self.engine, bytes).map_err(|e| e.context(format!("module `{name}`")))?;
+        self.load_compiled(name, &compiled)
+    }
+
+    /// Instantiates an already compiled module under `name`.
+    pub fn load_compiled(&self, name: &str, compiled: &CompiledModule) -> Result<Arc<Instance>> {
+        self.name_free(name)?;
+        let (imports, from) = self.resolve(compiled)?;
+        let inst = Instance::instantiate(&self.engine, name, compiled, imports)
+            .map_err(|e| e.context(format!("module `{name}`")))?;
+        self.insert(name, inst.clone(), from)?;
+        Ok(inst)
+    }
+
+    /// Instantiates `bytes` without registering it (its imports are still resolved by
+    /// name). The instance lives as long as the returned handle.
+    pub fn instantiate(&self, bytes: &[u8]) -> Result<Arc<Instance>> {
+        let compiled = CompiledModule::new(&self.engine, bytes)?;
+        let (imports, _) = self.resolve(&compiled)?;
+        Instance::instantiate(&self.engine, "<anonymous>", &compiled, imports)
+    }
+
+    /// Registers a host module under `name`.
+    pub fn define_host(&self, name: &str, host: &HostModule) -> Result<()> {
+        self.name_free(name)?;
+        let inst = Instance::new_host(&self.engine, name, host)?;
+        self.insert(name, inst, HashSet::new())
+    }
+
+    /// Registers an already loaded module under one more name (the spec scripts'
+    /// `register`). The instance stays alive until every name is unloaded.
+    pub fn alias(&self, existing: &str, new_name: &str) -> Result<()> {
+        let inst = self.find(existing).ok_or_else(|| unknown_module(existing))?;
+        self.name_free(new_name)?;
+        self.insert(new_name, inst, HashSet::new())
+    }
+
+    fn insert(&self, name: &str, inst: Arc<Instance>, from: HashSet<String>) -> Result<()> {
+        let mut st = self.write();
+        if st.modules.contains_key(name) {
+            return Err(Error::registry(format!(
+                "a module named `{name}` was loaded concurrently; nothing was registered"
+            )));
+        }
+        for dep in &from {
+            st.dependents
+                .entry(dep.clone())
+                .or_default()
+                .insert(name.to_string());
+        }
+        st.imports_from.insert(name.to_string(), from);
+        st.modules.insert(name.to_string(), inst);
+        Ok(())
+    }
+
+    fn resolve(&self, compiled: &CompiledModule) -> Result<(Vec<ResolvedImport>, HashSet<String>)> {
+        let st = self.read();
+        let mut out = Vec::with_capacity(compiled.module.imports.len());
+        let mut from = HashSet::new();
+        for imp in &compiled.module.imports {
+            let owner = st.modules.get(&imp.module).ok_or_else(|| {
+                Error::link(format!(
+                    "unknown import `{}`.`{}`: no module named `{}` is loaded",
+                    imp.module, imp.name, imp.module
+                ))
+            })?;
+            let item = owner.export(&imp.name).ok_or_else(|| {
+                Error::link(format!(
+                    "unknown import `{}`.`{}`: module `{}` has no export named `{}`",
+                    imp.module, imp.name, imp.module, imp.name
+                ))
+            })?;
+            out.push(ResolvedImport {
+                item: item.clone(),
+                owner: owner.clone(),
+            });
+            from.insert(imp.module.clone());
+        }
+        Ok((out, from))
+    }
+
+    /// The instance registered as `name`.
+    pub fn find(&self, name: &str) -> Option<Arc<Instance>> {
+        self.read().modules.get(name).cloned()
+    }
+
+    /// Names of all registered modules.
+    pub fn names(&self) -> Vec<String> {
+        self.read().modules.keys().cloned().collect()
+    }
+
+    /// Names of the modules that import from `name`.
+    pub fn dependents(&self, name: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .read()
+            .dependents
+            .get(name)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    fn export(&self, module: &str, name: &str, want: ExternKind) -> Result<(Arc<Instance>, Extern)> {
+        let inst = self.find(module).ok_or_else(|| unknown_module(module))?;
+        let item = inst.export(name).cloned().ok_or_else(|| {
+            Error::registry(format!("module `{module}` has no export named `{name}`"))
+        })?;
+        if item.kind() != want {
+            return Err(Error::registry(format!(
+                "export `{name}` of module `{module}` is a {}, not a {want}",
+                item.kind()
+            )));
+        }
+        Ok((inst, item))
+    }
+
+    /// The exported function `module`.`name`.
+    pub fn func(&self, module: &str, name: &str) -> Result<Func> {
+        let (inst, _) = self.export(module, name, ExternKind::Func)?;
+        inst.get_func(name)
+            .ok_or_else(|| Error::registry(format!("module `{module}` has no function `{name}`")))
+    }
+
+    /// The exported global `module`.`name`.
+    pub fn global(&self, module: &str, name: &str) -> Result<GlobalRef> {
+        match self.export(module, name, ExternKind::Global)? {
+            (inst, Extern::Global(g)) => Ok(GlobalRef::new(g, inst)),
+            _ => unreachable!("kind checked"),
+        }
+    }
+
+    /// The exported memory `module`.`name`.
+    pub fn memory(&self, module: &str, name: &str) -> Result<Arc<Memory>> {
+        match self.export(module, name, ExternKind::Memory)? {
+            (_, Extern::Memory(m)) => Ok(m),
+            _ => unreachable!("kind checked"),
+        }
+    }
+
+    /// The exported table `module`.`name`.
+    pub fn table(&self, module: &str, name: &str) -> Result<Arc<Table>> {
+        match self.export(module, name, ExternKind::Table)? {
+            (_, Extern::Table(t)) => Ok(t),
+            _ => unreachable!("kind checked"),
+        }
+    }
+
+    /// Unloads `name`. Refused while other loaded modules import from it.
+    pub fn unload(&self, name: &str) -> Result<()> {
+        let mut st = self.write();
+        if !st.modules.contains_key(name) {
+            return Err(unknown_module(name));
+        }
+        if let Some(d) = st.dependents.get(name).filter(|d| !d.is_empty()) {
+            let mut d: Vec<&String> = d.iter().collect();
+            d.sort();
+            let list = d.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+            return Err(Error::registry(format!(
+                "cannot unload `{name}`: {list} import(s) from it; unload them first or use unload_cascade"
+            )));
+        }
+        Self::remove(&mut st, name);
+        Ok(())
+    }
+
+    /// Unloads `name` and, first, every module that imports from it (transitively).
+    /// Returns the names unloaded, dependents first.
+    pub fn unload_cascade(&self, name: &str) -> Result<Vec<String>> {
+        let mut st = self.write();
+        if !st.modules.contains_key(name) {
+            return Err(unknown_module(name));
+        }
+        let mut order = Vec::new();
+        let mut seen = HashSet::new();
+        fn visit(st: &State, n: &str, seen: &mut HashSet<String>, order: &mut Vec<String>) {
+            if !seen.insert(n.to_string()) {
+                return;
+            }
+            if let Some(ds) = st.dependents.get(n) {
+                for d in ds {
+                    visit(st, d, seen, order);
+                }
+            }
+            order.push(n.to_string());
+        }
+        visit(&st, name, &mut seen, &mut order);
+        for n in &order {
+            Self::remove(&mut st, n);
+        }
+        Ok(order)
+    }
+
+    fn remove(st: &mut State, name: &str) {
+        st.modules.remove(name);
+        st.dependents.remove(name);
+        if let Some(from) = st.imports_from.remove(name) {
+            for dep in from {
+                if let Some(ds) = st.dependents.get_mut(&dep) {
+                    ds.remove(name);
+                }
+            }
+        }
+    }
+}
+
+fn unknown_module(name: &str) -> Error {
+    Error::registry(format!("no module named `{name}` is loaded"))
+}

@@ -1,0 +1,101 @@
+//! # rwamr
+//!
+//! A WebAssembly runtime in pure Rust on WAMR's design: one runtime core, several
+//! execution modes for the same module, a registry of named modules that import from
+//! each other, and (soon) hot patching of whole modules or single functions.
+//!
+//! ```
+//! use rwamr::{Config, Engine, Mode, Registry, Val};
+//!
+//! let wasm = wast::parse_str_to_binary(r#"
+//!     (module (func (export "add") (param i32 i32) (result i32)
+//!         local.get 0 local.get 1 i32.add))
+//! "#);
+//! let engine = Engine::new(Config::default().mode(Mode::Interp))?;
+//! let registry = Registry::new(&engine);
+//! registry.load("math", &wasm)?;
+//! let add = registry.func("math", "add")?;
+//! assert_eq!(add.call(&[Val::I32(2), Val::I32(3)])?, vec![Val::I32(5)]);
+//! let add = add.typed::<(i32, i32), i32>()?;
+//! assert_eq!(add.call((40, 2))?, 42);
+//! # Ok::<(), rwamr::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub use rwamr_core::{
+    Caller, Error, ErrorKind, Extern, ExternKind, Func, FuncType, GlobalRef, GlobalType,
+    HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table, TableType, Trap,
+    TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy,
+};
+pub use rwamr_registry::Registry;
+
+/// Engine settings, builder style: `Config::default().mode(Mode::Interp)`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    mode: Mode,
+    limits: Limits,
+}
+
+impl Config {
+    /// The execution mode of every module loaded with the engine.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Deepest nesting of wasm calls before a "call stack exhausted" trap (default 10,000).
+    pub fn max_call_depth(mut self, depth: usize) -> Self {
+        self.limits.max_call_depth = depth;
+        self
+    }
+    /// Interpreter value-stack size in 8-byte cells per thread (default 1 Mi cells).
+    pub fn max_stack_cells(mut self, cells: usize) -> Self {
+        self.limits.max_stack_cells = cells;
+        self
+    }
+    pub fn get_mode(&self) -> Mode {
+        self.mode
+    }
+}
+
+/// The modes this build can run.
+pub fn built_modes() -> &'static [Mode] {
+    &[Mode::Interp]
+}
+
+/// An engine: configuration, canonical types and the compiler of its mode.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: rwamr_core::Engine,
+}
+
+impl Engine {
+    /// Creates an engine; fails for a mode this build does not have yet.
+    pub fn new(config: Config) -> Result<Engine> {
+        let compiler: Box<dyn rwamr_core::Compiler> = match config.mode {
+            Mode::Interp => Box::new(rwamr_interp::InterpCompiler),
+            other => {
+                return Err(Error::unsupported(format!(
+                    "execution mode `{other}` is not built yet; available: {}",
+                    built_modes()
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        };
+        Ok(Engine {
+            inner: rwamr_core::Engine::new(config.mode, config.limits, compiler),
+        })
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.inner.mode()
+    }
+}
+
+impl AsRef<rwamr_core::Engine> for Engine {
+    fn as_ref(&self) -> &rwamr_core::Engine {
+        &self.inner
+    }
+}
