@@ -7,10 +7,10 @@
 //! ```
 //! use rwamr::{Config, Engine, Mode, Registry, Val};
 //!
-//! let wasm = wast::parse_str_to_binary(r#"
+//! let wasm = wat::parse_str(r#"
 //!     (module (func (export "add") (param i32 i32) (result i32)
 //!         local.get 0 local.get 1 i32.add))
-//! "#);
+//! "#).unwrap();
 //! let engine = Engine::new(Config::default().mode(Mode::Interp))?;
 //! let registry = Registry::new(&engine);
 //! registry.load("math", &wasm)?;

@@ -221,6 +221,15 @@ macro_rules! scalar {
 scalar!(u8, i8, u16, i16, u32, i32, u64, i64);
 
 impl<'a> MemoryView<'a> {
+    /// A view with no accessible bytes (for instances without memory).
+    pub fn empty() -> MemoryView<'static> {
+        MemoryView {
+            base: NonNull::dangling(),
+            len: 0,
+            _memory: std::marker::PhantomData,
+        }
+    }
+
     /// Accessible bytes.
     #[inline(always)]
     pub fn len(&self) -> usize {

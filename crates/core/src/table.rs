@@ -1,6 +1,7 @@
 //! Tables of references. Elements are stored as cells (see [`crate::val`]): a function
 //! reference is the address of a [`crate::slot::FuncSlot`], 0 is null.
 
+use crate::slot::FuncSlot;
 use crate::trap::{Trap, TrapCode};
 use crate::types::TableType;
 use std::any::Any;
@@ -65,6 +66,23 @@ impl Table {
             .get(index as usize)
             .copied()
             .ok_or(Trap::new(TrapCode::TableOutOfBounds))
+    }
+
+    /// The function stored at `index`, for `call_indirect`: "undefined element" outside
+    /// the table, "uninitialized element" for null.
+    #[inline]
+    pub fn func_at(&self, index: u32) -> Result<&FuncSlot, Trap> {
+        let cell = *self
+            .read()
+            .get(index as usize)
+            .ok_or(Trap::new(TrapCode::UndefinedElement))?;
+        if cell == 0 {
+            return Err(Trap::new(TrapCode::UninitializedElement));
+        }
+        // SAFETY: a non-null funcref cell in a table is the address of a slot whose owner
+        // is kept alive by this table's owner or holders (instances never leave a table
+        // while they are stored in it), so it lives at least as long as `&self`.
+        Ok(unsafe { &*(cell as *const FuncSlot) })
     }
 
     pub fn set(&self, index: u32, value: u64) -> Result<(), Trap> {

@@ -1,1 +1,41 @@
+//! rwamr's fast interpreter: each wasm function is translated once, at load time, into
+//! register/slot bytecode (`bytecode.rs` documents it) that the executor (`exec.rs`) runs.
+//! The translator (`translate.rs`) is one `wasmparser::VisitOperator` implementation.
 
+mod bytecode;
+mod exec;
+mod stack;
+mod translate;
+mod verify;
+
+pub use bytecode::{InterpFunc, Instr, Slot};
+
+use rwamr_core::{Compiler, Engine, FuncEntry, Module, Result, Trap, WasmCode};
+use std::sync::Arc;
+
+/// The interpreter tier, as the engine's [`Compiler`].
+pub struct InterpCompiler;
+
+impl Compiler for InterpCompiler {
+    fn compile(&self, _engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
+        let first = module.num_imported_funcs;
+        (first..first + module.num_defined_funcs())
+            .map(|i| {
+                let f = translate::translate(module, i)
+                    .map_err(|e| e.context(format!("function {}", module.func_name(i))))?;
+                Ok(Arc::new(f) as Arc<dyn WasmCode>)
+            })
+            .collect()
+    }
+}
+
+impl WasmCode for InterpFunc {
+    fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap> {
+        exec::execute(entry, self, cells)
+    }
+}
+
+/// Translates one function, for tests and tools that show the bytecode.
+pub fn translate_function(module: &Module, index: u32) -> Result<InterpFunc> {
+    translate::translate(module, index)
+}

@@ -1,0 +1,285 @@
+//! The interpreter's bytecode, documented in one place.
+//!
+//! Each wasm function is translated into a flat array of [`Instr`]s that operate on the
+//! cells of a *frame*, addressed by [`Slot`] (a cell index from the frame pointer):
+//!
+//! ```text
+//!   fp + 0 ..                 parameters, then the other locals (zeroed at entry)
+//!   fp + num_locals ..        the function's constants (copied in at entry)
+//!   fp + temp_base ..         one cell per operand-stack height (temporaries)
+//! ```
+//!
+//! The translator resolves the wasm operand stack at translation time: `local.get` and
+//! constants become operands that name the local's or constant's slot directly, results go
+//! to the temporary of their stack height (or straight into a local, when the next wasm
+//! instruction is `local.set`), and branches copy their values to the label's slots and
+//! jump by a relative offset computed at translation time. Nothing is decoded, searched
+//! or pushed at run time.
+//!
+//! Calls: the arguments sit in consecutive temporaries starting at `base`; the callee's
+//! frame starts there (`callee fp = fp + base`), so arguments become its first locals
+//! without copying, and its results are left in its first cells, i.e. at `base` in the
+//! caller's frame, where the caller's stack expects them.
+//!
+//! Cells are untyped 64-bit values (see `rwamr_core::val`). An i32 (and f32) cell's upper
+//! 32 bits are unspecified: every consumer of an i32 truncates. This lets `i32.wrap_i64`
+//! and the reinterpretations be plain copies and lets i32 and i64 loads share
+//! instructions.
+
+/// A frame slot: cell index relative to the frame pointer.
+pub type Slot = u16;
+
+/// Defines [`Instr`] and the per-field helpers the translator's checks use. Field types
+/// are identifiers so a field can be recognised as a [`Slot`].
+macro_rules! define_instrs {
+    ($( $(#[$doc:meta])* $name:ident $({ $($field:ident : $fty:ident),* })? ),* $(,)?) => {
+        /// One interpreter instruction. Operand fields are slots; see the module docs.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub enum Instr {
+            $( $(#[$doc])* $name $({ $($field: $fty),* })? ),*
+        }
+
+        impl Instr {
+            /// Calls `f` on every slot operand (inputs and outputs).
+            pub fn for_each_slot(&mut self, mut f: impl FnMut(&mut Slot)) {
+                match self {
+                    $( Instr::$name $({ $($field),* })? => {
+                        $($( define_instrs!(@slot f, $field, $fty); )*)?
+                    } )*
+                }
+            }
+
+            /// The slot this instruction writes its single result to, if it has one.
+            pub fn dst_mut(&mut self) -> Option<&mut Slot> {
+                match self {
+                    $( Instr::$name $({ $($field),* })? => {
+                        #[allow(unused_mut, unused_assignments)]
+                        let mut out = None;
+                        $($( define_instrs!(@dst out $field $field, $fty); )*)?
+                        out
+                    } )*
+                }
+            }
+        }
+    };
+    (@slot $f:ident, $field:ident, Slot) => { $f($field) };
+    (@slot $f:ident, $field:ident, $other:ident) => { let _ = $field; };
+    (@dst $out:ident dst $f:ident, Slot) => { $out = Some($f) };
+    (@dst $out:ident $name:ident $f:ident, $other:ident) => { let _ = $f; };
+}
+
+define_instrs! {
+    // ---- control ----
+    /// Trap: unreachable.
+    Unreachable,
+    /// `pc += offset` (relative to this instruction).
+    Br { offset: i32 },
+    /// Branch if the i32 in `cond` is non-zero.
+    BrIfNez { cond: Slot, offset: i32 },
+    /// Branch if the i32 in `cond` is zero.
+    BrIfEqz { cond: Slot, offset: i32 },
+    /// Jump to the `Br` at `pc + 1 + min(index, len)`: followed by `len + 1` `Br`s, the
+    /// last one the default.
+    BrTable { index: Slot, len: u32 },
+    /// Return; the results are already in slots `0..n`.
+    Return,
+    /// Copy `src` to slot 0 and return (the one-result case).
+    ReturnSlot { src: Slot },
+    /// Copy `len` cells from `src..` to `0..` and return (`src` is above every local).
+    ReturnMany { src: Slot, len: u16 },
+    /// Call function `func` of the index space through its slot; arguments at `base..`.
+    Call { func: u32, base: Slot },
+    /// Call through table `table` at the index in `index`; `sig` is the module type index.
+    CallIndirect { sig: u32, table: u32, index: Slot, base: Slot },
+
+    // ---- data movement ----
+    Copy { dst: Slot, src: Slot },
+    /// `dst = cond != 0 ? a : b`
+    Select { dst: Slot, cond: Slot, a: Slot, b: Slot },
+    GlobalGet { dst: Slot, global: u32 },
+    GlobalSet { src: Slot, global: u32 },
+    /// `dst` = reference to function `func` (its slot address).
+    RefFunc { dst: Slot, func: u32 },
+
+    // ---- memory 0: loads `dst = mem[addr + offset]`, stores `mem[addr + offset] = src` ----
+    Load8S { dst: Slot, addr: Slot, offset: u32 },
+    Load8U { dst: Slot, addr: Slot, offset: u32 },
+    Load16S { dst: Slot, addr: Slot, offset: u32 },
+    Load16U { dst: Slot, addr: Slot, offset: u32 },
+    Load32S { dst: Slot, addr: Slot, offset: u32 },
+    /// i32.load, f32.load, i64.load32_u
+    Load32U { dst: Slot, addr: Slot, offset: u32 },
+    /// i64.load, f64.load
+    Load64 { dst: Slot, addr: Slot, offset: u32 },
+    Store8 { addr: Slot, src: Slot, offset: u32 },
+    Store16 { addr: Slot, src: Slot, offset: u32 },
+    Store32 { addr: Slot, src: Slot, offset: u32 },
+    Store64 { addr: Slot, src: Slot, offset: u32 },
+    MemorySize { dst: Slot },
+    MemoryGrow { dst: Slot, delta: Slot },
+    MemoryFill { at: Slot, val: Slot, len: Slot },
+    MemoryCopy { to: Slot, from: Slot, len: Slot },
+    MemoryInit { data: u32, to: Slot, from: Slot, len: Slot },
+    DataDrop { data: u32 },
+
+    // ---- tables ----
+    TableGet { dst: Slot, index: Slot, table: u32 },
+    TableSet { index: Slot, value: Slot, table: u32 },
+    TableSize { dst: Slot, table: u32 },
+    TableGrow { dst: Slot, init: Slot, delta: Slot, table: u32 },
+    TableFill { at: Slot, value: Slot, len: Slot, table: u32 },
+    TableCopy { to: Slot, from: Slot, len: Slot, dst_table: u32, src_table: u32 },
+    TableInit { to: Slot, from: Slot, len: Slot, elem: u32, table: u32 },
+    ElemDrop { elem: u32 },
+
+    // ---- numeric, unary: `dst = op(src)` ----
+    I32Eqz { dst: Slot, src: Slot },
+    /// i64.eqz, ref.is_null
+    I64Eqz { dst: Slot, src: Slot },
+    I32Clz { dst: Slot, src: Slot },
+    I32Ctz { dst: Slot, src: Slot },
+    I32Popcnt { dst: Slot, src: Slot },
+    I64Clz { dst: Slot, src: Slot },
+    I64Ctz { dst: Slot, src: Slot },
+    I64Popcnt { dst: Slot, src: Slot },
+    F32Abs { dst: Slot, src: Slot },
+    F32Neg { dst: Slot, src: Slot },
+    F32Ceil { dst: Slot, src: Slot },
+    F32Floor { dst: Slot, src: Slot },
+    F32Trunc { dst: Slot, src: Slot },
+    F32Nearest { dst: Slot, src: Slot },
+    F32Sqrt { dst: Slot, src: Slot },
+    F64Abs { dst: Slot, src: Slot },
+    F64Neg { dst: Slot, src: Slot },
+    F64Ceil { dst: Slot, src: Slot },
+    F64Floor { dst: Slot, src: Slot },
+    F64Trunc { dst: Slot, src: Slot },
+    F64Nearest { dst: Slot, src: Slot },
+    F64Sqrt { dst: Slot, src: Slot },
+    I64ExtendI32S { dst: Slot, src: Slot },
+    I64ExtendI32U { dst: Slot, src: Slot },
+    I32TruncF32S { dst: Slot, src: Slot },
+    I32TruncF32U { dst: Slot, src: Slot },
+    I32TruncF64S { dst: Slot, src: Slot },
+    I32TruncF64U { dst: Slot, src: Slot },
+    I64TruncF32S { dst: Slot, src: Slot },
+    I64TruncF32U { dst: Slot, src: Slot },
+    I64TruncF64S { dst: Slot, src: Slot },
+    I64TruncF64U { dst: Slot, src: Slot },
+    I32TruncSatF32S { dst: Slot, src: Slot },
+    I32TruncSatF32U { dst: Slot, src: Slot },
+    I32TruncSatF64S { dst: Slot, src: Slot },
+    I32TruncSatF64U { dst: Slot, src: Slot },
+    I64TruncSatF32S { dst: Slot, src: Slot },
+    I64TruncSatF32U { dst: Slot, src: Slot },
+    I64TruncSatF64S { dst: Slot, src: Slot },
+    I64TruncSatF64U { dst: Slot, src: Slot },
+    F32ConvertI32S { dst: Slot, src: Slot },
+    F32ConvertI32U { dst: Slot, src: Slot },
+    F32ConvertI64S { dst: Slot, src: Slot },
+    F32ConvertI64U { dst: Slot, src: Slot },
+    F32DemoteF64 { dst: Slot, src: Slot },
+    F64ConvertI32S { dst: Slot, src: Slot },
+    F64ConvertI32U { dst: Slot, src: Slot },
+    F64ConvertI64S { dst: Slot, src: Slot },
+    F64ConvertI64U { dst: Slot, src: Slot },
+    F64PromoteF32 { dst: Slot, src: Slot },
+    I32Extend8S { dst: Slot, src: Slot },
+    I32Extend16S { dst: Slot, src: Slot },
+    I64Extend8S { dst: Slot, src: Slot },
+    I64Extend16S { dst: Slot, src: Slot },
+    I64Extend32S { dst: Slot, src: Slot },
+
+    // ---- numeric, binary: `dst = lhs op rhs` ----
+    I32Eq { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Ne { dst: Slot, lhs: Slot, rhs: Slot },
+    I32LtS { dst: Slot, lhs: Slot, rhs: Slot },
+    I32LtU { dst: Slot, lhs: Slot, rhs: Slot },
+    I32GtS { dst: Slot, lhs: Slot, rhs: Slot },
+    I32GtU { dst: Slot, lhs: Slot, rhs: Slot },
+    I32LeS { dst: Slot, lhs: Slot, rhs: Slot },
+    I32LeU { dst: Slot, lhs: Slot, rhs: Slot },
+    I32GeS { dst: Slot, lhs: Slot, rhs: Slot },
+    I32GeU { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Add { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Sub { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Mul { dst: Slot, lhs: Slot, rhs: Slot },
+    I32DivS { dst: Slot, lhs: Slot, rhs: Slot },
+    I32DivU { dst: Slot, lhs: Slot, rhs: Slot },
+    I32RemS { dst: Slot, lhs: Slot, rhs: Slot },
+    I32RemU { dst: Slot, lhs: Slot, rhs: Slot },
+    I32And { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Or { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Xor { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Shl { dst: Slot, lhs: Slot, rhs: Slot },
+    I32ShrS { dst: Slot, lhs: Slot, rhs: Slot },
+    I32ShrU { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Rotl { dst: Slot, lhs: Slot, rhs: Slot },
+    I32Rotr { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Eq { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Ne { dst: Slot, lhs: Slot, rhs: Slot },
+    I64LtS { dst: Slot, lhs: Slot, rhs: Slot },
+    I64LtU { dst: Slot, lhs: Slot, rhs: Slot },
+    I64GtS { dst: Slot, lhs: Slot, rhs: Slot },
+    I64GtU { dst: Slot, lhs: Slot, rhs: Slot },
+    I64LeS { dst: Slot, lhs: Slot, rhs: Slot },
+    I64LeU { dst: Slot, lhs: Slot, rhs: Slot },
+    I64GeS { dst: Slot, lhs: Slot, rhs: Slot },
+    I64GeU { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Add { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Sub { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Mul { dst: Slot, lhs: Slot, rhs: Slot },
+    I64DivS { dst: Slot, lhs: Slot, rhs: Slot },
+    I64DivU { dst: Slot, lhs: Slot, rhs: Slot },
+    I64RemS { dst: Slot, lhs: Slot, rhs: Slot },
+    I64RemU { dst: Slot, lhs: Slot, rhs: Slot },
+    I64And { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Or { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Xor { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Shl { dst: Slot, lhs: Slot, rhs: Slot },
+    I64ShrS { dst: Slot, lhs: Slot, rhs: Slot },
+    I64ShrU { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Rotl { dst: Slot, lhs: Slot, rhs: Slot },
+    I64Rotr { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Eq { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Ne { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Lt { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Gt { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Le { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Ge { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Add { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Sub { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Mul { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Div { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Min { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Max { dst: Slot, lhs: Slot, rhs: Slot },
+    F32Copysign { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Eq { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Ne { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Lt { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Gt { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Le { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Ge { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Add { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Sub { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Mul { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Div { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Min { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Max { dst: Slot, lhs: Slot, rhs: Slot },
+    F64Copysign { dst: Slot, lhs: Slot, rhs: Slot },
+}
+
+const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
+
+/// A translated function: its code and frame layout.
+#[derive(Debug)]
+pub struct InterpFunc {
+    pub code: Box<[Instr]>,
+    pub num_params: u16,
+    /// Parameters plus declared locals.
+    pub num_locals: u16,
+    /// Constants, copied to `num_locals..` at entry.
+    pub consts: Box<[u64]>,
+    /// Cells the frame needs (locals, constants, temporaries).
+    pub frame_size: u32,
+}

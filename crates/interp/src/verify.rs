@@ -1,0 +1,61 @@
+//! Checks a translated function before it may run: every slot inside the frame, every
+//! branch inside the code, the code ending in a jump or return. The executor's unchecked
+//! frame accesses rely on this (see `stack.rs`).
+
+use crate::bytecode::{InterpFunc, Instr};
+use rwamr_core::{Error, Module, Result};
+
+pub fn verify(f: &InterpFunc, module: &Module) -> Result<()> {
+    let n = f.code.len();
+    let bug = |pc: usize, what: &str| {
+        Err(Error::invalid(format!(
+            "interpreter translation error at instruction {pc}: {what} (please report)"
+        )))
+    };
+    for (pc, ins) in f.code.iter().enumerate() {
+        let mut i = *ins;
+        let mut slots_ok = true;
+        i.for_each_slot(|s| slots_ok &= (*s as u32) < f.frame_size);
+        if !slots_ok {
+            return bug(pc, "slot outside the frame");
+        }
+        let target_ok = |offset: i32| {
+            let t = pc as i64 + offset as i64;
+            t >= 0 && (t as usize) < n
+        };
+        match *ins {
+            Instr::Br { offset } | Instr::BrIfNez { offset, .. } | Instr::BrIfEqz { offset, .. } => {
+                if !target_ok(offset) {
+                    return bug(pc, "branch outside the code");
+                }
+            }
+            Instr::BrTable { len, .. } => {
+                let end = pc + 1 + len as usize;
+                if end >= n || !f.code[pc + 1..=end].iter().all(|e| matches!(e, Instr::Br { .. })) {
+                    return bug(pc, "malformed branch table");
+                }
+            }
+            Instr::ReturnMany { src, len } => {
+                if src as u32 + len as u32 > f.frame_size {
+                    return bug(pc, "results outside the frame");
+                }
+            }
+            Instr::Call { func, .. } => {
+                if func as usize >= module.funcs.len() {
+                    return bug(pc, "call of an unknown function");
+                }
+            }
+            _ => {}
+        }
+    }
+    match f.code.last() {
+        Some(
+            Instr::Br { .. }
+            | Instr::Return
+            | Instr::ReturnSlot { .. }
+            | Instr::ReturnMany { .. }
+            | Instr::Unreachable,
+        ) => Ok(()),
+        _ => bug(n, "code does not end in a jump or return"),
+    }
+}
