@@ -1,1 +1,121 @@
-fn main(){}
+//! The `rwamr` command line (wasmtime's conventions; the counterpart of WAMR's `iwasm`).
+#![forbid(unsafe_code)]
+
+mod args;
+
+use clap::{Parser, Subcommand};
+use rwamr::{Config, Engine, ErrorKind, Mode, Registry};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status of a run that ended in a wasm trap (as wasmtime: 128 + SIGABRT).
+const TRAP_EXIT: u8 = 134;
+
+#[derive(Parser)]
+#[command(name = "rwamr", version, about = "A WebAssembly runtime: interpreter, JIT and AOT modes, a module registry and hot patching")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a WebAssembly module: its `_start`, or the function given with --invoke.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Execution mode: interp, baseline, optimized, aot, tiered.
+    #[arg(long, default_value = "interp", value_parser = parse_mode)]
+    mode: Mode,
+    /// Call this exported function instead of `_start`; ARGS are its arguments, parsed by
+    /// its parameter types; its results are printed one per line.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Load FILE under NAME first, so that FILE's `(import "NAME" ...)` resolve to it.
+    /// Repeatable; modules load in the order given.
+    #[arg(long, value_name = "NAME=FILE", value_parser = parse_preload)]
+    preload: Vec<(String, PathBuf)>,
+    /// Deepest nesting of wasm calls before a "call stack exhausted" trap.
+    #[arg(long, value_name = "N")]
+    max_call_depth: Option<usize>,
+    /// The module to run (.wasm, or .wat text).
+    file: PathBuf,
+    /// Arguments: of the invoked function with --invoke.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    Mode::from_name(s).ok_or_else(|| {
+        format!("unknown mode `{s}`; expected one of: interp, baseline, optimized, aot, tiered")
+    })
+}
+
+fn parse_preload(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!("expected NAME=FILE, got `{s}`")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => match run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                if e.kind() == ErrorKind::Trap {
+                    ExitCode::from(TRAP_EXIT)
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+        },
+    }
+}
+
+fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        rwamr::Error::resource(format!("cannot read `{}`: {e}", path.display()))
+    })?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    // Not a binary: accept the text format, as wasmtime does.
+    let text = String::from_utf8(bytes).map_err(|_| {
+        rwamr::Error::malformed(format!("`{}` is neither a wasm binary nor text", path.display()))
+    })?;
+    args::wat_to_wasm(&text)
+        .map_err(|e| rwamr::Error::malformed(format!("`{}`: {e}", path.display())))
+}
+
+fn run(args: RunArgs) -> rwamr::Result<()> {
+    let mut config = Config::default().mode(args.mode);
+    if let Some(d) = args.max_call_depth {
+        config = config.max_call_depth(d);
+    }
+    let engine = Engine::new(config)?;
+    let registry = Registry::new(&engine);
+    for (name, file) in &args.preload {
+        let bytes = read_module(file)?;
+        registry.load(name, &bytes)?;
+    }
+    let bytes = read_module(&args.file)?;
+    let main_name = "main";
+    registry.load(main_name, &bytes)?;
+    let export = args.invoke.as_deref().unwrap_or("_start");
+    let func = registry.func(main_name, export)?;
+    let ty = func.ty();
+    let params = args::parse_args(&ty, &args.args)?;
+    let results = func.call(&params)?;
+    for r in &results {
+        println!("{}", args::format_val(r));
+    }
+    Ok(())
+}
+

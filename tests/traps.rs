@@ -1,0 +1,91 @@
+//! Each trap kind reaches the host as a trap with its code and the spec's wording.
+
+mod common;
+use common::{each_mode, wat};
+use rwamr::{ErrorKind, TrapCode, Val};
+
+const MODULE: &str = r#"
+(module
+  (type $v (func))
+  (type $i (func (result i32)))
+  (memory 1)
+  (table 2 funcref)
+  (elem (i32.const 0) $ok)
+  (func $ok)
+  (func (export "unreachable") unreachable)
+  (func (export "oob_load") (result i32) (i32.load (i32.const 65534)))
+  (func (export "oob_store") (i32.store (i32.const -1) (i32.const 0)))
+  (func (export "div0") (result i32) (i32.div_s (i32.const 1) (i32.const 0)))
+  (func (export "overflow") (result i32) (i32.div_s (i32.const 0x80000000) (i32.const -1)))
+  (func (export "bad_conversion") (result i32) (i32.trunc_f32_s (f32.const nan)))
+  (func (export "conversion_overflow") (result i32) (i32.trunc_f64_u (f64.const -1)))
+  (func (export "null_call") (call_indirect (type $v) (i32.const 1)))
+  (func (export "undefined_element") (call_indirect (type $v) (i32.const 5)))
+  (func (export "bad_signature") (result i32) (call_indirect (type $i) (i32.const 0)))
+  (func $rec (export "recurse") (call $rec))
+  (func (export "table_oob") (result funcref) (table.get 0 (i32.const 9)))
+  (func (export "memory_fill_oob") (memory.fill (i32.const 65000) (i32.const 0) (i32.const 1000)))
+)"#;
+
+#[test]
+fn every_trap_kind() {
+    let cases = [
+        ("unreachable", TrapCode::Unreachable, "unreachable"),
+        ("oob_load", TrapCode::MemoryOutOfBounds, "out of bounds memory access"),
+        ("oob_store", TrapCode::MemoryOutOfBounds, "out of bounds memory access"),
+        ("div0", TrapCode::IntegerDivisionByZero, "integer divide by zero"),
+        ("overflow", TrapCode::IntegerOverflow, "integer overflow"),
+        ("bad_conversion", TrapCode::BadConversionToInteger, "invalid conversion to integer"),
+        ("conversion_overflow", TrapCode::IntegerOverflow, "integer overflow"),
+        ("null_call", TrapCode::UninitializedElement, "uninitialized element"),
+        ("undefined_element", TrapCode::UndefinedElement, "undefined element"),
+        ("bad_signature", TrapCode::BadSignature, "indirect call type mismatch"),
+        ("recurse", TrapCode::StackOverflow, "call stack exhausted"),
+        ("table_oob", TrapCode::TableOutOfBounds, "out of bounds table access"),
+        ("memory_fill_oob", TrapCode::MemoryOutOfBounds, "out of bounds memory access"),
+    ];
+    each_mode(|mode, reg| {
+        reg.load("t", &wat(MODULE)).unwrap();
+        for (export, code, text) in cases {
+            let e = reg.func("t", export).unwrap().call(&[]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Trap, "{mode} {export}: {e}");
+            let trap = e.trap().expect("a trap");
+            assert_eq!(trap.code(), code, "{mode} {export}");
+            assert!(e.to_string().contains(text), "{mode} {export}: {e}");
+        }
+        // After traps the instance still works.
+        assert!(reg.func("t", "unreachable").is_ok());
+    });
+}
+
+#[test]
+fn exhaustion_limit_is_configurable_and_deterministic() {
+    let m = wat(r#"(module (func $f (export "depth") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#);
+    for &mode in rwamr::built_modes() {
+        let engine = rwamr::Engine::new(rwamr::Config::default().mode(mode).max_call_depth(500)).unwrap();
+        let reg = rwamr::Registry::new(&engine);
+        reg.load("m", &m).unwrap();
+        let f = reg.func("m", "depth").unwrap();
+        assert_eq!(f.call(&[Val::I32(400)]).unwrap(), vec![Val::I32(400)]);
+        let e = f.call(&[Val::I32(600)]).unwrap_err();
+        assert_eq!(e.trap().unwrap().code(), TrapCode::StackOverflow, "{mode}");
+    }
+}
+
+#[test]
+fn host_function_errors_are_traps() {
+    each_mode(|mode, reg| {
+        let host = rwamr::HostModule::new().func(
+            "fail",
+            rwamr::FuncType::new([], []),
+            |_, _, _| Err(rwamr::Trap::host("the host said no")),
+        );
+        reg.define_host("env", &host).unwrap();
+        reg.load("m", &wat(r#"(module (import "env" "fail" (func $f)) (func (export "go") call $f))"#)).unwrap();
+        let e = reg.func("m", "go").unwrap().call(&[]).unwrap_err();
+        assert_eq!(e.trap().unwrap().code(), TrapCode::Host, "{mode}");
+        assert!(e.to_string().contains("the host said no"), "{e}");
+    });
+}
