@@ -22,6 +22,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The README's embedding example, compiled and run as a doc-test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use rwamr_core::{
     Caller, Error, ErrorKind, Extern, ExternKind, Func, FuncType, GlobalRef, GlobalType,
     HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table, TableType, Trap,
