@@ -49,6 +49,18 @@ macro_rules! define_instrs {
                 }
             }
 
+            /// The relative branch offset of a branch instruction.
+            pub fn offset_mut(&mut self) -> Option<&mut i32> {
+                match self {
+                    $( Instr::$name $({ $($field),* })? => {
+                        #[allow(unused_mut, unused_assignments)]
+                        let mut out = None;
+                        $($( define_instrs!(@offset out $field $field, $fty); )*)?
+                        out
+                    } )*
+                }
+            }
+
             /// The slot this instruction writes its single result to, if it has one.
             pub fn dst_mut(&mut self) -> Option<&mut Slot> {
                 match self {
@@ -65,6 +77,8 @@ macro_rules! define_instrs {
     (@slot $f:ident, $field:ident, Slot) => { $f($field) };
     (@slot $f:ident, $field:ident, $other:ident) => { let _ = $field; };
     (@dst $out:ident dst $f:ident, Slot) => { $out = Some($f) };
+    (@offset $out:ident offset $f:ident, i32) => { $out = Some($f) };
+    (@offset $out:ident $name:ident $f:ident, $other:ident) => { let _ = $f; };
     (@dst $out:ident $name:ident $f:ident, $other:ident) => { let _ = $f; };
 }
 
@@ -78,6 +92,31 @@ define_instrs! {
     BrIfNez { cond: Slot, offset: i32 },
     /// Branch if the i32 in `cond` is zero.
     BrIfEqz { cond: Slot, offset: i32 },
+    /// Branch if the i64 in `cond` is zero / non-zero.
+    BrI64Eqz { cond: Slot, offset: i32 },
+    BrI64Nez { cond: Slot, offset: i32 },
+    /// Compare-and-branch: `if lhs OP rhs { pc += offset }`, a compare fused with the
+    /// `br_if` or `if` that consumes it.
+    BrI32Eq { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32Ne { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32LtS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32LtU { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32GtS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32GtU { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32LeS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32LeU { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32GeS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI32GeU { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64Eq { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64Ne { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64LtS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64LtU { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64GtS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64GtU { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64LeS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64LeU { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64GeS { lhs: Slot, rhs: Slot, offset: i32 },
+    BrI64GeU { lhs: Slot, rhs: Slot, offset: i32 },
     /// Jump to the `Br` at `pc + 1 + min(index, len)`: followed by `len + 1` `Br`s, the
     /// last one the default.
     BrTable { index: Slot, len: u32 },
@@ -267,6 +306,50 @@ define_instrs! {
     F64Min { dst: Slot, lhs: Slot, rhs: Slot },
     F64Max { dst: Slot, lhs: Slot, rhs: Slot },
     F64Copysign { dst: Slot, lhs: Slot, rhs: Slot },
+}
+
+impl Instr {
+    /// The branch that jumps when this compare is true (or false, with `negate`), for a
+    /// compare whose result only feeds a branch. Float compares are not fused: their
+    /// negation is not another compare (NaN).
+    pub fn compare_branch(self, negate: bool) -> Option<Instr> {
+        macro_rules! pairs {
+            ($($cmp:ident / $neg:ident => $br:ident / $nbr:ident),* $(,)?) => {
+                match self {
+                    $(
+                        Instr::$cmp { lhs, rhs, .. } => Some(if negate {
+                            Instr::$nbr { lhs, rhs, offset: 0 }
+                        } else {
+                            Instr::$br { lhs, rhs, offset: 0 }
+                        }),
+                    )*
+                    Instr::I32Eqz { src, .. } => Some(if negate {
+                        Instr::BrIfNez { cond: src, offset: 0 }
+                    } else {
+                        Instr::BrIfEqz { cond: src, offset: 0 }
+                    }),
+                    Instr::I64Eqz { src, .. } => Some(if negate {
+                        Instr::BrI64Nez { cond: src, offset: 0 }
+                    } else {
+                        Instr::BrI64Eqz { cond: src, offset: 0 }
+                    }),
+                    _ => None,
+                }
+            };
+        }
+        pairs! {
+            I32Eq / I32Ne => BrI32Eq / BrI32Ne, I32Ne / I32Eq => BrI32Ne / BrI32Eq,
+            I32LtS / I32GeS => BrI32LtS / BrI32GeS, I32LtU / I32GeU => BrI32LtU / BrI32GeU,
+            I32GtS / I32LeS => BrI32GtS / BrI32LeS, I32GtU / I32LeU => BrI32GtU / BrI32LeU,
+            I32LeS / I32GtS => BrI32LeS / BrI32GtS, I32LeU / I32GtU => BrI32LeU / BrI32GtU,
+            I32GeS / I32LtS => BrI32GeS / BrI32LtS, I32GeU / I32LtU => BrI32GeU / BrI32LtU,
+            I64Eq / I64Ne => BrI64Eq / BrI64Ne, I64Ne / I64Eq => BrI64Ne / BrI64Eq,
+            I64LtS / I64GeS => BrI64LtS / BrI64GeS, I64LtU / I64GeU => BrI64LtU / BrI64GeU,
+            I64GtS / I64LeS => BrI64GtS / BrI64LeS, I64GtU / I64LeU => BrI64GtU / BrI64LeU,
+            I64LeS / I64GtS => BrI64LeS / BrI64GtS, I64LeU / I64GtU => BrI64LeU / BrI64GtU,
+            I64GeS / I64LtS => BrI64GeS / BrI64LtS, I64GeU / I64LtU => BrI64GeU / BrI64LtU,
+        }
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<Instr>() <= 16);

@@ -190,6 +190,13 @@ fn run<'x>(
             r.set($dst, $put($e));
         }};
     }
+    macro_rules! br_cmp {
+        ($lhs:ident, $rhs:ident, $offset:ident, $get:ident, $op:tt) => {{
+            if $get(r.get($lhs)) $op $get(r.get($rhs)) {
+                pc = (pc as isize - 1 + $offset as isize) as usize;
+            }
+        }};
+    }
     macro_rules! ea {
         ($addr:ident, $offset:ident) => {
             u32_of(r.get($addr)) as u64 + $offset as u64
@@ -271,6 +278,36 @@ fn run<'x>(
                     pc = (pc as isize - 1 + offset as isize) as usize;
                 }
             }
+            Instr::BrI64Eqz { cond, offset } => {
+                if r.get(cond) == 0 {
+                    pc = (pc as isize - 1 + offset as isize) as usize;
+                }
+            }
+            Instr::BrI64Nez { cond, offset } => {
+                if r.get(cond) != 0 {
+                    pc = (pc as isize - 1 + offset as isize) as usize;
+                }
+            }
+            Instr::BrI32Eq { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, u32_of, ==),
+            Instr::BrI32Ne { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, u32_of, !=),
+            Instr::BrI32LtS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i32_of, <),
+            Instr::BrI32LtU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, u32_of, <),
+            Instr::BrI32GtS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i32_of, >),
+            Instr::BrI32GtU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, u32_of, >),
+            Instr::BrI32LeS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i32_of, <=),
+            Instr::BrI32LeU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, u32_of, <=),
+            Instr::BrI32GeS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i32_of, >=),
+            Instr::BrI32GeU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, u32_of, >=),
+            Instr::BrI64Eq { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, of_u64, ==),
+            Instr::BrI64Ne { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, of_u64, !=),
+            Instr::BrI64LtS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i64_of, <),
+            Instr::BrI64LtU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, of_u64, <),
+            Instr::BrI64GtS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i64_of, >),
+            Instr::BrI64GtU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, of_u64, >),
+            Instr::BrI64LeS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i64_of, <=),
+            Instr::BrI64LeU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, of_u64, <=),
+            Instr::BrI64GeS { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, i64_of, >=),
+            Instr::BrI64GeU { lhs, rhs, offset } => br_cmp!(lhs, rhs, offset, of_u64, >=),
             Instr::BrTable { index, len } => pc += u32_of(r.get(index)).min(len) as usize,
             Instr::Return => ret!(),
             Instr::ReturnSlot { src } => {

@@ -387,11 +387,27 @@ impl Translator<'_> {
 
     fn patch(&mut self, at: usize, target: usize) {
         let off = target as i32 - at as i32;
-        match &mut self.code[at] {
-            Instr::Br { offset }
-            | Instr::BrIfNez { offset, .. }
-            | Instr::BrIfEqz { offset, .. } => *offset = off,
-            other => unreachable!("patching a non-branch {other:?}"),
+        let offset = self.code[at].offset_mut().expect("patching a branch");
+        *offset = off;
+    }
+
+    /// The conditional branch on `cond` (just popped): taken when it is non-zero, or
+    /// zero with `negate`. Fuses with the compare that computed `cond`, when that was
+    /// the last instruction.
+    fn cond_branch(&mut self, cond: Slot, negate: bool) -> Instr {
+        if let Some((pc, h)) = self.fuse {
+            if pc + 1 == self.code.len() && h == self.stack.len() {
+                if let Some(br) = self.code[pc].compare_branch(negate) {
+                    self.code.pop();
+                    self.fuse = None;
+                    return br;
+                }
+            }
+        }
+        if negate {
+            Instr::BrIfEqz { cond, offset: 0 }
+        } else {
+            Instr::BrIfNez { cond, offset: 0 }
         }
     }
 
@@ -966,9 +982,15 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
         }
         let cond = self.pop()?;
         // Parameters are materialized by `enter`, which may emit copies: they must run
-        // on both paths, so the conditional branch comes after them.
+        // on both paths, so the conditional branch comes after them (and fuses with the
+        // compare only when `enter` emitted nothing).
+        let (fuse, len) = (self.fuse, self.code.len());
         self.enter(Kind::If, blockty, None)?;
-        let at = self.emit(Instr::BrIfEqz { cond, offset: 0 });
+        if self.code.len() == len {
+            self.fuse = fuse;
+        }
+        let br = self.cond_branch(cond, true);
+        let at = self.emit(br);
         self.control.last_mut().expect("if frame").else_fixup = Some(at);
         Ok(())
     }
@@ -1048,10 +1070,12 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
         let idx = self.frame_index(relative_depth);
         let (height, arity) = self.label_arity(idx);
         if self.control[idx].kind != Kind::Func && !self.label_needs_copies(height, arity)? {
-            self.jump_to(idx, Instr::BrIfNez { cond, offset: 0 });
+            let br = self.cond_branch(cond, false);
+            self.jump_to(idx, br);
             return Ok(());
         }
-        let skip = self.emit(Instr::BrIfEqz { cond, offset: 0 });
+        let br = self.cond_branch(cond, true);
+        let skip = self.emit(br);
         self.branch(relative_depth)?;
         let here = self.code.len();
         self.patch(skip, here);

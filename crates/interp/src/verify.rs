@@ -23,12 +23,12 @@ pub fn verify(f: &InterpFunc, module: &Module) -> Result<()> {
             let t = pc as i64 + offset as i64;
             t >= 0 && (t as usize) < n
         };
-        match *ins {
-            Instr::Br { offset } | Instr::BrIfNez { offset, .. } | Instr::BrIfEqz { offset, .. } => {
-                if !target_ok(offset) {
-                    return bug(pc, "branch outside the code");
-                }
+        if let Some(offset) = i.offset_mut() {
+            if !target_ok(*offset) {
+                return bug(pc, "branch outside the code");
             }
+        }
+        match *ins {
             Instr::BrTable { len, .. } => {
                 let end = pc + 1 + len as usize;
                 if end >= n || !f.code[pc + 1..=end].iter().all(|e| matches!(e, Instr::Br { .. })) {
