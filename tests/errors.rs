@@ -5,16 +5,28 @@ use common::{each_mode, wat};
 use rwamr::{ErrorKind, Registry, Val};
 
 fn assert_nothing_registered(reg: &Registry, name: &str) {
-    assert!(reg.find(name).is_none(), "`{name}` registered after a failed load");
+    assert!(
+        reg.find(name).is_none(),
+        "`{name}` registered after a failed load"
+    );
 }
 
 #[test]
 fn malformed_bytes() {
     each_mode(|mode, reg| {
-        for bytes in [&b""[..], b"\0asm", b"\0asm\x02\0\0\0", b"not wasm at all", b"\0asm\x01\0\0\0\x01\x05"] {
+        for bytes in [
+            &b""[..],
+            b"\0asm",
+            b"\0asm\x02\0\0\0",
+            b"not wasm at all",
+            b"\0asm\x01\0\0\0\x01\x05",
+        ] {
             let e = reg.load("m", bytes).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Malformed, "{mode}: {e}");
-            assert!(e.to_string().contains("module `m`"), "error names the module: {e}");
+            assert!(
+                e.to_string().contains("module `m`"),
+                "error names the module: {e}"
+            );
             assert_nothing_registered(&reg, "m");
         }
     });
@@ -52,8 +64,11 @@ fn unknown_import() {
         assert!(e.to_string().contains("`nowhere`.`f`"), "{e}");
         assert_nothing_registered(&reg, "m");
 
-        reg.load("a", &wat(r#"(module (func (export "g")))"#)).unwrap();
-        let e = reg.load("m", &wat(r#"(module (import "a" "f" (func)))"#)).unwrap_err();
+        reg.load("a", &wat(r#"(module (func (export "g")))"#))
+            .unwrap();
+        let e = reg
+            .load("m", &wat(r#"(module (import "a" "f" (func)))"#))
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Link, "{mode}: {e}");
         assert!(e.to_string().contains("no export named `f`"), "{e}");
         assert_nothing_registered(&reg, "m");
@@ -86,7 +101,8 @@ fn import_of_wrong_type() {
 #[test]
 fn unknown_export_and_wrong_kind() {
     each_mode(|mode, reg| {
-        reg.load("a", &wat(r#"(module (memory (export "mem") 1))"#)).unwrap();
+        reg.load("a", &wat(r#"(module (memory (export "mem") 1))"#))
+            .unwrap();
         let e = reg.func("a", "nope").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Registry, "{mode}: {e}");
         assert!(e.to_string().contains("no export named `nope`"), "{e}");
@@ -108,7 +124,10 @@ fn wrong_arguments() {
         let f = reg.func("a", "f").unwrap();
         let e = f.call(&[Val::I32(1)]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Argument, "{mode}: {e}");
-        assert!(e.to_string().contains("takes 2 argument(s), 1 given"), "{e}");
+        assert!(
+            e.to_string().contains("takes 2 argument(s), 1 given"),
+            "{e}"
+        );
         let e = f.call(&[Val::I32(1), Val::I32(2)]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Argument);
         assert!(e.to_string().contains("argument 1"), "{e}");
@@ -121,7 +140,11 @@ fn wrong_arguments() {
 #[test]
 fn unload_refused_while_imported() {
     each_mode(|mode, reg| {
-        reg.load("a", &wat(r#"(module (func (export "f") (result i32) i32.const 1))"#)).unwrap();
+        reg.load(
+            "a",
+            &wat(r#"(module (func (export "f") (result i32) i32.const 1))"#),
+        )
+        .unwrap();
         reg.load(
             "b",
             &wat(r#"(module (import "a" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))"#),
@@ -132,22 +155,38 @@ fn unload_refused_while_imported() {
         assert_eq!(e.kind(), ErrorKind::Registry, "{mode}: {e}");
         assert!(e.to_string().contains("`b`"), "names the dependent: {e}");
         assert!(reg.find("a").is_some(), "refused unload keeps the module");
-        assert_eq!(reg.func("b", "g").unwrap().call(&[]).unwrap(), vec![Val::I32(1)]);
+        assert_eq!(
+            reg.func("b", "g").unwrap().call(&[]).unwrap(),
+            vec![Val::I32(1)]
+        );
         reg.unload("b").unwrap();
         reg.unload("a").unwrap();
         assert!(reg.find("a").is_none());
         // The name can be used again.
-        reg.load("a", &wat(r#"(module (func (export "f") (result i32) i32.const 2))"#)).unwrap();
-        assert_eq!(reg.func("a", "f").unwrap().call(&[]).unwrap(), vec![Val::I32(2)]);
+        reg.load(
+            "a",
+            &wat(r#"(module (func (export "f") (result i32) i32.const 2))"#),
+        )
+        .unwrap();
+        assert_eq!(
+            reg.func("a", "f").unwrap().call(&[]).unwrap(),
+            vec![Val::I32(2)]
+        );
     });
 }
 
 #[test]
 fn cascade_unload() {
     each_mode(|_, reg| {
-        reg.load("a", &wat(r#"(module (func (export "f")))"#)).unwrap();
-        reg.load("b", &wat(r#"(module (import "a" "f" (func)) (func (export "g")))"#)).unwrap();
-        reg.load("c", &wat(r#"(module (import "b" "g" (func)))"#)).unwrap();
+        reg.load("a", &wat(r#"(module (func (export "f")))"#))
+            .unwrap();
+        reg.load(
+            "b",
+            &wat(r#"(module (import "a" "f" (func)) (func (export "g")))"#),
+        )
+        .unwrap();
+        reg.load("c", &wat(r#"(module (import "b" "g" (func)))"#))
+            .unwrap();
         let gone = reg.unload_cascade("a").unwrap();
         assert_eq!(gone, vec!["c", "b", "a"]);
         assert!(reg.names().is_empty());
@@ -167,7 +206,9 @@ fn duplicate_name_refused() {
 #[test]
 fn start_trap_registers_nothing() {
     each_mode(|mode, reg| {
-        let e = reg.load("m", &wat("(module (func $s unreachable) (start $s))")).unwrap_err();
+        let e = reg
+            .load("m", &wat("(module (func $s unreachable) (start $s))"))
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Trap, "{mode}: {e}");
         assert_nothing_registered(&reg, "m");
     });

@@ -31,18 +31,58 @@ const MODULE: &str = r#"
 fn every_trap_kind() {
     let cases = [
         ("unreachable", TrapCode::Unreachable, "unreachable"),
-        ("oob_load", TrapCode::MemoryOutOfBounds, "out of bounds memory access"),
-        ("oob_store", TrapCode::MemoryOutOfBounds, "out of bounds memory access"),
-        ("div0", TrapCode::IntegerDivisionByZero, "integer divide by zero"),
+        (
+            "oob_load",
+            TrapCode::MemoryOutOfBounds,
+            "out of bounds memory access",
+        ),
+        (
+            "oob_store",
+            TrapCode::MemoryOutOfBounds,
+            "out of bounds memory access",
+        ),
+        (
+            "div0",
+            TrapCode::IntegerDivisionByZero,
+            "integer divide by zero",
+        ),
         ("overflow", TrapCode::IntegerOverflow, "integer overflow"),
-        ("bad_conversion", TrapCode::BadConversionToInteger, "invalid conversion to integer"),
-        ("conversion_overflow", TrapCode::IntegerOverflow, "integer overflow"),
-        ("null_call", TrapCode::UninitializedElement, "uninitialized element"),
-        ("undefined_element", TrapCode::UndefinedElement, "undefined element"),
-        ("bad_signature", TrapCode::BadSignature, "indirect call type mismatch"),
+        (
+            "bad_conversion",
+            TrapCode::BadConversionToInteger,
+            "invalid conversion to integer",
+        ),
+        (
+            "conversion_overflow",
+            TrapCode::IntegerOverflow,
+            "integer overflow",
+        ),
+        (
+            "null_call",
+            TrapCode::UninitializedElement,
+            "uninitialized element",
+        ),
+        (
+            "undefined_element",
+            TrapCode::UndefinedElement,
+            "undefined element",
+        ),
+        (
+            "bad_signature",
+            TrapCode::BadSignature,
+            "indirect call type mismatch",
+        ),
         ("recurse", TrapCode::StackOverflow, "call stack exhausted"),
-        ("table_oob", TrapCode::TableOutOfBounds, "out of bounds table access"),
-        ("memory_fill_oob", TrapCode::MemoryOutOfBounds, "out of bounds memory access"),
+        (
+            "table_oob",
+            TrapCode::TableOutOfBounds,
+            "out of bounds table access",
+        ),
+        (
+            "memory_fill_oob",
+            TrapCode::MemoryOutOfBounds,
+            "out of bounds memory access",
+        ),
     ];
     each_mode(|mode, reg| {
         reg.load("t", &wat(MODULE)).unwrap();
@@ -60,11 +100,14 @@ fn every_trap_kind() {
 
 #[test]
 fn exhaustion_limit_is_configurable_and_deterministic() {
-    let m = wat(r#"(module (func $f (export "depth") (param i32) (result i32)
+    let m = wat(
+        r#"(module (func $f (export "depth") (param i32) (result i32)
         (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
-          (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#);
+          (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#,
+    );
     for &mode in rwamr::built_modes() {
-        let engine = rwamr::Engine::new(rwamr::Config::default().mode(mode).max_call_depth(500)).unwrap();
+        let engine =
+            rwamr::Engine::new(rwamr::Config::default().mode(mode).max_call_depth(500)).unwrap();
         let reg = rwamr::Registry::new(&engine);
         reg.load("m", &m).unwrap();
         let f = reg.func("m", "depth").unwrap();
@@ -77,13 +120,16 @@ fn exhaustion_limit_is_configurable_and_deterministic() {
 #[test]
 fn host_function_errors_are_traps() {
     each_mode(|mode, reg| {
-        let host = rwamr::HostModule::new().func(
-            "fail",
-            rwamr::FuncType::new([], []),
-            |_, _, _| Err(rwamr::Trap::host("the host said no")),
-        );
+        let host =
+            rwamr::HostModule::new().func("fail", rwamr::FuncType::new([], []), |_, _, _| {
+                Err(rwamr::Trap::host("the host said no"))
+            });
         reg.define_host("env", &host).unwrap();
-        reg.load("m", &wat(r#"(module (import "env" "fail" (func $f)) (func (export "go") call $f))"#)).unwrap();
+        reg.load(
+            "m",
+            &wat(r#"(module (import "env" "fail" (func $f)) (func (export "go") call $f))"#),
+        )
+        .unwrap();
         let e = reg.func("m", "go").unwrap().call(&[]).unwrap_err();
         assert_eq!(e.trap().unwrap().code(), TrapCode::Host, "{mode}");
         assert!(e.to_string().contains("the host said no"), "{e}");

@@ -29,7 +29,10 @@ fn parse_int(s: &str) -> Option<i128> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let digits = digits.replace('_', "");
-    let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(h) => i128::from_str_radix(h, 16).ok()?,
         None => digits.parse::<i128>().ok()?,
     };

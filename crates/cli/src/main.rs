@@ -12,7 +12,11 @@ use std::process::ExitCode;
 const TRAP_EXIT: u8 = 134;
 
 #[derive(Parser)]
-#[command(name = "rwamr", version, about = "A WebAssembly runtime: interpreter, JIT and AOT modes, a module registry and hot patching")]
+#[command(
+    name = "rwamr",
+    version,
+    about = "A WebAssembly runtime: interpreter, JIT and AOT modes, a module registry and hot patching"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,15 +84,17 @@ fn main() -> ExitCode {
 }
 
 fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        rwamr::Error::resource(format!("cannot read `{}`: {e}", path.display()))
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| rwamr::Error::resource(format!("cannot read `{}`: {e}", path.display())))?;
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
     // Not a binary: accept the text format, as wasmtime does.
     let text = String::from_utf8(bytes).map_err(|_| {
-        rwamr::Error::malformed(format!("`{}` is neither a wasm binary nor text", path.display()))
+        rwamr::Error::malformed(format!(
+            "`{}` is neither a wasm binary nor text",
+            path.display()
+        ))
     })?;
     args::wat_to_wasm(&text)
         .map_err(|e| rwamr::Error::malformed(format!("`{}`: {e}", path.display())))
@@ -118,4 +124,3 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     }
     Ok(())
 }
-

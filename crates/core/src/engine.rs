@@ -121,7 +121,9 @@ impl Engine {
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Engine").field("mode", &self.mode()).finish()
+        f.debug_struct("Engine")
+            .field("mode", &self.mode())
+            .finish()
     }
 }
 

@@ -34,7 +34,12 @@ impl HostFunc {
     }
 
     /// Calls the body and checks that the results it wrote have the declared types.
-    pub fn call(&self, caller: &mut Caller<'_>, args: &[Val], results: &mut [Val]) -> Result<(), Trap> {
+    pub fn call(
+        &self,
+        caller: &mut Caller<'_>,
+        args: &[Val],
+        results: &mut [Val],
+    ) -> Result<(), Trap> {
         (self.body)(caller, args, results)?;
         for (r, t) in results.iter().zip(self.ty.results()) {
             if r.ty() != *t {
@@ -59,7 +64,12 @@ impl HostFunc {
             // slots kept alive by the calling instance.
             .map(|(t, c)| unsafe { Val::from_cell(*c, *t) })
             .collect();
-        let mut results: Vec<Val> = self.ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let mut results: Vec<Val> = self
+            .ty
+            .results()
+            .iter()
+            .map(|t| Val::default_for(*t))
+            .collect();
         let mut caller = Caller::new(Some(caller));
         self.call(&mut caller, &args, &mut results)?;
         for (c, r) in cells.iter_mut().zip(&results) {
@@ -121,8 +131,10 @@ impl HostModule {
         ty: FuncType,
         body: impl Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
     ) -> Self {
-        self.items
-            .push((name.to_string(), HostItem::Func(Arc::new(HostFunc::new(ty, body)))));
+        self.items.push((
+            name.to_string(),
+            HostItem::Func(Arc::new(HostFunc::new(ty, body))),
+        ));
         self
     }
 
@@ -132,12 +144,14 @@ impl HostModule {
     }
 
     pub fn table(mut self, name: &str, ty: TableType, init: Val) -> Self {
-        self.items.push((name.to_string(), HostItem::Table(ty, init)));
+        self.items
+            .push((name.to_string(), HostItem::Table(ty, init)));
         self
     }
 
     pub fn global(mut self, name: &str, ty: GlobalType, value: Val) -> Self {
-        self.items.push((name.to_string(), HostItem::Global(ty, value)));
+        self.items
+            .push((name.to_string(), HostItem::Global(ty, value)));
         self
     }
 

@@ -74,7 +74,9 @@ unsafe impl Sync for Instance {}
 
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Instance").field("name", &self.name).finish()
+        f.debug_struct("Instance")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -90,7 +92,10 @@ fn eval_const(expr: &ConstExpr, globals: &[Arc<Global>], funcs: &[*const FuncSlo
             ConstOp::RefFunc(i) => funcs[i as usize] as u64,
             ConstOp::GlobalGet(i) => globals[i as usize].get(),
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                let (b, a) = (stack.pop().unwrap_or(0) as u32, stack.pop().unwrap_or(0) as u32);
+                let (b, a) = (
+                    stack.pop().unwrap_or(0) as u32,
+                    stack.pop().unwrap_or(0) as u32,
+                );
                 (match op {
                     ConstOp::I32Add => a.wrapping_add(b),
                     ConstOp::I32Sub => a.wrapping_sub(b),
@@ -136,7 +141,11 @@ impl Instance {
                 imports.len()
             )));
         }
-        let sigs: Box<[SigId]> = module.types.iter().map(|t| engine.types().intern(t)).collect();
+        let sigs: Box<[SigId]> = module
+            .types
+            .iter()
+            .map(|t| engine.types().intern(t))
+            .collect();
 
         let mut funcs = Vec::with_capacity(module.funcs.len());
         let mut tables = Vec::with_capacity(module.tables.len());
@@ -224,7 +233,9 @@ impl Instance {
 
         // Defined functions get fresh slots; their addresses are final already (the boxed
         // slice does not move when the instance is built around it).
-        let slots: Box<[FuncSlot]> = (0..module.num_defined_funcs()).map(|_| FuncSlot::empty()).collect();
+        let slots: Box<[FuncSlot]> = (0..module.num_defined_funcs())
+            .map(|_| FuncSlot::empty())
+            .collect();
         funcs.extend(slots.iter().map(|s| s as *const FuncSlot));
 
         for (i, init) in module.global_inits.iter().enumerate() {
@@ -250,7 +261,11 @@ impl Instance {
                 Mutex::new(cells)
             })
             .collect();
-        let data_dropped = module.datas.iter().map(|_| AtomicBool::new(false)).collect();
+        let data_dropped = module
+            .datas
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect();
 
         let mut exports = HashMap::with_capacity(module.exports.len());
         for (name, (kind, idx)) in &module.exports {
@@ -418,7 +433,8 @@ impl Instance {
         for (i, (slot, f)) in inst.slots.iter().zip(funcs_h).enumerate() {
             let sig = engine.types().intern(f.ty());
             // SAFETY: the entry's instance is the slot's owner, alive as long as the slot.
-            let entry = unsafe { FuncEntry::new(sig, f.ty().clone(), ptr, i as u32, FuncCode::Host(f)) };
+            let entry =
+                unsafe { FuncEntry::new(sig, f.ty().clone(), ptr, i as u32, FuncCode::Host(f)) };
             slot.init(ptr, entry);
         }
         Ok(inst)
@@ -515,7 +531,10 @@ impl Instance {
         if self.data_dropped[index as usize].load(Ordering::Acquire) {
             return &[];
         }
-        let module = self.module.as_ref().expect("data segments exist only in wasm instances");
+        let module = self
+            .module
+            .as_ref()
+            .expect("data segments exist only in wasm instances");
         &module.bytes()[module.datas[index as usize].range.clone()]
     }
     pub fn drop_data(&self, index: u32) {

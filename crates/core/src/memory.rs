@@ -43,7 +43,9 @@ impl Memory {
     /// Creates a memory of `ty.min` pages, reserving room for `ty.max` (or 4 GiB).
     pub fn new(ty: MemoryType) -> Result<Memory> {
         if ty.min > MAX_PAGES || ty.max.is_some_and(|m| m > MAX_PAGES) {
-            return Err(Error::invalid("memory size must be at most 65536 pages (4GiB)"));
+            return Err(Error::invalid(
+                "memory size must be at most 65536 pages (4GiB)",
+            ));
         }
         let max_pages = ty.max.unwrap_or(MAX_PAGES) as usize;
         let reserved = max_pages * PAGE_SIZE;
@@ -270,9 +272,7 @@ impl<'a> MemoryView<'a> {
         let buf = v.to_le_bytes_buf();
         // SAFETY: `check` proved `at..at + SIZE` lies in the accessible, writable part of
         // the mapping; `buf` holds at least SIZE bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(buf.as_ptr(), self.base.as_ptr().add(at), T::SIZE)
-        };
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), self.base.as_ptr().add(at), T::SIZE) };
         Ok(())
     }
 
@@ -308,9 +308,7 @@ impl<'a> MemoryView<'a> {
         let d = self.check(dst, n)?;
         let s = self.check(src, n)?;
         // SAFETY: both ranges are bounds checked above; `copy` allows overlap.
-        unsafe {
-            std::ptr::copy(self.base.as_ptr().add(s), self.base.as_ptr().add(d), n)
-        };
+        unsafe { std::ptr::copy(self.base.as_ptr().add(s), self.base.as_ptr().add(d), n) };
         Ok(())
     }
 }
@@ -321,7 +319,11 @@ mod tests {
 
     #[test]
     fn grow_and_bounds() {
-        let m = Memory::new(MemoryType { min: 1, max: Some(3) }).unwrap();
+        let m = Memory::new(MemoryType {
+            min: 1,
+            max: Some(3),
+        })
+        .unwrap();
         let v = m.view();
         v.store::<u32>(PAGE_SIZE as u64 - 4, 0xdead_beef).unwrap();
         assert_eq!(v.load::<u32>(PAGE_SIZE as u64 - 4).unwrap(), 0xdead_beef);
@@ -336,7 +338,11 @@ mod tests {
 
     #[test]
     fn zero_sized_memory() {
-        let m = Memory::new(MemoryType { min: 0, max: Some(0) }).unwrap();
+        let m = Memory::new(MemoryType {
+            min: 0,
+            max: Some(0),
+        })
+        .unwrap();
         assert!(m.view().load::<u8>(0).is_err());
         assert_eq!(m.grow(0), Some(0));
         assert_eq!(m.grow(1), None);

@@ -133,13 +133,16 @@ pub struct Module {
 }
 
 fn parse_err(e: wasmparser::BinaryReaderError) -> Error {
-    Error::malformed(format!("{} (at byte offset {:#x})", e.message(), e.offset()))
+    Error::malformed(format!(
+        "{} (at byte offset {:#x})",
+        e.message(),
+        e.offset()
+    ))
 }
 
 fn validate_err(e: wasmparser::BinaryReaderError) -> Error {
     let msg = e.message();
-    let kind = if msg.contains("support is not enabled") || msg.contains("proposal not enabled")
-    {
+    let kind = if msg.contains("support is not enabled") || msg.contains("proposal not enabled") {
         ErrorKind::Unsupported
     } else {
         ErrorKind::Invalid
@@ -271,10 +274,8 @@ impl Module {
 
     fn read_payload(&mut self, payload: Payload<'_>) -> Result<()> {
         match payload {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(Error::unsupported("components are not supported"));
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(Error::unsupported("components are not supported"));
             }
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {

@@ -160,8 +160,6 @@ impl Table {
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Table")
-            .field("ty", &self.ty())
-            .finish()
+        f.debug_struct("Table").field("ty", &self.ty()).finish()
     }
 }

@@ -154,10 +154,34 @@ trunc!(i32_trunc_f32_s, f32, i32, -2147483904.0f32, 2147483648.0f32);
 trunc!(i32_trunc_f32_u, f32, u32, -1.0f32, 4294967296.0f32);
 trunc!(i32_trunc_f64_s, f64, i32, -2147483649.0f64, 2147483648.0f64);
 trunc!(i32_trunc_f64_u, f64, u32, -1.0f64, 4294967296.0f64);
-trunc!(i64_trunc_f32_s, f32, i64, -9223373136366403584.0f32, 9223372036854775808.0f32);
-trunc!(i64_trunc_f32_u, f32, u64, -1.0f32, 18446744073709551616.0f32);
-trunc!(i64_trunc_f64_s, f64, i64, -9223372036854777856.0f64, 9223372036854775808.0f64);
-trunc!(i64_trunc_f64_u, f64, u64, -1.0f64, 18446744073709551616.0f64);
+trunc!(
+    i64_trunc_f32_s,
+    f32,
+    i64,
+    -9223373136366403584.0f32,
+    9223372036854775808.0f32
+);
+trunc!(
+    i64_trunc_f32_u,
+    f32,
+    u64,
+    -1.0f32,
+    18446744073709551616.0f32
+);
+trunc!(
+    i64_trunc_f64_s,
+    f64,
+    i64,
+    -9223372036854777856.0f64,
+    9223372036854775808.0f64
+);
+trunc!(
+    i64_trunc_f64_u,
+    f64,
+    u64,
+    -1.0f64,
+    18446744073709551616.0f64
+);
 
 fn run<'x>(
     stack: &mut [u64],
@@ -366,9 +390,7 @@ fn run<'x>(
             Instr::Load32U { dst, addr, offset } => {
                 r.set(dst, mem.load::<u32>(ea!(addr, offset))? as u64)
             }
-            Instr::Load64 { dst, addr, offset } => {
-                r.set(dst, mem.load::<u64>(ea!(addr, offset))?)
-            }
+            Instr::Load64 { dst, addr, offset } => r.set(dst, mem.load::<u64>(ea!(addr, offset))?),
             Instr::Store8 { addr, src, offset } => {
                 mem.store::<u8>(ea!(addr, offset), r.get(src) as u8)?
             }
@@ -378,7 +400,9 @@ fn run<'x>(
             Instr::Store32 { addr, src, offset } => {
                 mem.store::<u32>(ea!(addr, offset), r.get(src) as u32)?
             }
-            Instr::Store64 { addr, src, offset } => mem.store::<u64>(ea!(addr, offset), r.get(src))?,
+            Instr::Store64 { addr, src, offset } => {
+                mem.store::<u64>(ea!(addr, offset), r.get(src))?
+            }
             Instr::MemorySize { dst } => r.set(dst, of_u32(inst.memory(0).size_pages())),
             Instr::MemoryGrow { dst, delta } => {
                 let old = inst.memory(0).grow(u32_of(r.get(delta)));
@@ -395,7 +419,12 @@ fn run<'x>(
                 u32_of(r.get(from)) as u64,
                 u32_of(r.get(len)) as u64,
             )?,
-            Instr::MemoryInit { data, to, from, len } => {
+            Instr::MemoryInit {
+                data,
+                to,
+                from,
+                len,
+            } => {
                 let bytes = inst.data(data);
                 let (from, len) = (u32_of(r.get(from)) as usize, u32_of(r.get(len)) as usize);
                 let src = bytes
@@ -466,33 +495,59 @@ fn run<'x>(
             Instr::I32Clz { dst, src } => un!(dst, src, u32_of, of_u32, |x| x.leading_zeros()),
             Instr::I32Ctz { dst, src } => un!(dst, src, u32_of, of_u32, |x| x.trailing_zeros()),
             Instr::I32Popcnt { dst, src } => un!(dst, src, u32_of, of_u32, |x| x.count_ones()),
-            Instr::I64Clz { dst, src } => un!(dst, src, of_u64, of_u64, |x| x.leading_zeros() as u64),
-            Instr::I64Ctz { dst, src } => un!(dst, src, of_u64, of_u64, |x| x.trailing_zeros() as u64),
-            Instr::I64Popcnt { dst, src } => un!(dst, src, of_u64, of_u64, |x| x.count_ones() as u64),
+            Instr::I64Clz { dst, src } => {
+                un!(dst, src, of_u64, of_u64, |x| x.leading_zeros() as u64)
+            }
+            Instr::I64Ctz { dst, src } => {
+                un!(dst, src, of_u64, of_u64, |x| x.trailing_zeros() as u64)
+            }
+            Instr::I64Popcnt { dst, src } => {
+                un!(dst, src, of_u64, of_u64, |x| x.count_ones() as u64)
+            }
             Instr::F32Abs { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.abs()),
             Instr::F32Neg { dst, src } => un!(dst, src, f32_of, of_f32, |x| -x),
             Instr::F32Ceil { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.ceil()),
             Instr::F32Floor { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.floor()),
             Instr::F32Trunc { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.trunc()),
-            Instr::F32Nearest { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.round_ties_even()),
+            Instr::F32Nearest { dst, src } => {
+                un!(dst, src, f32_of, of_f32, |x| x.round_ties_even())
+            }
             Instr::F32Sqrt { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.sqrt()),
             Instr::F64Abs { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.abs()),
             Instr::F64Neg { dst, src } => un!(dst, src, f64_of, of_f64, |x| -x),
             Instr::F64Ceil { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.ceil()),
             Instr::F64Floor { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.floor()),
             Instr::F64Trunc { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.trunc()),
-            Instr::F64Nearest { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.round_ties_even()),
+            Instr::F64Nearest { dst, src } => {
+                un!(dst, src, f64_of, of_f64, |x| x.round_ties_even())
+            }
             Instr::F64Sqrt { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.sqrt()),
             Instr::I64ExtendI32S { dst, src } => un!(dst, src, i32_of, of_i64, |x| x as i64),
             Instr::I64ExtendI32U { dst, src } => un!(dst, src, u32_of, of_u64, |x| x as u64),
-            Instr::I32TruncF32S { dst, src } => un!(dst, src, f32_of, of_i32, |x| i32_trunc_f32_s(x)?),
-            Instr::I32TruncF32U { dst, src } => un!(dst, src, f32_of, of_u32, |x| i32_trunc_f32_u(x)?),
-            Instr::I32TruncF64S { dst, src } => un!(dst, src, f64_of, of_i32, |x| i32_trunc_f64_s(x)?),
-            Instr::I32TruncF64U { dst, src } => un!(dst, src, f64_of, of_u32, |x| i32_trunc_f64_u(x)?),
-            Instr::I64TruncF32S { dst, src } => un!(dst, src, f32_of, of_i64, |x| i64_trunc_f32_s(x)?),
-            Instr::I64TruncF32U { dst, src } => un!(dst, src, f32_of, of_u64, |x| i64_trunc_f32_u(x)?),
-            Instr::I64TruncF64S { dst, src } => un!(dst, src, f64_of, of_i64, |x| i64_trunc_f64_s(x)?),
-            Instr::I64TruncF64U { dst, src } => un!(dst, src, f64_of, of_u64, |x| i64_trunc_f64_u(x)?),
+            Instr::I32TruncF32S { dst, src } => {
+                un!(dst, src, f32_of, of_i32, |x| i32_trunc_f32_s(x)?)
+            }
+            Instr::I32TruncF32U { dst, src } => {
+                un!(dst, src, f32_of, of_u32, |x| i32_trunc_f32_u(x)?)
+            }
+            Instr::I32TruncF64S { dst, src } => {
+                un!(dst, src, f64_of, of_i32, |x| i32_trunc_f64_s(x)?)
+            }
+            Instr::I32TruncF64U { dst, src } => {
+                un!(dst, src, f64_of, of_u32, |x| i32_trunc_f64_u(x)?)
+            }
+            Instr::I64TruncF32S { dst, src } => {
+                un!(dst, src, f32_of, of_i64, |x| i64_trunc_f32_s(x)?)
+            }
+            Instr::I64TruncF32U { dst, src } => {
+                un!(dst, src, f32_of, of_u64, |x| i64_trunc_f32_u(x)?)
+            }
+            Instr::I64TruncF64S { dst, src } => {
+                un!(dst, src, f64_of, of_i64, |x| i64_trunc_f64_s(x)?)
+            }
+            Instr::I64TruncF64U { dst, src } => {
+                un!(dst, src, f64_of, of_u64, |x| i64_trunc_f64_u(x)?)
+            }
             // Rust's float -> int `as` saturates and maps NaN to 0: the sat semantics.
             Instr::I32TruncSatF32S { dst, src } => un!(dst, src, f32_of, of_i32, |x| x as i32),
             Instr::I32TruncSatF32U { dst, src } => un!(dst, src, f32_of, of_u32, |x| x as u32),
@@ -529,9 +584,15 @@ fn run<'x>(
             Instr::I32LeU { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_bool, |a, b| a <= b),
             Instr::I32GeS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i32_of, of_bool, |a, b| a >= b),
             Instr::I32GeU { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_bool, |a, b| a >= b),
-            Instr::I32Add { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_add(b)),
-            Instr::I32Sub { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_sub(b)),
-            Instr::I32Mul { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_mul(b)),
+            Instr::I32Add { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_add(b))
+            }
+            Instr::I32Sub { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_sub(b))
+            }
+            Instr::I32Mul { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_mul(b))
+            }
             Instr::I32DivS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i32_of, of_i32, |a, b| {
                 if b == 0 {
                     return Err(trap(TrapCode::IntegerDivisionByZero));
@@ -539,7 +600,8 @@ fn run<'x>(
                 a.checked_div(b).ok_or(trap(TrapCode::IntegerOverflow))?
             }),
             Instr::I32DivU { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| {
-                a.checked_div(b).ok_or(trap(TrapCode::IntegerDivisionByZero))?
+                a.checked_div(b)
+                    .ok_or(trap(TrapCode::IntegerDivisionByZero))?
             }),
             Instr::I32RemS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i32_of, of_i32, |a, b| {
                 if b == 0 {
@@ -548,16 +610,26 @@ fn run<'x>(
                 a.wrapping_rem(b)
             }),
             Instr::I32RemU { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| {
-                a.checked_rem(b).ok_or(trap(TrapCode::IntegerDivisionByZero))?
+                a.checked_rem(b)
+                    .ok_or(trap(TrapCode::IntegerDivisionByZero))?
             }),
             Instr::I32And { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a & b),
             Instr::I32Or { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a | b),
             Instr::I32Xor { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a ^ b),
-            Instr::I32Shl { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_shl(b)),
-            Instr::I32ShrS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i32_of, of_i32, |a, b| a.wrapping_shr(b as u32)),
-            Instr::I32ShrU { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_shr(b)),
-            Instr::I32Rotl { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.rotate_left(b)),
-            Instr::I32Rotr { dst, lhs, rhs } => bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.rotate_right(b)),
+            Instr::I32Shl { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_shl(b))
+            }
+            Instr::I32ShrS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i32_of, of_i32, |a, b| a
+                .wrapping_shr(b as u32)),
+            Instr::I32ShrU { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.wrapping_shr(b))
+            }
+            Instr::I32Rotl { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.rotate_left(b))
+            }
+            Instr::I32Rotr { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, u32_of, of_u32, |a, b| a.rotate_right(b))
+            }
             Instr::I64Eq { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_bool, |a, b| a == b),
             Instr::I64Ne { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_bool, |a, b| a != b),
             Instr::I64LtS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i64_of, of_bool, |a, b| a < b),
@@ -568,9 +640,15 @@ fn run<'x>(
             Instr::I64LeU { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_bool, |a, b| a <= b),
             Instr::I64GeS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i64_of, of_bool, |a, b| a >= b),
             Instr::I64GeU { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_bool, |a, b| a >= b),
-            Instr::I64Add { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_add(b)),
-            Instr::I64Sub { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_sub(b)),
-            Instr::I64Mul { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_mul(b)),
+            Instr::I64Add { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_add(b))
+            }
+            Instr::I64Sub { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_sub(b))
+            }
+            Instr::I64Mul { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_mul(b))
+            }
             Instr::I64DivS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i64_of, of_i64, |a, b| {
                 if b == 0 {
                     return Err(trap(TrapCode::IntegerDivisionByZero));
@@ -578,7 +656,8 @@ fn run<'x>(
                 a.checked_div(b).ok_or(trap(TrapCode::IntegerOverflow))?
             }),
             Instr::I64DivU { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| {
-                a.checked_div(b).ok_or(trap(TrapCode::IntegerDivisionByZero))?
+                a.checked_div(b)
+                    .ok_or(trap(TrapCode::IntegerDivisionByZero))?
             }),
             Instr::I64RemS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i64_of, of_i64, |a, b| {
                 if b == 0 {
@@ -587,16 +666,22 @@ fn run<'x>(
                 a.wrapping_rem(b)
             }),
             Instr::I64RemU { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| {
-                a.checked_rem(b).ok_or(trap(TrapCode::IntegerDivisionByZero))?
+                a.checked_rem(b)
+                    .ok_or(trap(TrapCode::IntegerDivisionByZero))?
             }),
             Instr::I64And { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a & b),
             Instr::I64Or { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a | b),
             Instr::I64Xor { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a ^ b),
-            Instr::I64Shl { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_shl(b as u32)),
-            Instr::I64ShrS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i64_of, of_i64, |a, b| a.wrapping_shr(b as u32)),
-            Instr::I64ShrU { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.wrapping_shr(b as u32)),
-            Instr::I64Rotl { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.rotate_left((b & 63) as u32)),
-            Instr::I64Rotr { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a.rotate_right((b & 63) as u32)),
+            Instr::I64Shl { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a
+                .wrapping_shl(b as u32)),
+            Instr::I64ShrS { dst, lhs, rhs } => bin!(dst, lhs, rhs, i64_of, of_i64, |a, b| a
+                .wrapping_shr(b as u32)),
+            Instr::I64ShrU { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a
+                .wrapping_shr(b as u32)),
+            Instr::I64Rotl { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a
+                .rotate_left((b & 63) as u32)),
+            Instr::I64Rotr { dst, lhs, rhs } => bin!(dst, lhs, rhs, of_u64, of_u64, |a, b| a
+                .rotate_right((b & 63) as u32)),
             Instr::F32Eq { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_bool, |a, b| a == b),
             Instr::F32Ne { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_bool, |a, b| a != b),
             Instr::F32Lt { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_bool, |a, b| a < b),
@@ -607,9 +692,15 @@ fn run<'x>(
             Instr::F32Sub { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| a - b),
             Instr::F32Mul { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| a * b),
             Instr::F32Div { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| a / b),
-            Instr::F32Min { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| f32_min(a, b)),
-            Instr::F32Max { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| f32_max(a, b)),
-            Instr::F32Copysign { dst, lhs, rhs } => bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| a.copysign(b)),
+            Instr::F32Min { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| f32_min(a, b))
+            }
+            Instr::F32Max { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| f32_max(a, b))
+            }
+            Instr::F32Copysign { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, f32_of, of_f32, |a, b| a.copysign(b))
+            }
             Instr::F64Eq { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_bool, |a, b| a == b),
             Instr::F64Ne { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_bool, |a, b| a != b),
             Instr::F64Lt { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_bool, |a, b| a < b),
@@ -620,9 +711,15 @@ fn run<'x>(
             Instr::F64Sub { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| a - b),
             Instr::F64Mul { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| a * b),
             Instr::F64Div { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| a / b),
-            Instr::F64Min { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| f64_min(a, b)),
-            Instr::F64Max { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| f64_max(a, b)),
-            Instr::F64Copysign { dst, lhs, rhs } => bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| a.copysign(b)),
+            Instr::F64Min { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| f64_min(a, b))
+            }
+            Instr::F64Max { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| f64_max(a, b))
+            }
+            Instr::F64Copysign { dst, lhs, rhs } => {
+                bin!(dst, lhs, rhs, f64_of, of_f64, |a, b| a.copysign(b))
+            }
         }
     }
 }

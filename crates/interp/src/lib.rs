@@ -8,7 +8,7 @@ mod stack;
 mod translate;
 mod verify;
 
-pub use bytecode::{InterpFunc, Instr, Slot};
+pub use bytecode::{Instr, InterpFunc, Slot};
 
 use rwamr_core::{Compiler, Engine, FuncEntry, Module, Result, Trap, WasmCode};
 use std::sync::Arc;

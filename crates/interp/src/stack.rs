@@ -57,9 +57,8 @@ impl Regs {
     pub unsafe fn new(stack: &mut [u64], fp: usize) -> Regs {
         debug_assert!(fp <= stack.len());
         // SAFETY: `fp <= len` (caller's contract), so the pointer stays in the allocation.
-        Regs {
-            fp: unsafe { stack.as_mut_ptr().add(fp) },
-        }
+        let fp = unsafe { stack.as_mut_ptr().add(fp) };
+        Regs { fp }
     }
 
     #[inline(always)]

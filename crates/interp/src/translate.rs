@@ -2,7 +2,7 @@
 //! missing operator is a compile error. See `bytecode.rs` for the frame layout and the
 //! meaning of every instruction.
 
-use crate::bytecode::{InterpFunc, Instr, Slot};
+use crate::bytecode::{Instr, InterpFunc, Slot};
 use hashbrown::HashMap;
 use rwamr_core::{Error, Module, Result};
 use wasmparser::{BlockType, BrTable, Ieee32, Ieee64, MemArg, VisitOperator};
@@ -139,7 +139,11 @@ pub fn translate(module: &Module, index: u32) -> Result<InterpFunc> {
 }
 
 fn read_err(e: wasmparser::BinaryReaderError) -> Error {
-    Error::malformed(format!("{} (at byte offset {:#x})", e.message(), e.offset()))
+    Error::malformed(format!(
+        "{} (at byte offset {:#x})",
+        e.message(),
+        e.offset()
+    ))
 }
 
 impl Translator<'_> {
@@ -432,7 +436,11 @@ impl Translator<'_> {
 
     fn label_arity(&self, idx: usize) -> (usize, usize) {
         let c = &self.control[idx];
-        let arity = if c.kind == Kind::Loop { c.params } else { c.results };
+        let arity = if c.kind == Kind::Loop {
+            c.params
+        } else {
+            c.results
+        };
         (c.height, arity)
     }
 
@@ -708,73 +716,165 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
 
     // ---- memory ----
     fn visit_i32_load(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load32U { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load32U {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_f32_load(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load32U { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load32U {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i64_load(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load64 { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load64 {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_f64_load(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load64 { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load64 {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i32_load8_s(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load8S { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load8S {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i64_load8_s(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load8S { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load8S {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i32_load8_u(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load8U { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load8U {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i64_load8_u(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load8U { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load8U {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i32_load16_s(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load16S { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load16S {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i64_load16_s(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load16S { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load16S {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i32_load16_u(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load16U { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load16U {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i64_load16_u(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load16U { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load16U {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i64_load32_s(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load32S { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load32S {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i64_load32_u(&mut self, memarg: MemArg) -> Self::Output {
-        self.load(memarg, |dst, addr, offset| Instr::Load32U { dst, addr, offset })
+        self.load(memarg, |dst, addr, offset| Instr::Load32U {
+            dst,
+            addr,
+            offset,
+        })
     }
     fn visit_i32_store(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store32 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store32 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_f32_store(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store32 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store32 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_i64_store32(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store32 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store32 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_i64_store(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store64 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store64 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_f64_store(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store64 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store64 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_i32_store8(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store8 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store8 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_i64_store8(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store8 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store8 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_i32_store16(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store16 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store16 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_i64_store16(&mut self, memarg: MemArg) -> Self::Output {
-        self.store(memarg, |addr, src, offset| Instr::Store16 { addr, src, offset })
+        self.store(memarg, |addr, src, offset| Instr::Store16 {
+            addr,
+            src,
+            offset,
+        })
     }
     fn visit_memory_size(&mut self, _mem: u32) -> Self::Output {
         if !self.reachable {

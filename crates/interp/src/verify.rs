@@ -2,7 +2,7 @@
 //! branch inside the code, the code ending in a jump or return. The executor's unchecked
 //! frame accesses rely on this (see `stack.rs`).
 
-use crate::bytecode::{InterpFunc, Instr};
+use crate::bytecode::{Instr, InterpFunc};
 use rwamr_core::{Error, Module, Result};
 
 pub fn verify(f: &InterpFunc, module: &Module) -> Result<()> {
@@ -31,19 +31,19 @@ pub fn verify(f: &InterpFunc, module: &Module) -> Result<()> {
         match *ins {
             Instr::BrTable { len, .. } => {
                 let end = pc + 1 + len as usize;
-                if end >= n || !f.code[pc + 1..=end].iter().all(|e| matches!(e, Instr::Br { .. })) {
+                if end >= n
+                    || !f.code[pc + 1..=end]
+                        .iter()
+                        .all(|e| matches!(e, Instr::Br { .. }))
+                {
                     return bug(pc, "malformed branch table");
                 }
             }
-            Instr::ReturnMany { src, len } => {
-                if src as u32 + len as u32 > f.frame_size {
-                    return bug(pc, "results outside the frame");
-                }
+            Instr::ReturnMany { src, len } if src as u32 + len as u32 > f.frame_size => {
+                return bug(pc, "results outside the frame");
             }
-            Instr::Call { func, .. } => {
-                if func as usize >= module.funcs.len() {
-                    return bug(pc, "call of an unknown function");
-                }
+            Instr::Call { func, .. } if func as usize >= module.funcs.len() => {
+                return bug(pc, "call of an unknown function");
             }
             _ => {}
         }

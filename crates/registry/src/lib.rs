@@ -60,8 +60,8 @@ impl Registry {
     /// registered.
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<Instance>> {
         self.name_free(name)?;
-        let compiled =
-            CompiledModule::new(&self.engine, bytes).map_err(|e| e.context(format!("module `{name}`")))?;
+        let compiled = CompiledModule::new(&self.engine, bytes)
+            .map_err(|e| e.context(format!("module `{name}`")))?;
         self.load_compiled(name, &compiled)
     }
 
@@ -93,7 +93,9 @@ impl Registry {
     /// Registers an already loaded module under one more name (the spec scripts'
     /// `register`). The instance stays alive until every name is unloaded.
     pub fn alias(&self, existing: &str, new_name: &str) -> Result<()> {
-        let inst = self.find(existing).ok_or_else(|| unknown_module(existing))?;
+        let inst = self
+            .find(existing)
+            .ok_or_else(|| unknown_module(existing))?;
         self.name_free(new_name)?;
         self.insert(new_name, inst, HashSet::new())
     }
@@ -164,7 +166,12 @@ impl Registry {
         v
     }
 
-    fn export(&self, module: &str, name: &str, want: ExternKind) -> Result<(Arc<Instance>, Extern)> {
+    fn export(
+        &self,
+        module: &str,
+        name: &str,
+        want: ExternKind,
+    ) -> Result<(Arc<Instance>, Extern)> {
         let inst = self.find(module).ok_or_else(|| unknown_module(module))?;
         let item = inst.export(name).cloned().ok_or_else(|| {
             Error::registry(format!("module `{module}` has no export named `{name}`"))
@@ -218,7 +225,11 @@ impl Registry {
         if let Some(d) = st.dependents.get(name).filter(|d| !d.is_empty()) {
             let mut d: Vec<&String> = d.iter().collect();
             d.sort();
-            let list = d.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+            let list = d
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(Error::registry(format!(
                 "cannot unload `{name}`: {list} import(s) from it; unload them first or use unload_cascade"
             )));
