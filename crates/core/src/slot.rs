@@ -10,7 +10,7 @@ use crate::host::HostFunc;
 use crate::instance::Instance;
 use crate::trap::Trap;
 use crate::types::{FuncType, SigId};
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,6 +40,9 @@ pub struct FuncEntry {
     /// Index of the function in its module's function index space.
     pub index: u32,
     pub code: FuncCode,
+    /// The concrete type of `FuncCode::Wasm` code, so a tier can recognise its own code
+    /// with one comparison (see [`FuncEntry::code_as`]).
+    code_type: Option<TypeId>,
 }
 
 // SAFETY: `instance` is only dereferenced through `FuncEntry::instance`, whose validity is
@@ -58,12 +61,31 @@ impl FuncEntry {
         index: u32,
         code: FuncCode,
     ) -> FuncEntry {
+        let code_type = match &code {
+            FuncCode::Wasm(c) => Some((**c).type_id()),
+            FuncCode::Host(_) => None,
+        };
         FuncEntry {
             sig,
             ty,
             instance,
             index,
             code,
+            code_type,
+        }
+    }
+
+    /// The entry's wasm code as `T`, when it is a `T` (a tier's fast path for calls into
+    /// its own code).
+    #[inline(always)]
+    pub fn code_as<T: WasmCode>(&self) -> Option<&T> {
+        match &self.code {
+            FuncCode::Wasm(c) if self.code_type == Some(TypeId::of::<T>()) => {
+                // SAFETY: `code_type` is the `TypeId` of the concrete type behind `c`
+                // (taken through `Any`, which cannot be overridden), so `c` points to a `T`.
+                Some(unsafe { &*(Arc::as_ptr(c) as *const T) })
+            }
+            _ => None,
         }
     }
 

@@ -5,7 +5,6 @@
 use crate::bytecode::{Instr, InterpFunc, Slot};
 use crate::stack::{self, Regs};
 use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, Trap, TrapCode};
-use std::any::Any;
 
 /// A caller suspended by a call.
 struct Activation<'x> {
@@ -44,12 +43,25 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
     })
 }
 
-/// Zeroes the declared locals and copies the constants in.
+/// Zeroes the declared locals and copies the constants in. Most functions have few of
+/// each: those are set one by one, avoiding memset/memcpy calls on the call path.
 #[inline(always)]
 fn enter_frame(mut regs: Regs, f: &InterpFunc) {
-    let (np, nl) = (f.num_params as usize, f.num_locals as usize);
-    regs.cells(np, nl - np).fill(0);
-    regs.cells(nl, f.consts.len()).copy_from_slice(&f.consts);
+    let (np, nl, nc) = (f.num_params, f.num_locals, f.consts.len());
+    if nl - np <= 4 {
+        for s in np..nl {
+            regs.set(s, 0);
+        }
+    } else {
+        regs.cells(np as usize, (nl - np) as usize).fill(0);
+    }
+    if nc <= 4 {
+        for (i, c) in f.consts.iter().enumerate() {
+            regs.set(nl + i as Slot, *c);
+        }
+    } else {
+        regs.cells(nl as usize, nc).copy_from_slice(&f.consts);
+    }
 }
 
 #[inline(always)]
@@ -238,6 +250,7 @@ fn run<'x>(
                     pc = a.pc;
                     // SAFETY: the caller's frame was checked to fit when it was entered.
                     r = unsafe { Regs::new(stack, fp) };
+                    // The callee may have grown the memory.
                     mem = memory_of(inst);
                 }
             }
@@ -250,7 +263,7 @@ fn run<'x>(
             let base: usize = $base as usize;
             match &entry.code {
                 FuncCode::Wasm(c) => {
-                    if let Some(callee) = (&**c as &dyn Any).downcast_ref::<InterpFunc>() {
+                    if let Some(callee) = entry.code_as::<InterpFunc>() {
                         let new_fp = fp + base;
                         if depth_base + frames.len() + 1 >= max_depth
                             || new_fp + callee.frame_size as usize > stack_len
@@ -264,9 +277,12 @@ fn run<'x>(
                         enter_frame(r, callee);
                         func = callee;
                         code = &callee.code;
-                        inst = entry.instance();
                         pc = 0;
-                        mem = memory_of(inst);
+                        let callee_inst = entry.instance();
+                        if !std::ptr::eq(inst, callee_inst) {
+                            inst = callee_inst;
+                            mem = memory_of(inst);
+                        }
                     } else {
                         let ty = &entry.ty;
                         let n = ty.params().len().max(ty.results().len());
