@@ -6,6 +6,8 @@ mod bytecode;
 mod exec;
 mod stack;
 mod translate;
+#[cfg(test)]
+mod translate_tests;
 mod verify;
 
 pub use bytecode::{Instr, InterpFunc, Slot};

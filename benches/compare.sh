@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# compare.sh: rwamr's modes against peer engines, side by side in one run.
+#
+#   benches/compare.sh [-n REPS] [-e "ENGINES"] [-m "MODES"]
+#
+# Runs every WAT microbenchmark of ../shared/bench/wat at its timing count (from
+# EXPECTED.tsv) and recursive fib (examples/fib.wat, n=35) on each rwamr mode and each
+# peer engine (../shared/tools/peers' peer-run), checks each result, and prints the median
+# wall time per program and engine with its ratio to rwamr's first mode (ratio > 1: the
+# peer is slower). Timings are whole-process wall times, compile and startup included.
+# Env: PEER_RUN (default /tmp/peers-target/release/peer-run), RWAMR (default
+# target/release/rwamr, built if missing), SHARED (default ../shared).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="${SHARED:-$here/../shared}"
+PEER_RUN="${PEER_RUN:-/tmp/peers-target/release/peer-run}"
+RWAMR="${RWAMR:-$here/target/release/rwamr}"
+reps=3
+engines="wasmi pulley"
+modes="interp"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -n) reps="$2"; shift 2 ;;
+    -e) engines="$2"; shift 2 ;;
+    -m) modes="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ -x "$RWAMR" ]] || (cd "$here" && cargo build --release -q -p rwamr-cli)
+[[ -x "$PEER_RUN" ]] || { echo "peer-run not built; see $SHARED/tools/peers/README.md" >&2; exit 2; }
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+
+# name|file|export|arg|expected
+cases=()
+for w in loop_arith call_indirect memory_copy br_table f64_math; do
+  row="$(awk -F'\t' -v n="wat/$w" '$1 == n && $2 != "1000" {print $2 "|" $3}' "$SHARED/bench/EXPECTED.tsv")"
+  cases+=("$w|$SHARED/bench/wat/$w.wasm|run|${row%%|*}|${row##*|}")
+done
+wat2wasm "$here/examples/fib.wat" -o "$tmp/fib.wasm" 2>/dev/null \
+  || "$RWAMR" run --invoke fib "$here/examples/fib.wat" 1 >/dev/null
+[[ -f "$tmp/fib.wasm" ]] && cases+=("fib(35)|$tmp/fib.wasm|fib|35|9227465")
+
+# median wall seconds of REPS runs of a command; fails if the output is not EXPECTED
+measure() {
+  local expected="$1"; shift
+  local times=()
+  for ((i = 0; i < reps; i++)); do
+    /usr/bin/time -f '%e' -o "$tmp/t" "$@" >"$tmp/out" 2>"$tmp/err" || { echo "FAIL"; return; }
+    [[ "$(head -n 1 "$tmp/out")" == "$expected" ]] || { echo "WRONG"; return; }
+    times+=("$(cat "$tmp/t")")
+  done
+  printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((reps + 1) / 2))p"
+}
+
+header="| program |"; sep="|---|"
+for m in $modes; do header+=" rwamr $m s |"; sep+="---|"; done
+for e in $engines; do header+=" $e s | $e / rwamr |"; sep+="---|---|"; done
+echo "$header"; echo "$sep"
+for c in "${cases[@]}"; do
+  IFS='|' read -r name file export arg expected <<<"$c"
+  line="| $name |"; base=""
+  for m in $modes; do
+    t="$(measure "$expected" "$RWAMR" run --mode "$m" --invoke "$export" "$file" "$arg")"
+    [[ -z "$base" ]] && base="$t"
+    line+=" $t |"
+  done
+  for e in $engines; do
+    t="$(measure "$expected" "$PEER_RUN" --engine "$e" "$file" --invoke "$export" "$arg")"
+    ratio="$(awk -v a="$t" -v b="$base" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }')"
+    line+=" $t | $ratio |"
+  done
+  echo "$line"
+done
