@@ -61,6 +61,9 @@ pub struct Limits {
     pub max_call_depth: usize,
     /// Value-stack cells (8 bytes each) the interpreter may use per thread.
     pub max_stack_cells: usize,
+    /// Inaccessible address space reserved after each linear memory's maximum size
+    /// (compiled tiers use it instead of bounds checks; the interpreter checks bounds).
+    pub memory_guard_bytes: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +71,7 @@ impl Default for Limits {
         Limits {
             max_call_depth: 10_000,
             max_stack_cells: 1 << 20,
+            memory_guard_bytes: 64 * 1024,
         }
     }
 }

@@ -247,7 +247,10 @@ impl Instance {
             tables.push(Arc::new(Table::new(*ty, 0)?));
         }
         for ty in &module.memories[module.num_imported_memories as usize..] {
-            memories.push(Arc::new(Memory::new(*ty)?));
+            memories.push(Arc::new(Memory::with_guard(
+                *ty,
+                engine.limits().memory_guard_bytes,
+            )?));
         }
         let elems: Box<[Mutex<Arc<[u64]>>]> = module
             .elems
@@ -380,7 +383,8 @@ impl Instance {
                     Pending::Func(funcs_h.len() - 1)
                 }
                 HostItem::Memory(ty) => {
-                    memories.push(Arc::new(Memory::new(*ty)?));
+                    let guard = engine.limits().memory_guard_bytes;
+                    memories.push(Arc::new(Memory::with_guard(*ty, guard)?));
                     Pending::Memory(memories.len() - 1)
                 }
                 HostItem::Table(ty, init) => {

@@ -42,13 +42,20 @@ unsafe impl Sync for Memory {}
 impl Memory {
     /// Creates a memory of `ty.min` pages, reserving room for `ty.max` (or 4 GiB).
     pub fn new(ty: MemoryType) -> Result<Memory> {
+        Self::with_guard(ty, 0)
+    }
+
+    /// Like [`Memory::new`], with `guard` more bytes of inaccessible address space after
+    /// the largest size the memory can reach: compiled code can then rely on a fault
+    /// instead of a bounds check for accesses that overshoot by less than `guard`.
+    pub fn with_guard(ty: MemoryType, guard: usize) -> Result<Memory> {
         if ty.min > MAX_PAGES || ty.max.is_some_and(|m| m > MAX_PAGES) {
             return Err(Error::invalid(
                 "memory size must be at most 65536 pages (4GiB)",
             ));
         }
         let max_pages = ty.max.unwrap_or(MAX_PAGES) as usize;
-        let reserved = max_pages * PAGE_SIZE;
+        let reserved = (max_pages * PAGE_SIZE).saturating_add(guard);
         let initial = ty.min as usize * PAGE_SIZE;
         if reserved == 0 {
             return Ok(Memory {
@@ -136,6 +143,7 @@ impl Memory {
         let old = self.size_pages();
         let new = old.checked_add(delta)?;
         if new > self.ty.max.unwrap_or(MAX_PAGES) || new as usize * PAGE_SIZE > self.reserved {
+            // (the reservation always covers the maximum; the check keeps `commit` in it)
             return None;
         }
         let (from, to) = (old as usize * PAGE_SIZE, new as usize * PAGE_SIZE);
@@ -334,6 +342,21 @@ mod tests {
         v.store::<u64>(3 * PAGE_SIZE as u64 - 8, 7).unwrap();
         assert!(v.load::<u8>(3 * PAGE_SIZE as u64).is_err());
         assert!(v.load::<u8>(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn guard_region_is_reserved_but_inaccessible() {
+        let m = Memory::with_guard(
+            MemoryType {
+                min: 1,
+                max: Some(1),
+            },
+            1 << 20,
+        )
+        .unwrap();
+        assert_eq!(m.reserved, PAGE_SIZE + (1 << 20));
+        assert!(m.view().load::<u8>(PAGE_SIZE as u64).is_err());
+        assert_eq!(m.grow(1), None);
     }
 
     #[test]
