@@ -158,6 +158,66 @@ fn validate_err(e: wasmparser::BinaryReaderError) -> Error {
     )
 }
 
+/// Decodes and validates the whole module, function bodies included.
+fn validate(bytes: &[u8], features: WasmFeatures) -> Result<()> {
+    let mut validator = Validator::new_with_features(features);
+    let mut func_allocs = wasmparser::FuncValidatorAllocations::default();
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(bytes) {
+        let payload = payload.map_err(parse_err)?;
+        let valid = validator.payload(&payload).map_err(validate_err)?;
+        if let wasmparser::ValidPayload::Func(to_validate, body) = valid {
+            let mut fv = to_validate.into_validator(std::mem::take(&mut func_allocs));
+            fv.validate(&body).map_err(validate_err)?;
+            func_allocs = fv.into_allocations();
+        }
+    }
+    Ok(())
+}
+
+/// Proposals beyond what this build runs, by name, for error messages.
+const LATER_PROPOSALS: &[(&str, WasmFeatures)] = &[
+    ("SIMD", WasmFeatures::SIMD),
+    (
+        "relaxed SIMD",
+        WasmFeatures::RELAXED_SIMD.union(WasmFeatures::SIMD),
+    ),
+    ("threads", WasmFeatures::THREADS),
+    ("tail calls", WasmFeatures::TAIL_CALL),
+    ("multi-memory", WasmFeatures::MULTI_MEMORY),
+    ("memory64", WasmFeatures::MEMORY64),
+    ("exception handling", WasmFeatures::EXCEPTIONS),
+    (
+        "extended constant expressions",
+        WasmFeatures::EXTENDED_CONST,
+    ),
+    ("function references", WasmFeatures::FUNCTION_REFERENCES),
+    ("custom page sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
+    ("wide arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+];
+
+/// When a module fails validation with `features`, checks whether it is valid with later
+/// proposals enabled: then the right answer is "unsupported", naming the proposal.
+fn name_unsupported_feature(bytes: &[u8], features: WasmFeatures) -> Option<Error> {
+    for (name, extra) in LATER_PROPOSALS {
+        if validate(bytes, features.union(*extra)).is_ok() {
+            return Some(Error::unsupported(format!(
+                "unsupported feature: the module uses the {name} proposal, which this build does not support yet"
+            )));
+        }
+    }
+    let all = LATER_PROPOSALS
+        .iter()
+        .fold(features, |f, (_, x)| f.union(*x))
+        .union(WasmFeatures::GC);
+    validate(bytes, all).is_ok().then(|| {
+        Error::unsupported(
+            "unsupported feature: the module uses proposals beyond Wasm 2.0 (GC or several at once), which this build does not support yet",
+        )
+    })
+}
+
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
     use wasmparser::Operator as O;
     let mut ops = Vec::new();
@@ -257,17 +317,13 @@ impl Module {
             bodies: Vec::new(),
             func_names: HashMap::new(),
         };
-        let mut validator = Validator::new_with_features(features);
-        let mut func_allocs = wasmparser::FuncValidatorAllocations::default();
-        for payload in Parser::new(0).parse_all(&bytes) {
-            let payload = payload.map_err(parse_err)?;
-            let valid = validator.payload(&payload).map_err(validate_err)?;
-            if let wasmparser::ValidPayload::Func(to_validate, body) = valid {
-                let mut fv = to_validate.into_validator(std::mem::take(&mut func_allocs));
-                fv.validate(&body).map_err(validate_err)?;
-                func_allocs = fv.into_allocations();
-            }
-            m.read_payload(payload)?;
+        if let Err(e) = validate(&bytes, features) {
+            return Err(name_unsupported_feature(&bytes, features).unwrap_or(e));
+        }
+        let mut parser = Parser::new(0);
+        parser.set_features(features);
+        for payload in parser.parse_all(&bytes) {
+            m.read_payload(payload.map_err(parse_err)?)?;
         }
         Ok(m)
     }

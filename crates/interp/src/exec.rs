@@ -146,6 +146,25 @@ fminmax!(f32_max, f32, max, &);
 fminmax!(f64_min, f64, min, |);
 fminmax!(f64_max, f64, max, &);
 
+/// Rounding of a NaN must give a quiet NaN (the spec's arithmetic NaN); the host's
+/// rounding instructions may hand a signalling NaN back unchanged.
+#[inline(always)]
+fn quiet_f32(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(x.to_bits() | 0x0040_0000)
+    } else {
+        x
+    }
+}
+#[inline(always)]
+fn quiet_f64(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+    } else {
+        x
+    }
+}
+
 /// Float -> int truncation with the spec's traps. `lo` and `hi` are the exclusive bounds
 /// of the values that fit.
 macro_rules! trunc {
@@ -522,20 +541,20 @@ fn run<'x>(
             }
             Instr::F32Abs { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.abs()),
             Instr::F32Neg { dst, src } => un!(dst, src, f32_of, of_f32, |x| -x),
-            Instr::F32Ceil { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.ceil()),
-            Instr::F32Floor { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.floor()),
-            Instr::F32Trunc { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.trunc()),
+            Instr::F32Ceil { dst, src } => un!(dst, src, f32_of, of_f32, |x| quiet_f32(x.ceil())),
+            Instr::F32Floor { dst, src } => un!(dst, src, f32_of, of_f32, |x| quiet_f32(x.floor())),
+            Instr::F32Trunc { dst, src } => un!(dst, src, f32_of, of_f32, |x| quiet_f32(x.trunc())),
             Instr::F32Nearest { dst, src } => {
-                un!(dst, src, f32_of, of_f32, |x| x.round_ties_even())
+                un!(dst, src, f32_of, of_f32, |x| quiet_f32(x.round_ties_even()))
             }
             Instr::F32Sqrt { dst, src } => un!(dst, src, f32_of, of_f32, |x| x.sqrt()),
             Instr::F64Abs { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.abs()),
             Instr::F64Neg { dst, src } => un!(dst, src, f64_of, of_f64, |x| -x),
-            Instr::F64Ceil { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.ceil()),
-            Instr::F64Floor { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.floor()),
-            Instr::F64Trunc { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.trunc()),
+            Instr::F64Ceil { dst, src } => un!(dst, src, f64_of, of_f64, |x| quiet_f64(x.ceil())),
+            Instr::F64Floor { dst, src } => un!(dst, src, f64_of, of_f64, |x| quiet_f64(x.floor())),
+            Instr::F64Trunc { dst, src } => un!(dst, src, f64_of, of_f64, |x| quiet_f64(x.trunc())),
             Instr::F64Nearest { dst, src } => {
-                un!(dst, src, f64_of, of_f64, |x| x.round_ties_even())
+                un!(dst, src, f64_of, of_f64, |x| quiet_f64(x.round_ties_even()))
             }
             Instr::F64Sqrt { dst, src } => un!(dst, src, f64_of, of_f64, |x| x.sqrt()),
             Instr::I64ExtendI32S { dst, src } => un!(dst, src, i32_of, of_i64, |x| x as i64),

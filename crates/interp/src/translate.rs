@@ -455,9 +455,16 @@ impl Translator<'_> {
                 self.emit(Instr::ReturnSlot { src });
             }
             _ => {
+                // Gather the results in their temporaries (above every local, so the copy
+                // down to slots 0.. cannot clobber a source). The operand stack is left as
+                // it is: this may be one path of a `br_if` or `br_table`, and other paths
+                // must not assume the copies ran.
                 let first = self.stack.len() - n;
                 for i in first..self.stack.len() {
-                    self.materialize(i)?;
+                    let (dst, src) = (self.temp(i)?, self.slot_at(i)?);
+                    if dst != src {
+                        self.emit(Instr::Copy { dst, src });
+                    }
                 }
                 let src = self.temp(first)?;
                 self.emit(Instr::ReturnMany { src, len: n as u16 });
