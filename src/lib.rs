@@ -32,7 +32,7 @@ pub use rwamr_core::{
     HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table, TableType, Trap,
     TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy,
 };
-pub use rwamr_registry::Registry;
+pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
 
 /// Engine settings, builder style: `Config::default().mode(Mode::Interp)`.
 #[derive(Debug, Clone, Default)]

@@ -80,6 +80,15 @@ impl Default for Limits {
 pub trait Compiler: Send + Sync {
     /// Compiles every defined function; the result is indexed by defined-function index.
     fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>>;
+
+    /// Compiles one function (`index` of the function index space, a defined one), for
+    /// hot patching.
+    fn compile_function(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        index: u32,
+    ) -> Result<Arc<dyn WasmCode>>;
 }
 
 struct EngineInner {

@@ -64,6 +64,33 @@ pub struct Instance {
     exports: HashMap<String, Extern>,
     /// Instances this one imports from, kept alive by it.
     deps: Vec<Arc<Instance>>,
+    /// Slots of other (older) instances that forward to our functions after a `Fresh`
+    /// module update, by function index: an install here is repeated there.
+    aliases: Mutex<HashMap<u32, Vec<Alias>>>,
+    /// Instances whose code runs in our slots (a newer version we forward to).
+    keep_alive: Mutex<Vec<Arc<Instance>>>,
+}
+
+/// A slot of another instance that forwards to one of ours. The owner is held weakly
+/// (it keeps us alive, not the other way round); a dead owner's alias is skipped.
+#[derive(Clone)]
+struct Alias {
+    owner: std::sync::Weak<Instance>,
+    slot: *const FuncSlot,
+}
+// SAFETY: slots are Sync, and `slot` is only dereferenced while `owner` is upgraded.
+unsafe impl Send for Alias {}
+// SAFETY: as above.
+unsafe impl Sync for Alias {}
+
+impl Alias {
+    /// Installs an entry built by `make` if the owner is still alive.
+    fn install(&self, make: impl FnOnce() -> FuncEntry) {
+        if let Some(_owner) = self.owner.upgrade() {
+            // SAFETY: the slot lives inside `owner`, which we hold for the duration.
+            unsafe { &*self.slot }.install(make());
+        }
+    }
 }
 
 // SAFETY: the raw slot pointers point into `slots` of this instance or of an instance in
@@ -296,6 +323,8 @@ impl Instance {
             data_dropped,
             exports,
             deps,
+            aliases: Mutex::new(HashMap::new()),
+            keep_alive: Mutex::new(Vec::new()),
         });
         let ptr = Arc::as_ptr(&inst);
         for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
@@ -432,6 +461,8 @@ impl Instance {
             data_dropped: Box::new([]),
             exports,
             deps: Vec::new(),
+            aliases: Mutex::new(HashMap::new()),
+            keep_alive: Mutex::new(Vec::new()),
         });
         let ptr = Arc::as_ptr(&inst);
         for (i, (slot, f)) in inst.slots.iter().zip(funcs_h).enumerate() {
@@ -543,6 +574,117 @@ impl Instance {
     }
     pub fn drop_data(&self, index: u32) {
         self.data_dropped[index as usize].store(true, Ordering::Release);
+    }
+
+    /// Whether function `index` of the index space is defined here (not imported).
+    pub fn defines_func(&self, index: u32) -> bool {
+        let owned = self.slots.as_ptr_range();
+        self.funcs
+            .get(index as usize)
+            .is_some_and(|p| owned.contains(p))
+    }
+
+    /// Replaces the code of defined function `index` (of the index space): one atomic
+    /// store into its slot, and into every slot that forwards to it. The code runs in
+    /// this instance's context and must have been compiled for a function of the same
+    /// type laid out like this instance (the patch crate checks that).
+    pub fn install_code(&self, index: u32, code: crate::slot::WasmCodeRef) -> Result<()> {
+        if !self.defines_func(index) {
+            return Err(Error::registry(format!(
+                "function {index} of `{}` is not defined there (imported or out of range)",
+                self.name
+            )));
+        }
+        let slot = self.func_slot(index);
+        let old = slot.entry();
+        let make = || {
+            // SAFETY: the entry runs in `self`, which owns `slot` and outlives it; alias
+            // slots' owners keep `self` alive (`forward_to`).
+            unsafe {
+                FuncEntry::new(
+                    old.sig,
+                    old.ty.clone(),
+                    self as *const Instance,
+                    index,
+                    FuncCode::Wasm(code.clone()),
+                )
+            }
+        };
+        slot.install(make());
+        let mut aliases = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = aliases.get_mut(&index) {
+            list.retain(|a| a.owner.strong_count() > 0);
+            for a in list.iter() {
+                a.install(make);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes function `old_index` of `old` (a slot others import) run function
+    /// `new_index` of `new` from now on, including after later patches of `new`'s
+    /// function. `old` keeps `new` alive. Types must be equal (checked).
+    pub fn forward_to(
+        old: &Arc<Instance>,
+        old_index: u32,
+        new: &Arc<Instance>,
+        new_index: u32,
+    ) -> Result<()> {
+        if !old.defines_func(old_index) || !new.defines_func(new_index) {
+            return Err(Error::registry(
+                "forwarding needs functions defined by both instances",
+            ));
+        }
+        let old_slot = old.func_slot(old_index);
+        let new_entry = new.func_slot(new_index).entry();
+        if old_slot.entry().sig != new_entry.sig {
+            return Err(Error::registry(format!(
+                "cannot forward a function of type {} to one of type {}",
+                old_slot.entry().ty,
+                new_entry.ty
+            )));
+        }
+        {
+            let mut keep = old.keep_alive.lock().unwrap_or_else(|e| e.into_inner());
+            if !keep.iter().any(|k| Arc::ptr_eq(k, new)) {
+                keep.push(new.clone());
+            }
+        }
+        // Slots that forwarded to the old function now forward to the new one too.
+        let mut moved = old
+            .aliases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&old_index)
+            .cloned()
+            .unwrap_or_default();
+        moved.push(Alias {
+            owner: Arc::downgrade(old),
+            slot: old_slot as *const FuncSlot,
+        });
+        let entry = || {
+            // SAFETY: `new` is kept alive by `old` (just above), and transitively by the
+            // owners of the moved aliases, which keep `old` alive.
+            unsafe {
+                FuncEntry::new(
+                    new_entry.sig,
+                    new_entry.ty.clone(),
+                    Arc::as_ptr(new),
+                    new_index,
+                    new_entry.code.clone(),
+                )
+            }
+        };
+        for a in &moved {
+            a.install(entry);
+        }
+        new.aliases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(new_index)
+            .or_default()
+            .extend(moved);
+        Ok(())
     }
 
     /// Name of function `index`, for backtraces and errors.

@@ -36,7 +36,7 @@ pub enum ConstOp {
 /// A constant expression, as the list of its instructions.
 pub type ConstExpr = Box<[ConstOp]>;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ImportKind {
     Func(u32),
     Table(TableType),
@@ -49,6 +49,17 @@ pub struct Import {
     pub module: String,
     pub name: String,
     pub kind: ImportKind,
+}
+
+impl Import {
+    pub fn extern_kind(&self) -> ExternKind {
+        match self.kind {
+            ImportKind::Func(_) => ExternKind::Func,
+            ImportKind::Table(_) => ExternKind::Table,
+            ImportKind::Memory(_) => ExternKind::Memory,
+            ImportKind::Global(_) => ExternKind::Global,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -522,6 +533,12 @@ impl Module {
             &self.bytes[body.range.clone()],
             body.range.start as u64,
         ))
+    }
+
+    /// The bytes of defined function `index`'s body (locals and code).
+    pub fn func_body_bytes(&self, index: u32) -> &[u8] {
+        let body = &self.bodies[(index - self.num_imported_funcs) as usize];
+        &self.bytes[body.range.clone()]
     }
 
     pub fn num_defined_funcs(&self) -> u32 {

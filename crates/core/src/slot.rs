@@ -23,6 +23,9 @@ pub trait WasmCode: Any + Send + Sync {
     fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap>;
 }
 
+/// Shared compiled code.
+pub type WasmCodeRef = Arc<dyn WasmCode>;
+
 /// How a function runs.
 #[derive(Clone)]
 pub enum FuncCode {

@@ -19,15 +19,22 @@ use std::sync::Arc;
 pub struct InterpCompiler;
 
 impl Compiler for InterpCompiler {
-    fn compile(&self, _engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
+    fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
         let first = module.num_imported_funcs;
         (first..first + module.num_defined_funcs())
-            .map(|i| {
-                let f = translate::translate(module, i)
-                    .map_err(|e| e.context(format!("function {}", module.func_name(i))))?;
-                Ok(Arc::new(f) as Arc<dyn WasmCode>)
-            })
+            .map(|i| self.compile_function(engine, module, i))
             .collect()
+    }
+
+    fn compile_function(
+        &self,
+        _engine: &Engine,
+        module: &Arc<Module>,
+        index: u32,
+    ) -> Result<Arc<dyn WasmCode>> {
+        let f = translate::translate(module, index)
+            .map_err(|e| e.context(format!("function {}", module.func_name(index))))?;
+        Ok(Arc::new(f))
     }
 }
 

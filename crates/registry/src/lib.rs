@@ -1,6 +1,7 @@
 //! The module registry: modules loaded under names, imports resolved by name (to
 //! registered modules, then host modules), exports found by hash lookup, and the
-//! dependency graph (who imports from whom) that guards `unload`.
+//! dependency graph (who imports from whom) that guards `unload`, and hot patching of
+//! loaded modules (`patch_function`, `update_module`; the mechanism is `rwamr-patch`).
 #![forbid(unsafe_code)]
 
 use hashbrown::{HashMap, HashSet};
@@ -9,7 +10,9 @@ use rwamr_core::{
     CompiledModule, Engine, Error, Extern, ExternKind, Func, GlobalRef, HostModule, Instance,
     Memory, Result, Table,
 };
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use rwamr_patch::{FuncSelector, PatchReport, UpdatePolicy, UpdateReport};
 
 #[derive(Default)]
 struct State {
@@ -25,6 +28,8 @@ struct State {
 pub struct Registry {
     engine: Engine,
     state: RwLock<State>,
+    /// Serializes patches and updates (calls never take it).
+    patching: Mutex<()>,
 }
 
 impl Registry {
@@ -32,6 +37,7 @@ impl Registry {
         Registry {
             engine: engine.as_ref().clone(),
             state: RwLock::new(State::default()),
+            patching: Mutex::new(()),
         }
     }
 
@@ -275,6 +281,100 @@ impl Registry {
                 }
             }
         }
+    }
+}
+
+impl Registry {
+    /// Replaces the code of one function of module `module` with its body in
+    /// `new_version` (a new version of that module). `func` is an export name or a
+    /// function index. The new body is compiled to run in the loaded instance's context
+    /// (its memories, globals, tables and functions) and installed with one atomic slot
+    /// swap: calls already running finish in the old code, every later call (from this
+    /// module, its importers, `call_indirect`, `ref.func`, host handles) runs the new one.
+    /// Refused, changing nothing, when the type differs or the body uses something the
+    /// running instance does not have in the same form.
+    pub fn patch_function(
+        &self,
+        module: &str,
+        func: impl Into<FuncSelector>,
+        new_version: &[u8],
+    ) -> Result<PatchReport> {
+        let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
+        let inst = self.find(module).ok_or_else(|| unknown_module(module))?;
+        rwamr_patch::patch_function(&inst, &func.into(), new_version)
+    }
+
+    /// Replaces the whole module `module` with `new_bytes`: see [`UpdatePolicy`]. Refused,
+    /// changing nothing, when a dependent imports something the new version no longer
+    /// provides in the same form (the error names the dependent and the import).
+    pub fn update_module(
+        &self,
+        module: &str,
+        new_bytes: &[u8],
+        policy: UpdatePolicy,
+    ) -> Result<UpdateReport> {
+        let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.find(module).ok_or_else(|| unknown_module(module))?;
+        match policy {
+            UpdatePolicy::KeepState => rwamr_patch::update_keep_state(&old, new_bytes),
+            UpdatePolicy::Fresh => self.update_fresh(module, &old, new_bytes),
+        }
+    }
+
+    fn update_fresh(
+        &self,
+        name: &str,
+        old: &Arc<Instance>,
+        new_bytes: &[u8],
+    ) -> Result<UpdateReport> {
+        if old.module().is_none() {
+            return Err(Error::registry(format!(
+                "`{name}` is a host module; only wasm modules can be updated"
+            )));
+        }
+        let compiled = CompiledModule::new(&self.engine, new_bytes)
+            .map_err(|e| e.context(format!("new version of `{name}`")))?;
+        let dependents: Vec<(String, Arc<Instance>)> = self
+            .dependents(name)
+            .into_iter()
+            .filter_map(|d| self.find(&d).map(|i| (d, i)))
+            .collect();
+        let deps: Vec<rwamr_patch::Dependent<'_>> = dependents
+            .iter()
+            .filter_map(|(d, i)| {
+                i.module().map(|m| rwamr_patch::Dependent {
+                    name: d.as_str(),
+                    module: m,
+                })
+            })
+            .collect();
+        rwamr_patch::check_fresh(name, old, &compiled.module, &deps)?;
+        let (imports, from) = self.resolve(&compiled)?;
+        if from.contains(name) {
+            return Err(Error::registry(format!(
+                "cannot update `{name}` fresh: the new version imports from `{name}` itself"
+            )));
+        }
+        let new = Instance::instantiate(&self.engine, name, &compiled, imports)
+            .map_err(|e| e.context(format!("new version of `{name}`")))?;
+        let report = rwamr_patch::forward_exports(old, &new)?;
+        let mut st = self.write();
+        if let Some(prev) = st.imports_from.remove(name) {
+            for dep in prev {
+                if let Some(ds) = st.dependents.get_mut(&dep) {
+                    ds.remove(name);
+                }
+            }
+        }
+        for dep in &from {
+            st.dependents
+                .entry(dep.clone())
+                .or_default()
+                .insert(name.to_string());
+        }
+        st.imports_from.insert(name.to_string(), from);
+        st.modules.insert(name.to_string(), new);
+        Ok(report)
     }
 }
 

@@ -1,0 +1,348 @@
+//! Hot patching on top of the function-slot table: replace one function's code, or a
+//! whole module, while the module is loaded and others depend on it.
+//!
+//! Every call goes through a slot, so installing new code is one atomic store per slot:
+//! a call already running finishes in the code it started in, every call that starts
+//! later runs the new code, and importers (present and future) reach it through the same
+//! slot. Everything that can fail (decoding, validation, compatibility checks,
+//! compilation) happens before the first store, so a refused patch changes nothing.
+//!
+//! Replaced entries are kept by their slot until the slot's instance is dropped, so no
+//! call can ever be inside freed code.
+#![forbid(unsafe_code)]
+
+mod usage;
+
+use rwamr_core::module::{Import, ImportKind};
+use rwamr_core::{Error, Extern, ExternKind, Instance, Module, Result};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+pub use usage::{body_usage, check_compatible, Usage};
+
+/// Which function to patch: an export name or an index of the function index space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FuncSelector {
+    Export(String),
+    Index(u32),
+}
+
+impl From<&str> for FuncSelector {
+    fn from(s: &str) -> Self {
+        FuncSelector::Export(s.to_string())
+    }
+}
+impl From<String> for FuncSelector {
+    fn from(s: String) -> Self {
+        FuncSelector::Export(s)
+    }
+}
+impl From<u32> for FuncSelector {
+    fn from(i: u32) -> Self {
+        FuncSelector::Index(i)
+    }
+}
+
+impl std::fmt::Display for FuncSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FuncSelector::Export(n) => write!(f, "`{n}`"),
+            FuncSelector::Index(i) => write!(f, "function {i}"),
+        }
+    }
+}
+
+/// How `update_module` replaces a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdatePolicy {
+    /// Keep linear memory, globals and tables; swap the slot of every function whose body
+    /// changed. The new version must have the same layout (imports, function types,
+    /// exports, memories, tables, globals, segments).
+    KeepState,
+    /// Instantiate the new version (fresh state, start function run) and re-point the
+    /// function slots that dependents import to the new functions.
+    Fresh,
+}
+
+/// What a `patch_function` did.
+#[derive(Debug, Clone)]
+pub struct PatchReport {
+    pub function: String,
+    /// Decoding, validating, checking and compiling the new body.
+    pub prepare: Duration,
+    /// Installing it: the slot swap (and any forwarding slots).
+    pub swap: Duration,
+}
+
+/// What an `update_module` did.
+#[derive(Debug, Clone)]
+pub struct UpdateReport {
+    pub policy: UpdatePolicy,
+    /// Functions now running new code, by name.
+    pub swapped: Vec<String>,
+    /// Functions left as they were (unchanged bodies, or not re-pointed).
+    pub unchanged: usize,
+}
+
+fn refused(module: &str, what: impl std::fmt::Display, why: impl std::fmt::Display) -> Error {
+    Error::registry(format!("cannot patch {what} of `{module}`: {why}"))
+}
+
+/// The module of a wasm instance (host modules cannot be patched).
+fn module_of(inst: &Instance) -> Result<&Arc<Module>> {
+    inst.module().ok_or_else(|| {
+        Error::registry(format!(
+            "`{}` is a host module; only wasm modules can be patched",
+            inst.name()
+        ))
+    })
+}
+
+/// Index of `sel` in `m`'s function index space.
+fn resolve(m: &Module, sel: &FuncSelector) -> Option<u32> {
+    match sel {
+        FuncSelector::Export(n) => match m.exports.get(n.as_str()) {
+            Some((ExternKind::Func, i)) => Some(*i),
+            _ => None,
+        },
+        FuncSelector::Index(i) => ((*i as usize) < m.funcs.len()).then_some(*i),
+    }
+}
+
+/// Replaces the code of one function of `inst` with its body in `new_version` (a new
+/// version of the same module), compiled by the engine's tier to run in `inst`'s
+/// context.
+pub fn patch_function(
+    inst: &Instance,
+    func: &FuncSelector,
+    new_version: &[u8],
+) -> Result<PatchReport> {
+    let t0 = Instant::now();
+    let name = inst.name();
+    let old = module_of(inst)?;
+    let old_index = resolve(old, func)
+        .ok_or_else(|| refused(name, func, "the running module has no such function"))?;
+    if !inst.defines_func(old_index) {
+        return Err(refused(
+            name,
+            func,
+            "it is imported; patch it in the module that defines it",
+        ));
+    }
+    let new = Arc::new(
+        Module::new(new_version).map_err(|e| e.context(format!("new version of `{name}`")))?,
+    );
+    let new_index = resolve(&new, func)
+        .ok_or_else(|| refused(name, func, "the new version has no such function"))?;
+    if new_index < new.num_imported_funcs {
+        return Err(refused(
+            name,
+            func,
+            "the new version imports it instead of defining it",
+        ));
+    }
+    if new_index != old_index {
+        return Err(refused(
+            name,
+            func,
+            format!("it moved from index {old_index} to {new_index}; function indices must stay the same"),
+        ));
+    }
+    let (ot, nt) = (old.func_type(old_index), new.func_type(new_index));
+    if ot != nt {
+        return Err(refused(
+            name,
+            func,
+            format!("its type changed from {ot} to {nt}; a patch must keep the type"),
+        ));
+    }
+    let usage = body_usage(&new, new_index)?;
+    check_compatible(old, &new, &usage)
+        .map_err(|why| refused(name, func, format!("the new body is incompatible: {why}")))?;
+    let engine = inst.engine();
+    let code = engine
+        .compiler()
+        .compile_function(engine, &new, new_index)?;
+    let t1 = Instant::now();
+    inst.install_code(old_index, code)?;
+    let swap = t1.elapsed();
+    Ok(PatchReport {
+        function: old.func_name(old_index),
+        prepare: t1 - t0,
+        swap,
+    })
+}
+
+/// The layout differences that a `KeepState` update cannot absorb, if any.
+fn keep_state_layout(old: &Module, new: &Module) -> Option<String> {
+    let same = |a: &Import, b: &Import| {
+        a.module == b.module
+            && a.name == b.name
+            && match (&a.kind, &b.kind) {
+                (ImportKind::Func(x), ImportKind::Func(y)) => {
+                    old.types[*x as usize] == new.types[*y as usize]
+                }
+                (x, y) => x == y,
+            }
+    };
+    if old.imports.len() != new.imports.len()
+        || old
+            .imports
+            .iter()
+            .zip(&new.imports)
+            .any(|(a, b)| !same(a, b))
+    {
+        return Some("its imports changed".into());
+    }
+    if old.funcs.len() != new.funcs.len() {
+        return Some(format!(
+            "it has {} functions where the running module has {}",
+            new.funcs.len(),
+            old.funcs.len()
+        ));
+    }
+    if let Some(i) = (0..old.funcs.len() as u32).find(|i| old.func_type(*i) != new.func_type(*i)) {
+        return Some(format!("function {} changed its type", old.func_name(i)));
+    }
+    if old.exports != new.exports {
+        return Some("its exports changed".into());
+    }
+    if old.memories != new.memories || old.tables != new.tables || old.globals != new.globals {
+        return Some("its memories, tables or globals changed".into());
+    }
+    if old.datas.len() != new.datas.len() || old.elems.len() != new.elems.len() {
+        return Some("its data or element segments were added or removed".into());
+    }
+    None
+}
+
+/// `UpdatePolicy::KeepState`: swaps the code of every function whose body changed.
+pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateReport> {
+    let name = inst.name();
+    let old = module_of(inst)?;
+    let new = Arc::new(
+        Module::new(new_version).map_err(|e| e.context(format!("new version of `{name}`")))?,
+    );
+    if let Some(why) = keep_state_layout(old, &new) {
+        return Err(Error::registry(format!(
+            "cannot update `{name}` keeping its state: {why}; use UpdatePolicy::Fresh"
+        )));
+    }
+    let engine = inst.engine();
+    let first = old.num_imported_funcs;
+    let mut compiled = Vec::new();
+    for i in first..old.funcs.len() as u32 {
+        let (a, b) = (old.func_body_bytes(i), new.func_body_bytes(i));
+        if a == b {
+            continue;
+        }
+        let usage = body_usage(&new, i)?;
+        check_compatible(old, &new, &usage).map_err(|why| {
+            Error::registry(format!(
+                "cannot update `{name}`: the new body of {} is incompatible: {why}",
+                old.func_name(i)
+            ))
+        })?;
+        compiled.push((i, engine.compiler().compile_function(engine, &new, i)?));
+    }
+    let unchanged = old.num_defined_funcs() as usize - compiled.len();
+    let mut swapped = Vec::with_capacity(compiled.len());
+    for (i, code) in compiled {
+        inst.install_code(i, code)?;
+        swapped.push(old.func_name(i));
+    }
+    Ok(UpdateReport {
+        policy: UpdatePolicy::KeepState,
+        swapped,
+        unchanged,
+    })
+}
+
+/// A module that imports from the one being updated: its name and its module.
+pub struct Dependent<'a> {
+    pub name: &'a str,
+    pub module: &'a Module,
+}
+
+/// Checks that a `Fresh` update of `module_name` (running as `old`) to `new` keeps every
+/// import of every dependent satisfiable by re-pointing function slots. The error names
+/// the dependent and the import.
+pub fn check_fresh(
+    module_name: &str,
+    old: &Instance,
+    new: &Module,
+    dependents: &[Dependent<'_>],
+) -> Result<()> {
+    for d in dependents {
+        for imp in d.module.imports.iter().filter(|i| i.module == module_name) {
+            let what = format!("`{}` imports `{}`.`{}`", d.name, imp.module, imp.name);
+            let ImportKind::Func(want) = imp.kind else {
+                return Err(Error::registry(format!(
+                    "cannot update `{module_name}` fresh: {what}, a {}; a fresh update re-points only functions (use KeepState, or reload `{}`)",
+                    imp.extern_kind(),
+                    d.name
+                )));
+            };
+            let want = &d.module.types[want as usize];
+            match new.exports.get(imp.name.as_str()) {
+                Some((ExternKind::Func, i)) if new.func_type(*i) == want && *i >= new.num_imported_funcs => {}
+                Some((ExternKind::Func, i)) if new.func_type(*i) == want => {
+                    return Err(Error::registry(format!(
+                        "cannot update `{module_name}` fresh: {what}, which the new version re-exports from another module instead of defining"
+                    )))
+                }
+                Some((ExternKind::Func, i)) => {
+                    return Err(Error::registry(format!(
+                        "cannot update `{module_name}` fresh: {what} as {want}, but the new version exports it as {}",
+                        new.func_type(*i)
+                    )))
+                }
+                _ => {
+                    return Err(Error::registry(format!(
+                        "cannot update `{module_name}` fresh: {what}, which the new version does not export as a function"
+                    )))
+                }
+            }
+            match old.export(&imp.name) {
+                Some(Extern::Func(_)) => {
+                    let (_, idx) = old.module().expect("wasm").exports[imp.name.as_str()];
+                    if !old.defines_func(idx) {
+                        return Err(Error::registry(format!(
+                            "cannot update `{module_name}` fresh: {what}, which the running version re-exports from another module; update that module instead"
+                        )));
+                    }
+                }
+                _ => unreachable!("a dependent's import resolved to this export"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a `Fresh` instantiation: makes every exported function of `old` that `new`
+/// exports with the same type (and defines) run `new`'s function. Returns their names.
+pub fn forward_exports(old: &Arc<Instance>, new: &Arc<Instance>) -> Result<UpdateReport> {
+    let (om, nm) = (module_of(old)?, module_of(new)?);
+    let mut swapped = Vec::new();
+    let mut unchanged = 0;
+    for name in &om.export_order {
+        let Some((ExternKind::Func, oi)) = om.exports.get(name.as_str()).copied() else {
+            continue;
+        };
+        match nm.exports.get(name.as_str()).copied() {
+            Some((ExternKind::Func, ni))
+                if old.defines_func(oi)
+                    && new.defines_func(ni)
+                    && om.func_type(oi) == nm.func_type(ni) =>
+            {
+                Instance::forward_to(old, oi, new, ni)?;
+                swapped.push(name.clone());
+            }
+            _ => unchanged += 1,
+        }
+    }
+    Ok(UpdateReport {
+        policy: UpdatePolicy::Fresh,
+        swapped,
+        unchanged,
+    })
+}

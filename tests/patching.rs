@@ -1,0 +1,335 @@
+//! Hot patching: whole modules and single functions, replaced while loaded, while
+//! others depend on them, while they run, and while other threads call them.
+
+mod common;
+use common::{each_mode, wat};
+use rwamr::{ErrorKind, FuncType, HostModule, Registry, UpdatePolicy, Val};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Module A, version `v`: `f` returns `v * 100 + 1`, `get` reads memory and the global.
+fn module_a(v: i32) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
+            (memory (export "mem") 1)
+            (global $g (export "g") (mut i32) (i32.const 0))
+            (table (export "tab") 2 funcref)
+            (elem (i32.const 0) $f)
+            (func $f (export "f") (result i32) (i32.const {r}))
+            (func (export "bump") (param i32)
+                (global.set $g (i32.add (global.get $g) (local.get 0)))
+                (i32.store (i32.const 8) (global.get $g)))
+            (func (export "get") (result i32) (i32.add (global.get $g) (i32.load (i32.const 8))))
+            (func (export "via_table") (result i32) (call_indirect (result i32) (i32.const 0)))
+            (func (export "ref") (result funcref) (ref.func $f))
+        )"#,
+        r = v * 100 + 1
+    ))
+}
+
+/// Module B imports A.f and calls it.
+fn module_b() -> Vec<u8> {
+    wat(r#"(module
+        (import "A" "f" (func $f (result i32)))
+        (table 1 funcref)
+        (elem declare func $f)
+        (func (export "g") (result i32) (i32.add (call $f) (i32.const 1000)))
+        (func (export "store_ref") (table.set 0 (i32.const 0) (ref.func $f)))
+        (func (export "call_ref") (result i32) (call_indirect (result i32) (i32.const 0)))
+    )"#)
+}
+
+fn call_i32(reg: &Registry, m: &str, f: &str) -> i32 {
+    match reg.func(m, f).unwrap().call(&[]).unwrap().as_slice() {
+        [Val::I32(v)] => *v,
+        other => panic!("{m}.{f} returned {other:?}"),
+    }
+}
+
+#[test]
+fn whole_module_update_reaches_dependents() {
+    for policy in [UpdatePolicy::KeepState, UpdatePolicy::Fresh] {
+        each_mode(|mode, reg| {
+            reg.load("A", &module_a(1)).unwrap();
+            reg.load("B", &module_b()).unwrap();
+            assert_eq!(call_i32(&reg, "A", "f"), 101);
+            assert_eq!(call_i32(&reg, "B", "g"), 1101);
+            let f_before = reg.func("A", "f").unwrap();
+            let report = reg.update_module("A", &module_a(2), policy).unwrap();
+            assert!(
+                report.swapped.iter().any(|n| n == "f"),
+                "{mode} {policy:?}: {report:?}"
+            );
+            assert_eq!(call_i32(&reg, "A", "f"), 201, "{mode} {policy:?}");
+            assert_eq!(call_i32(&reg, "B", "g"), 1201, "{mode} {policy:?}");
+            // A handle taken before the update calls the new code too.
+            assert_eq!(f_before.call(&[]).unwrap(), vec![Val::I32(201)]);
+        });
+    }
+}
+
+#[test]
+fn keep_state_keeps_memory_and_globals_fresh_does_not() {
+    each_mode(|mode, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.func("A", "bump").unwrap().call(&[Val::I32(5)]).unwrap();
+        assert_eq!(call_i32(&reg, "A", "get"), 10);
+        reg.update_module("A", &module_a(2), UpdatePolicy::KeepState)
+            .unwrap();
+        assert_eq!(call_i32(&reg, "A", "get"), 10, "{mode}: state kept");
+        reg.update_module("A", &module_a(3), UpdatePolicy::Fresh)
+            .unwrap();
+        assert_eq!(call_i32(&reg, "A", "get"), 0, "{mode}: fresh state");
+        assert_eq!(call_i32(&reg, "A", "f"), 301);
+    });
+}
+
+#[test]
+fn single_function_patch_keeps_state() {
+    each_mode(|mode, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.load("B", &module_b()).unwrap();
+        reg.func("A", "bump").unwrap().call(&[Val::I32(7)]).unwrap();
+        let report = reg.patch_function("A", "f", &module_a(2)).unwrap();
+        assert_eq!(report.function, "f");
+        assert_eq!(call_i32(&reg, "A", "f"), 201, "{mode}");
+        assert_eq!(call_i32(&reg, "B", "g"), 1201, "{mode}");
+        assert_eq!(
+            call_i32(&reg, "A", "get"),
+            14,
+            "{mode}: memory and global untouched"
+        );
+        assert_eq!(reg.global("A", "g").unwrap().get(), Val::I32(7));
+        // The index form patches the same function.
+        reg.patch_function("A", 0u32, &module_a(3)).unwrap();
+        assert_eq!(call_i32(&reg, "B", "g"), 1301, "{mode}");
+    });
+}
+
+#[test]
+fn module_loaded_after_a_patch_sees_it() {
+    each_mode(|mode, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.patch_function("A", "f", &module_a(4)).unwrap();
+        reg.load("C", &module_b()).unwrap();
+        assert_eq!(call_i32(&reg, "C", "g"), 1401, "{mode}");
+        reg.update_module("A", &module_a(5), UpdatePolicy::Fresh)
+            .unwrap();
+        reg.load("D", &module_b()).unwrap();
+        assert_eq!(call_i32(&reg, "C", "g"), 1501, "{mode}");
+        assert_eq!(call_i32(&reg, "D", "g"), 1501, "{mode}");
+        // A later patch of the fresh version reaches importers of both versions.
+        reg.patch_function("A", "f", &module_a(6)).unwrap();
+        assert_eq!(call_i32(&reg, "C", "g"), 1601, "{mode}");
+        assert_eq!(call_i32(&reg, "D", "g"), 1601, "{mode}");
+    });
+}
+
+#[test]
+fn table_entries_and_refs_taken_before_reach_new_code() {
+    each_mode(|mode, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.load("B", &module_b()).unwrap();
+        reg.func("B", "store_ref").unwrap().call(&[]).unwrap();
+        let r = match reg.func("A", "ref").unwrap().call(&[]).unwrap().pop() {
+            Some(Val::FuncRef(Some(f))) => f,
+            other => panic!("{other:?}"),
+        };
+        reg.patch_function("A", "f", &module_a(2)).unwrap();
+        assert_eq!(
+            call_i32(&reg, "A", "via_table"),
+            201,
+            "{mode}: A's own table"
+        );
+        assert_eq!(
+            call_i32(&reg, "B", "call_ref"),
+            1201 - 1000,
+            "{mode}: B's table"
+        );
+        assert_eq!(
+            r.call(&[]).unwrap(),
+            vec![Val::I32(201)],
+            "{mode}: ref.func"
+        );
+    });
+}
+
+#[test]
+fn function_patched_while_on_the_stack_finishes_in_old_code() {
+    each_mode(|mode, reg| {
+        let reg = Arc::new(reg);
+        let patched = Arc::new(AtomicBool::new(false));
+        let (r2, p2) = (reg.clone(), patched.clone());
+        // Patches A.f the first time it is called, from inside A.f.
+        let host = HostModule::new().func("hook", FuncType::new([], []), move |_, _, _| {
+            if !p2.swap(true, Ordering::SeqCst) {
+                r2.patch_function("A", "f", &version(2))
+                    .map_err(|e| rwamr::Trap::host(e.to_string()))?;
+            }
+            Ok(())
+        });
+        reg.define_host("env", &host).unwrap();
+        // f(0) = v; f(n) = hook(); f(n - 1) + 10 * v
+        fn version(v: i32) -> Vec<u8> {
+            wat(&format!(
+                r#"(module (import "env" "hook" (func $hook))
+                    (func $f (export "f") (param i32) (result i32)
+                        (if (result i32) (i32.eqz (local.get 0))
+                            (then (i32.const {v}))
+                            (else (call $hook)
+                                (i32.add (call $f (i32.sub (local.get 0) (i32.const 1)))
+                                         (i32.const {v}0))))))"#
+            ))
+        }
+        reg.load("A", &version(1)).unwrap();
+        let f = reg.func("A", "f").unwrap();
+        // The outermost frame (version 1) patches f through the hook, then recurses: the
+        // calls it makes from then on run version 2 (2 + 20 + 20), and it finishes in
+        // version 1 code (+ 10).
+        assert_eq!(
+            f.call(&[Val::I32(3)]).unwrap(),
+            vec![Val::I32(52)],
+            "{mode}"
+        );
+        assert!(patched.load(Ordering::SeqCst));
+        assert_eq!(
+            f.call(&[Val::I32(3)]).unwrap(),
+            vec![Val::I32(62)],
+            "{mode}"
+        );
+    });
+}
+
+#[test]
+fn refused_patches_change_nothing() {
+    each_mode(|mode, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.load("B", &module_b()).unwrap();
+        reg.func("A", "bump").unwrap().call(&[Val::I32(3)]).unwrap();
+        let check_unchanged = |why: &str| {
+            assert_eq!(call_i32(&reg, "A", "f"), 101, "{mode}: {why}");
+            assert_eq!(call_i32(&reg, "B", "g"), 1101, "{mode}: {why}");
+            assert_eq!(call_i32(&reg, "A", "get"), 6, "{mode}: {why}");
+        };
+        // A different type.
+        let other_type = wat(r#"(module (func (export "f") (result i64) (i64.const 7)))"#);
+        let e = reg.patch_function("A", "f", &other_type).unwrap_err();
+        assert!(e.to_string().contains("type changed"), "{e}");
+        check_unchanged("type");
+        // No such function in the new version.
+        let e = reg.patch_function("A", "f", &wat("(module)")).unwrap_err();
+        assert!(e.to_string().contains("no such function"), "{e}");
+        check_unchanged("missing");
+        // A body that uses a global the running instance lacks.
+        let extra_global = wat(
+            r#"(module (global $a i64 (i64.const 1)) (global $b i32 (i32.const 2))
+                (func (export "f") (result i32) (global.get $b)))"#,
+        );
+        let e = reg.patch_function("A", "f", &extra_global).unwrap_err();
+        assert!(e.to_string().contains("global"), "{e}");
+        check_unchanged("global");
+        // Malformed bytes.
+        assert_eq!(
+            reg.patch_function("A", "f", b"\0asm junk")
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Malformed
+        );
+        check_unchanged("malformed");
+        // KeepState with another layout.
+        let e = reg
+            .update_module("A", &other_type, UpdatePolicy::KeepState)
+            .unwrap_err();
+        assert!(e.to_string().contains("use UpdatePolicy::Fresh"), "{e}");
+        check_unchanged("keep-state layout");
+        // Fresh without the export a dependent imports: names the dependent and import.
+        let e = reg
+            .update_module(
+                "A",
+                &wat(r#"(module (func (export "h")))"#),
+                UpdatePolicy::Fresh,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("`B` imports `A`.`f`"), "{e}");
+        check_unchanged("fresh missing export");
+        let e = reg
+            .update_module("A", &other_type, UpdatePolicy::Fresh)
+            .unwrap_err();
+        assert!(e.to_string().contains("`B` imports `A`.`f`"), "{e}");
+        check_unchanged("fresh other type");
+        // A fresh version whose start function traps.
+        let trapping = wat(
+            r#"(module (func $s unreachable) (start $s) (func (export "f") (result i32) (i32.const 9)))"#,
+        );
+        let e = reg
+            .update_module("A", &trapping, UpdatePolicy::Fresh)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Trap, "{e}");
+        check_unchanged("fresh trap");
+        // Unknown module; host modules.
+        assert!(reg.patch_function("Z", "f", &module_a(2)).is_err());
+        reg.define_host("H", &HostModule::new()).unwrap();
+        let e = reg
+            .update_module("H", &module_a(2), UpdatePolicy::Fresh)
+            .unwrap_err();
+        assert!(e.to_string().contains("host module"), "{e}");
+    });
+}
+
+#[test]
+fn concurrent_calls_while_patching_back_and_forth() {
+    let patches = if cfg!(debug_assertions) {
+        2_000
+    } else {
+        10_000
+    };
+    each_mode(|mode, reg| {
+        let reg = Arc::new(reg);
+        reg.load("A", &module_a(1)).unwrap();
+        reg.load("B", &module_b()).unwrap();
+        let (v1, v2) = (module_a(1), module_a(2));
+        let done = Arc::new(AtomicBool::new(false));
+        let callers: Vec<_> = (0..4)
+            .map(|i| {
+                let (reg, done) = (reg.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let (f, g) = (reg.func("A", "f").unwrap(), reg.func("B", "g").unwrap());
+                    let mut calls = 0u64;
+                    while !done.load(Ordering::Relaxed) || calls == 0 {
+                        let (func, base) = if i % 2 == 0 { (&f, 0) } else { (&g, 1000) };
+                        match func.call(&[]).unwrap().as_slice() {
+                            [Val::I32(v)] if *v == base + 101 || *v == base + 201 => {}
+                            other => panic!("torn or wrong result {other:?}"),
+                        }
+                        calls += 1;
+                    }
+                    calls
+                })
+            })
+            .collect();
+        for n in 0..patches {
+            let v = if n % 2 == 0 { &v2 } else { &v1 };
+            reg.patch_function("A", "f", v).unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        let calls: u64 = callers.into_iter().map(|t| t.join().unwrap()).sum();
+        assert!(calls > 0, "{mode}");
+        // An even number of patches ends on version 1.
+        assert_eq!(call_i32(&reg, "A", "f"), 101);
+    });
+}
+
+#[test]
+fn names_and_dependents_after_updates() {
+    each_mode(|_, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.load("B", &module_b()).unwrap();
+        reg.update_module("A", &module_a(2), UpdatePolicy::Fresh)
+            .unwrap();
+        assert_eq!(reg.dependents("A"), vec!["B"]);
+        assert!(reg.unload("A").is_err());
+        assert_eq!(reg.unload_cascade("A").unwrap(), vec!["B", "A"]);
+        reg.load("A", &module_a(3)).unwrap();
+        assert_eq!(call_i32(&reg, "A", "f"), 301);
+    });
+}
