@@ -74,12 +74,15 @@ impl Func {
     }
 
     pub fn ty(&self) -> FuncType {
-        self.slot().entry().ty.clone()
+        let guard = crate::slot::pin();
+        self.slot().entry(&guard).ty.clone()
     }
 
     /// Calls the function. Arguments are checked against its type.
     pub fn call(&self, args: &[Val]) -> Result<Vec<Val>> {
-        let entry = self.slot().entry();
+        // The guard keeps every entry this call reaches alive until it returns.
+        let guard = crate::slot::pin();
+        let entry = self.slot().entry(&guard);
         let ty = &entry.ty;
         if args.len() != ty.params().len() {
             return Err(Error::argument(format!(

@@ -186,7 +186,8 @@ impl Instance {
                 (ImportKind::Func(t), Extern::Func(slot)) => {
                     // SAFETY: the slot belongs to `resolved.owner` (or one of its deps),
                     // which we keep alive in `deps`.
-                    let entry = unsafe { &**slot }.entry();
+                    let guard = crate::slot::pin();
+                    let entry = unsafe { &**slot }.entry(&guard);
                     if entry.sig != sigs[*t as usize] {
                         return Err(incompatible(
                             m,
@@ -382,7 +383,8 @@ impl Instance {
             }
         }
         if let Some(start) = module.start {
-            let entry = self.func_slot(start).entry();
+            let guard = crate::slot::pin();
+            let entry = self.func_slot(start).entry(&guard);
             match &entry.code {
                 FuncCode::Wasm(code) => code.call(entry, &mut [])?,
                 FuncCode::Host(h) => h.call_cells(self, &mut [])?,
@@ -596,7 +598,8 @@ impl Instance {
             )));
         }
         let slot = self.func_slot(index);
-        let old = slot.entry();
+        let guard = crate::slot::pin();
+        let old = slot.entry(&guard);
         let make = || {
             // SAFETY: the entry runs in `self`, which owns `slot` and outlives it; alias
             // slots' owners keep `self` alive (`forward_to`).
@@ -636,11 +639,12 @@ impl Instance {
             ));
         }
         let old_slot = old.func_slot(old_index);
-        let new_entry = new.func_slot(new_index).entry();
-        if old_slot.entry().sig != new_entry.sig {
+        let guard = crate::slot::pin();
+        let new_entry = new.func_slot(new_index).entry(&guard);
+        if old_slot.entry(&guard).sig != new_entry.sig {
             return Err(Error::registry(format!(
                 "cannot forward a function of type {} to one of type {}",
-                old_slot.entry().ty,
+                old_slot.entry(&guard).ty,
                 new_entry.ty
             )));
         }

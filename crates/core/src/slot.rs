@@ -3,8 +3,10 @@
 //! says how to run the function. Replacing a function is one atomic store of a new entry;
 //! a call that already loaded the old entry finishes with it.
 //!
-//! Entries replaced in a slot are kept until the slot itself is dropped (with its
-//! instance), so a loaded entry can never dangle.
+//! Reading a slot needs a [`Guard`] (an epoch pin, `crossbeam-epoch`): every host->wasm
+//! call holds one for its whole duration. An entry replaced in a slot is freed only once
+//! every guard that existed at the replacement is gone, so no call can be inside freed
+//! code, and the call path takes no lock.
 
 use crate::host::HostFunc;
 use crate::instance::Instance;
@@ -13,7 +15,9 @@ use crate::types::{FuncType, SigId};
 use std::any::{Any, TypeId};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+pub use crossbeam_epoch::{pin, Guard};
 
 /// Compiled code of one wasm function, as one execution tier made it.
 pub trait WasmCode: Any + Send + Sync {
@@ -110,8 +114,12 @@ impl FuncEntry {
 pub struct FuncSlot {
     entry: AtomicPtr<FuncEntry>,
     owner: AtomicPtr<Instance>,
-    retired: Mutex<Vec<*mut FuncEntry>>,
 }
+
+/// A replaced entry on its way to being freed by the epoch collector.
+struct Retired(*mut FuncEntry);
+// SAFETY: the entry is exclusively owned by the deferred destructor; `FuncEntry` is Send.
+unsafe impl Send for Retired {}
 
 // SAFETY: the raw pointers are owned boxes (entries) or the owning instance, which is
 // Sync; all mutation is atomic or under the mutex.
@@ -125,7 +133,6 @@ impl FuncSlot {
         FuncSlot {
             entry: AtomicPtr::new(ptr::null_mut()),
             owner: AtomicPtr::new(ptr::null_mut()),
-            retired: Mutex::new(Vec::new()),
         }
     }
 
@@ -138,13 +145,14 @@ impl FuncSlot {
         debug_assert!(old.is_null());
     }
 
-    /// The current entry.
+    /// The current entry, valid while `guard` (and the slot) lives.
     #[inline(always)]
-    pub fn entry(&self) -> &FuncEntry {
+    pub fn entry<'g>(&'g self, _guard: &'g Guard) -> &'g FuncEntry {
         let p = self.entry.load(Ordering::Acquire);
         debug_assert!(!p.is_null(), "slot used before init");
-        // SAFETY: slots are initialized before they are published, and entries are only
-        // freed when the slot is dropped, which cannot happen while `&self` is alive.
+        // SAFETY: slots are initialized before they are published; a replaced entry is
+        // freed only after every guard pinned before its replacement is dropped (see
+        // `install`), and the current one only with the slot, which `&self` keeps.
         unsafe { &*p }
     }
 
@@ -154,16 +162,23 @@ impl FuncSlot {
     }
 
     /// Atomically installs `entry`; calls that start from now on run it. The old entry is
-    /// kept until the slot is dropped.
+    /// freed once no call that could have read it is still running.
     pub fn install(&self, entry: FuncEntry) {
         let old = self
             .entry
             .swap(Box::into_raw(Box::new(entry)), Ordering::AcqRel);
         if !old.is_null() {
-            self.retired
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(old);
+            let retired = Retired(old);
+            let guard = pin();
+            // SAFETY: `old` is unreachable from the slot now; readers that loaded it did so
+            // under a guard pinned before this point, and the collector runs the destructor
+            // only after all of those are dropped. The Box came from `Box::into_raw`.
+            unsafe {
+                guard.defer_unchecked(move || {
+                    let r = retired;
+                    drop(Box::from_raw(r.0));
+                })
+            };
         }
     }
 
@@ -177,11 +192,71 @@ impl FuncSlot {
 impl Drop for FuncSlot {
     fn drop(&mut self) {
         let cur = *self.entry.get_mut();
-        let retired = std::mem::take(self.retired.get_mut().unwrap_or_else(|e| e.into_inner()));
-        for p in retired.into_iter().chain((!cur.is_null()).then_some(cur)) {
-            // SAFETY: every pointer came from `Box::into_raw` in `init`/`install`, is owned by
-            // this slot alone, and no call can be using it once the slot is being dropped.
-            drop(unsafe { Box::from_raw(p) });
+        if !cur.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` in `init`/`install` and is owned
+            // by this slot; no call can be reading it once the slot (its instance) is gone.
+            drop(unsafe { Box::from_raw(cur) });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::FuncType;
+    use std::sync::atomic::AtomicUsize;
+
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+    struct Code;
+    impl WasmCode for Code {
+        fn call(&self, _: &FuncEntry, _: &mut [u64]) -> Result<(), Trap> {
+            Ok(())
+        }
+    }
+    impl Drop for Code {
+        fn drop(&mut self) {
+            DROPPED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn entry() -> FuncEntry {
+        // SAFETY: the test never asks the entry for its instance.
+        unsafe {
+            FuncEntry::new(
+                SigId(0),
+                FuncType::new([], []),
+                ptr::null(),
+                0,
+                FuncCode::Wasm(Arc::new(Code)),
+            )
+        }
+    }
+
+    #[test]
+    fn replaced_entries_are_freed_once_no_guard_can_see_them() {
+        let slot = FuncSlot::empty();
+        slot.init(ptr::null(), entry());
+        let guard = pin();
+        let first = slot.entry(&guard) as *const FuncEntry;
+        for _ in 0..1000 {
+            slot.install(entry());
+        }
+        // A guard pinned before the replacements keeps the first entry alive.
+        assert_eq!(DROPPED.load(Ordering::SeqCst), 0);
+        // SAFETY: `guard` was pinned before `first` was replaced, so it is not freed yet.
+        assert!(matches!(unsafe { &(*first).code }, FuncCode::Wasm(_)));
+        drop(guard);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while DROPPED.load(Ordering::SeqCst) < 1000 && std::time::Instant::now() < deadline {
+            pin().flush();
+        }
+        assert_eq!(
+            DROPPED.load(Ordering::SeqCst),
+            1000,
+            "retired entries were freed"
+        );
+        drop(slot);
+        assert_eq!(DROPPED.load(Ordering::SeqCst), 1001);
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::bytecode::{Instr, InterpFunc, Slot};
 use crate::stack::{self, Regs};
+use rwamr_core::slot::Guard;
 use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, Trap, TrapCode};
 
 /// A caller suspended by a call.
@@ -32,7 +33,9 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
         let np = func.num_params as usize;
         regs.cells(0, np).copy_from_slice(&cells[..np]);
         enter_frame(regs, func);
-        run(stack, inst, func, depth, max_depth)?;
+        // Every entry this run reads stays alive until the guard drops (see core's slot).
+        let guard = rwamr_core::slot::pin();
+        run(stack, inst, func, &guard, depth, max_depth)?;
         let nr = entry.ty.results().len();
         // SAFETY: results are in the root frame's first cells, inside the stack.
         let regs = unsafe { Regs::new(stack, 0) };
@@ -218,6 +221,7 @@ fn run<'x>(
     stack: &mut [u64],
     root_inst: &'x Instance,
     root: &'x InterpFunc,
+    guard: &'x Guard,
     depth_base: usize,
     max_depth: usize,
 ) -> Result<(), Trap> {
@@ -379,7 +383,7 @@ fn run<'x>(
                 }
                 ret!()
             }
-            Instr::Call { func: f, base } => call!(inst.func_slot(f).entry(), base),
+            Instr::Call { func: f, base } => call!(inst.func_slot(f).entry(guard), base),
             Instr::CallIndirect {
                 sig,
                 table,
@@ -387,7 +391,7 @@ fn run<'x>(
                 base,
             } => {
                 let slot = inst.table(table).func_at(u32_of(r.get(index)))?;
-                let entry = slot.entry();
+                let entry = slot.entry(guard);
                 if entry.sig != inst.sig(sig) {
                     return Err(trap(TrapCode::BadSignature));
                 }
