@@ -184,9 +184,9 @@ impl Instance {
             let (m, n) = (imp.module.as_str(), imp.name.as_str());
             match (&imp.kind, &resolved.item) {
                 (ImportKind::Func(t), Extern::Func(slot)) => {
+                    let guard = crate::slot::pin();
                     // SAFETY: the slot belongs to `resolved.owner` (or one of its deps),
                     // which we keep alive in `deps`.
-                    let guard = crate::slot::pin();
                     let entry = unsafe { &**slot }.entry(&guard);
                     if entry.sig != sigs[*t as usize] {
                         return Err(incompatible(
