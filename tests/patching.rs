@@ -214,6 +214,7 @@ fn refused_patches_change_nothing() {
         // A different type.
         let other_type = wat(r#"(module (func (export "f") (result i64) (i64.const 7)))"#);
         let e = reg.patch_function("A", "f", &other_type).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Incompatible);
         assert!(e.to_string().contains("type changed"), "{e}");
         check_unchanged("type");
         // No such function in the new version.
@@ -240,6 +241,7 @@ fn refused_patches_change_nothing() {
         let e = reg
             .update_module("A", &other_type, UpdatePolicy::KeepState)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Incompatible);
         assert!(e.to_string().contains("use UpdatePolicy::Fresh"), "{e}");
         check_unchanged("keep-state layout");
         // Fresh without the export a dependent imports: names the dependent and import.
@@ -250,6 +252,7 @@ fn refused_patches_change_nothing() {
                 UpdatePolicy::Fresh,
             )
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Incompatible);
         assert!(e.to_string().contains("`B` imports `A`.`f`"), "{e}");
         check_unchanged("fresh missing export");
         let e = reg

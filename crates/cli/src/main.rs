@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use rwamr::{Config, Engine, ErrorKind, Mode, Registry};
@@ -41,6 +42,11 @@ struct RunArgs {
     /// Repeatable; modules load in the order given.
     #[arg(long, value_name = "NAME=FILE", value_parser = parse_preload)]
     preload: Vec<(String, PathBuf)>,
+    /// After running, watch the --preload files: when one changes, replace that module in
+    /// the running registry (keeping its state when the layout allows, else fresh),
+    /// print what was swapped, and run again. Runs until interrupted.
+    #[arg(long)]
+    watch: bool,
     /// Deepest nesting of wasm calls before a "call stack exhausted" trap.
     #[arg(long, value_name = "N")]
     max_call_depth: Option<usize>,
@@ -83,7 +89,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
+pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
     let bytes = std::fs::read(path)
         .map_err(|e| rwamr::Error::resource(format!("cannot read `{}`: {e}", path.display())))?;
     if bytes.starts_with(b"\0asm") {
@@ -116,11 +122,22 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     registry.load(main_name, &bytes)?;
     let export = args.invoke.as_deref().unwrap_or("_start");
     let func = registry.func(main_name, export)?;
-    let ty = func.ty();
-    let params = args::parse_args(&ty, &args.args)?;
-    let results = func.call(&params)?;
-    for r in &results {
-        println!("{}", args::format_val(r));
+    let params = args::parse_args(&func.ty(), &args.args)?;
+    let run_once = || -> rwamr::Result<()> {
+        for r in &func.call(&params)? {
+            println!("{}", args::format_val(r));
+        }
+        Ok(())
+    };
+    if !args.watch {
+        return run_once();
     }
-    Ok(())
+    if let Err(e) = run_once() {
+        eprintln!("error: {e}");
+    }
+    watch::watch(&registry, &args.preload, || {
+        if let Err(e) = run_once() {
+            eprintln!("error: {e}");
+        }
+    })
 }

@@ -22,6 +22,9 @@ pub enum ErrorKind {
     /// A registry operation was refused (unknown module or export, name in use,
     /// module still imported by others, ...).
     Registry,
+    /// A patch or module update was refused: the new version does not fit what is
+    /// running (another type, a layout the body depends on, an import a dependent needs).
+    Incompatible,
     /// A host call passed wrong arguments (count or types) to a wasm function.
     Argument,
     /// A resource limit of the host was hit (address space, file, ...).
@@ -61,6 +64,9 @@ impl Error {
     }
     pub fn registry(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Registry, message)
+    }
+    pub fn incompatible(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Incompatible, message)
     }
     pub fn argument(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Argument, message)

@@ -84,7 +84,7 @@ pub struct UpdateReport {
 }
 
 fn refused(module: &str, what: impl std::fmt::Display, why: impl std::fmt::Display) -> Error {
-    Error::registry(format!("cannot patch {what} of `{module}`: {why}"))
+    Error::incompatible(format!("cannot patch {what} of `{module}`: {why}"))
 }
 
 /// The module of a wasm instance (host modules cannot be patched).
@@ -223,7 +223,7 @@ pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateRe
         Module::new(new_version).map_err(|e| e.context(format!("new version of `{name}`")))?,
     );
     if let Some(why) = keep_state_layout(old, &new) {
-        return Err(Error::registry(format!(
+        return Err(Error::incompatible(format!(
             "cannot update `{name}` keeping its state: {why}; use UpdatePolicy::Fresh"
         )));
     }
@@ -237,7 +237,7 @@ pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateRe
         }
         let usage = body_usage(&new, i)?;
         check_compatible(old, &new, &usage).map_err(|why| {
-            Error::registry(format!(
+            Error::incompatible(format!(
                 "cannot update `{name}`: the new body of {} is incompatible: {why}",
                 old.func_name(i)
             ))
@@ -276,7 +276,7 @@ pub fn check_fresh(
         for imp in d.module.imports.iter().filter(|i| i.module == module_name) {
             let what = format!("`{}` imports `{}`.`{}`", d.name, imp.module, imp.name);
             let ImportKind::Func(want) = imp.kind else {
-                return Err(Error::registry(format!(
+                return Err(Error::incompatible(format!(
                     "cannot update `{module_name}` fresh: {what}, a {}; a fresh update re-points only functions (use KeepState, or reload `{}`)",
                     imp.extern_kind(),
                     d.name
@@ -286,18 +286,18 @@ pub fn check_fresh(
             match new.exports.get(imp.name.as_str()) {
                 Some((ExternKind::Func, i)) if new.func_type(*i) == want && *i >= new.num_imported_funcs => {}
                 Some((ExternKind::Func, i)) if new.func_type(*i) == want => {
-                    return Err(Error::registry(format!(
+                    return Err(Error::incompatible(format!(
                         "cannot update `{module_name}` fresh: {what}, which the new version re-exports from another module instead of defining"
                     )))
                 }
                 Some((ExternKind::Func, i)) => {
-                    return Err(Error::registry(format!(
+                    return Err(Error::incompatible(format!(
                         "cannot update `{module_name}` fresh: {what} as {want}, but the new version exports it as {}",
                         new.func_type(*i)
                     )))
                 }
                 _ => {
-                    return Err(Error::registry(format!(
+                    return Err(Error::incompatible(format!(
                         "cannot update `{module_name}` fresh: {what}, which the new version does not export as a function"
                     )))
                 }
@@ -306,7 +306,7 @@ pub fn check_fresh(
                 Some(Extern::Func(_)) => {
                     let (_, idx) = old.module().expect("wasm").exports[imp.name.as_str()];
                     if !old.defines_func(idx) {
-                        return Err(Error::registry(format!(
+                        return Err(Error::incompatible(format!(
                             "cannot update `{module_name}` fresh: {what}, which the running version re-exports from another module; update that module instead"
                         )));
                     }

@@ -1,0 +1,76 @@
+//! `rwamr run --watch`: hot reload of preloaded modules when their files change.
+
+use rwamr::{ErrorKind, Registry, UpdatePolicy};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+const POLL: Duration = Duration::from_millis(200);
+
+fn modified(path: &PathBuf) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Polls the files of `preloads`; on a change, updates that module and calls `rerun`.
+/// Never returns normally (the user interrupts it).
+pub fn watch(
+    registry: &Registry,
+    preloads: &[(String, PathBuf)],
+    mut rerun: impl FnMut(),
+) -> rwamr::Result<()> {
+    if preloads.is_empty() {
+        return Err(rwamr::Error::argument(
+            "--watch needs at least one --preload NAME=FILE to watch",
+        ));
+    }
+    let mut stamps: Vec<Option<SystemTime>> = preloads.iter().map(|(_, f)| modified(f)).collect();
+    eprintln!(
+        "rwamr: watching {} for changes (Ctrl-C to stop)",
+        preloads
+            .iter()
+            .map(|(_, f)| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    loop {
+        std::thread::sleep(POLL);
+        for ((name, file), stamp) in preloads.iter().zip(stamps.iter_mut()) {
+            let now = modified(file);
+            if now == *stamp {
+                continue;
+            }
+            *stamp = now;
+            match reload(registry, name, file) {
+                Ok(msg) => {
+                    eprintln!("rwamr: {msg}");
+                    rerun();
+                }
+                Err(e) => eprintln!("rwamr: `{name}` not updated: {e}"),
+            }
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+fn reload(registry: &Registry, name: &str, file: &PathBuf) -> rwamr::Result<String> {
+    let bytes = crate::read_module(file)?;
+    let report = match registry.update_module(name, &bytes, UpdatePolicy::KeepState) {
+        // The new version's layout changed: replace the module instead.
+        Err(e) if e.kind() == ErrorKind::Incompatible => {
+            registry.update_module(name, &bytes, UpdatePolicy::Fresh)?
+        }
+        other => other?,
+    };
+    let how = match report.policy {
+        UpdatePolicy::KeepState => "keeping its state",
+        UpdatePolicy::Fresh => "fresh",
+    };
+    Ok(if report.swapped.is_empty() {
+        format!("updated `{name}` ({how}): no function changed")
+    } else {
+        format!(
+            "updated `{name}` ({how}): swapped {}",
+            report.swapped.join(", ")
+        )
+    })
+}

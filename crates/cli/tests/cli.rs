@@ -1,0 +1,157 @@
+//! The `rwamr` binary end to end: arguments, results, errors, exit codes, --preload,
+//! --watch.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rwamr() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rwamr"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rwamr-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write_wat(dir: &Path, file: &str, text: &str) -> PathBuf {
+    let p = dir.join(file);
+    std::fs::write(&p, wat::parse_str(text).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn invoke_parses_arguments_and_prints_results() {
+    let dir = temp_dir("invoke");
+    let m = write_wat(
+        &dir,
+        "m.wasm",
+        r#"(module (func (export "f") (param i32 i64 f64) (result i32 i64 f64)
+            local.get 0 local.get 1 local.get 2))"#,
+    );
+    let out = rwamr()
+        .args(["run", "--invoke", "f"])
+        .arg(&m)
+        .args(["-7", "0x10", "2.5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "-7\n16\n2.5\n");
+}
+
+#[test]
+fn errors_exit_nonzero_with_one_line_and_traps_have_their_own_status() {
+    let dir = temp_dir("errors");
+    let m = write_wat(
+        &dir,
+        "m.wasm",
+        r#"(module (func (export "boom") unreachable) (func (export "id") (param i32) (result i32) local.get 0))"#,
+    );
+    let trap = rwamr()
+        .args(["run", "--invoke", "boom"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(trap.status.code(), Some(134));
+    let err = String::from_utf8_lossy(&trap.stderr);
+    assert!(err.contains("wasm trap: unreachable"), "{err}");
+
+    let bad_arg = rwamr()
+        .args(["run", "--invoke", "id"])
+        .arg(&m)
+        .arg("x")
+        .output()
+        .unwrap();
+    assert_eq!(bad_arg.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad_arg.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not a valid i32"), "{err}");
+
+    let missing = rwamr()
+        .args(["run", "--invoke", "nope"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no export named `nope`"));
+
+    let no_file = rwamr().args(["run", "/nonexistent.wasm"]).output().unwrap();
+    assert_eq!(no_file.status.code(), Some(1));
+
+    let mode = rwamr()
+        .args(["run", "--mode", "aot"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(mode.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&mode.stderr).contains("not built yet"));
+}
+
+#[test]
+fn preload_resolves_imports() {
+    let dir = temp_dir("preload");
+    let a = write_wat(
+        &dir,
+        "a.wasm",
+        r#"(module (func (export "f") (result i32) i32.const 41))"#,
+    );
+    let main = write_wat(
+        &dir,
+        "main.wasm",
+        r#"(module (import "A" "f" (func $f (result i32)))
+            (func (export "run") (result i32) (i32.add (call $f) (i32.const 1))))"#,
+    );
+    let out = rwamr()
+        .arg("run")
+        .arg(format!("--preload=A={}", a.display()))
+        .args(["--invoke", "run"])
+        .arg(&main)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
+}
+
+#[test]
+fn watch_swaps_a_changed_preload_and_runs_again() {
+    let dir = temp_dir("watch");
+    let plugin = |v: i32| format!(r#"(module (func (export "f") (result i32) i32.const {v}))"#);
+    let a = write_wat(&dir, "a.wasm", &plugin(1));
+    let main = write_wat(
+        &dir,
+        "main.wasm",
+        r#"(module (import "A" "f" (func $f (result i32))) (func (export "run") (result i32) (call $f)))"#,
+    );
+    let mut child = rwamr()
+        .arg("run")
+        .arg("--watch")
+        .arg(format!("--preload=A={}", a.display()))
+        .args(["--invoke", "run"])
+        .arg(&main)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .take_while(|l| !l.contains("swapped"))
+            .last()
+    });
+    assert_eq!(stdout.next().unwrap().unwrap(), "1");
+    // Let the watcher take its first timestamp, then change the file.
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&a, wat::parse_str(plugin(2)).unwrap()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let line = stdout.next().unwrap().unwrap();
+    assert!(Instant::now() < deadline);
+    assert_eq!(line, "2");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = log.join();
+}
