@@ -1,22 +1,36 @@
 //! Tables of references. Elements are stored as cells (see [`crate::val`]): a function
 //! reference is the address of a [`crate::slot::FuncSlot`], 0 is null.
+//!
+//! Reads (`table.get`, `call_indirect`) take no lock: the element array is published
+//! through an epoch-protected pointer. Writers (set, fill, copy, init, grow) serialize
+//! on a mutex; `grow` publishes a larger copy and the old array is freed once no reader
+//! can still see it.
 
-use crate::slot::FuncSlot;
+use crate::slot::{pin, FuncSlot};
 use crate::trap::{Trap, TrapCode};
 use crate::types::TableType;
+use crossbeam_epoch::{Atomic, Guard, Owned};
 use std::any::Any;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Most elements a table may have; larger tables are refused (as wasmtime does).
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
 
+type Cells = Box<[AtomicU64]>;
+
 pub struct Table {
     ty: TableType,
-    elems: RwLock<Vec<u64>>,
+    elems: Atomic<Cells>,
+    write: Mutex<()>,
     /// Instances whose functions may be stored here although they do not own the table
     /// (modules that import it, host handles that were stored): kept alive with it, so a
     /// stored reference never dangles.
     holders: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+}
+
+fn cells(n: usize, init: u64) -> Cells {
+    (0..n).map(|_| AtomicU64::new(init)).collect()
 }
 
 impl Table {
@@ -29,16 +43,24 @@ impl Table {
         }
         Ok(Table {
             ty,
-            elems: RwLock::new(vec![init; ty.min as usize]),
+            elems: Atomic::new(cells(ty.min as usize, init)),
+            write: Mutex::new(()),
             holders: Mutex::new(Vec::new()),
         })
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<u64>> {
-        self.elems.read().unwrap_or_else(|e| e.into_inner())
+    /// The current element array, valid while `guard` lives.
+    #[inline]
+    fn read<'g>(&self, guard: &'g Guard) -> &'g [AtomicU64] {
+        let p = self.elems.load(Ordering::Acquire, guard);
+        // SAFETY: the pointer is never null (set in `new`, replaced only by `grow` with a
+        // new array), and a replaced array is freed only after every guard that could
+        // have loaded it is dropped (`defer_destroy` in `grow`).
+        unsafe { p.deref() }
     }
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<u64>> {
-        self.elems.write().unwrap_or_else(|e| e.into_inner())
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.write.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn ty(&self) -> TableType {
@@ -49,7 +71,7 @@ impl Table {
     }
 
     pub fn size(&self) -> u32 {
-        self.read().len() as u32
+        self.read(&pin()).len() as u32
     }
 
     /// Keeps `holder` alive as long as this table.
@@ -62,9 +84,9 @@ impl Table {
 
     #[inline]
     pub fn get(&self, index: u32) -> Result<u64, Trap> {
-        self.read()
+        self.read(&pin())
             .get(index as usize)
-            .copied()
+            .map(|c| c.load(Ordering::Acquire))
             .ok_or(Trap::new(TrapCode::TableOutOfBounds))
     }
 
@@ -72,9 +94,10 @@ impl Table {
     /// the table, "uninitialized element" for null.
     #[inline]
     pub fn func_at(&self, index: u32) -> Result<&FuncSlot, Trap> {
-        let cell = *self
-            .read()
+        let cell = self
+            .read(&pin())
             .get(index as usize)
+            .map(|c| c.load(Ordering::Acquire))
             .ok_or(Trap::new(TrapCode::UndefinedElement))?;
         if cell == 0 {
             return Err(Trap::new(TrapCode::UninitializedElement));
@@ -86,9 +109,10 @@ impl Table {
     }
 
     pub fn set(&self, index: u32, value: u64) -> Result<(), Trap> {
-        match self.write().get_mut(index as usize) {
-            Some(e) => {
-                *e = value;
+        let _w = self.lock();
+        match self.read(&pin()).get(index as usize) {
+            Some(c) => {
+                c.store(value, Ordering::Release);
                 Ok(())
             }
             None => Err(Trap::new(TrapCode::TableOutOfBounds)),
@@ -97,48 +121,68 @@ impl Table {
 
     /// `table.grow`: the old size, or `None` (wasm -1) when it cannot grow that far.
     pub fn grow(&self, delta: u32, init: u64) -> Option<u32> {
-        let mut e = self.write();
-        let old = e.len() as u32;
-        let new = old.checked_add(delta)?;
-        if new > self.ty.max.unwrap_or(u32::MAX) || new > MAX_TABLE_ELEMS {
+        let _w = self.lock();
+        let guard = pin();
+        let old = self.read(&guard);
+        let old_len = old.len() as u32;
+        let new_len = old_len.checked_add(delta)?;
+        if new_len > self.ty.max.unwrap_or(u32::MAX) || new_len > MAX_TABLE_ELEMS {
             return None;
         }
-        e.resize(new as usize, init);
-        Some(old)
+        if delta == 0 {
+            return Some(old_len);
+        }
+        let grown: Cells = old
+            .iter()
+            .map(|c| AtomicU64::new(c.load(Ordering::Acquire)))
+            .chain((0..delta).map(|_| AtomicU64::new(init)))
+            .collect();
+        let prev = self.elems.swap(Owned::new(grown), Ordering::AcqRel, &guard);
+        // SAFETY: `prev` is unreachable from the table now; readers that loaded it hold
+        // guards, and the collector frees it only after they are all dropped.
+        unsafe { guard.defer_destroy(prev) };
+        Some(old_len)
     }
 
     pub fn fill(&self, at: u32, value: u64, len: u32) -> Result<(), Trap> {
-        let mut e = self.write();
-        let end = (at as u64) + len as u64;
+        let _w = self.lock();
+        let guard = pin();
+        let e = self.read(&guard);
+        let end = at as u64 + len as u64;
         if end > e.len() as u64 {
             return Err(Trap::new(TrapCode::TableOutOfBounds));
         }
-        e[at as usize..end as usize].fill(value);
+        for c in &e[at as usize..end as usize] {
+            c.store(value, Ordering::Release);
+        }
         Ok(())
     }
 
     /// `table.copy` from `src` (which may be this table) into this table.
     pub fn copy_from(&self, dst: u32, src: &Table, src_at: u32, len: u32) -> Result<(), Trap> {
-        let oob = Trap::new(TrapCode::TableOutOfBounds);
-        if std::ptr::eq(self, src) {
-            let mut e = self.write();
-            let n = e.len() as u64;
-            if dst as u64 + len as u64 > n || src_at as u64 + len as u64 > n {
-                return Err(oob);
-            }
-            e.copy_within(src_at as usize..(src_at + len) as usize, dst as usize);
-            return Ok(());
+        // Two tables lock in address order so concurrent copies cannot deadlock (the
+        // source is only read, but its array must not be swapped under us).
+        let _locks = if std::ptr::eq(self, src) {
+            (self.lock(), None)
+        } else if (self as *const Table) < (src as *const Table) {
+            let d = self.lock();
+            (d, Some(src.lock()))
+        } else {
+            let s = src.lock();
+            (self.lock(), Some(s))
+        };
+        let guard = pin();
+        let (d, s) = (self.read(&guard), src.read(&guard));
+        if dst as u64 + len as u64 > d.len() as u64 || src_at as u64 + len as u64 > s.len() as u64 {
+            return Err(Trap::new(TrapCode::TableOutOfBounds));
         }
-        let s = src.read();
-        if src_at as u64 + len as u64 > s.len() as u64 {
-            return Err(oob);
+        let vals: Vec<u64> = s[src_at as usize..(src_at + len) as usize]
+            .iter()
+            .map(|c| c.load(Ordering::Acquire))
+            .collect();
+        for (c, v) in d[dst as usize..].iter().zip(vals) {
+            c.store(v, Ordering::Release);
         }
-        let mut d = self.write();
-        if dst as u64 + len as u64 > d.len() as u64 {
-            return Err(oob);
-        }
-        d[dst as usize..(dst + len) as usize]
-            .copy_from_slice(&s[src_at as usize..(src_at + len) as usize]);
         Ok(())
     }
 
@@ -148,13 +192,30 @@ impl Table {
         if src as u64 + len as u64 > items.len() as u64 {
             return Err(oob);
         }
-        let mut d = self.write();
+        let _w = self.lock();
+        let guard = pin();
+        let d = self.read(&guard);
         if dst as u64 + len as u64 > d.len() as u64 {
             return Err(oob);
         }
-        d[dst as usize..(dst + len) as usize]
-            .copy_from_slice(&items[src as usize..(src + len) as usize]);
+        for (c, v) in d[dst as usize..]
+            .iter()
+            .zip(&items[src as usize..(src + len) as usize])
+        {
+            c.store(*v, Ordering::Release);
+        }
         Ok(())
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no reader can hold the table; the current array is owned
+        // by it alone (replaced ones went to the collector).
+        unsafe {
+            let guard = crossbeam_epoch::unprotected();
+            drop(self.elems.load(Ordering::Relaxed, guard).into_owned());
+        }
     }
 }
 
