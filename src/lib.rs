@@ -30,8 +30,9 @@ pub struct ReadmeDoctests;
 pub use rwamr_core::{
     Caller, Error, ErrorKind, Extern, ExternKind, Func, FuncType, GlobalRef, GlobalType,
     HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table, TableType, Trap,
-    TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy,
+    TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy, FrameInfo,
 };
+pub use rwamr_wasi as wasi;
 pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
 
 /// Engine settings, builder style: `Config::default().mode(Mode::Interp)`.

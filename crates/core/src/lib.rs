@@ -30,6 +30,6 @@ pub use memory::{Memory, MemoryView, PAGE_SIZE};
 pub use module::{ExternKind, Module};
 pub use slot::{FuncCode, FuncEntry, FuncSlot, WasmCode};
 pub use table::Table;
-pub use trap::{Trap, TrapCode};
+pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{FuncType, GlobalType, MemoryType, SigId, TableType, ValType};
 pub use val::Val;

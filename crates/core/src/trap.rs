@@ -22,6 +22,9 @@ pub enum TrapCode {
     Host,
     /// The function's module was unloaded while a handle to it was still held.
     Unloaded,
+    /// Not an error: the program asked to exit (WASI `proc_exit`); see
+    /// [`Trap::exit_status`]. It unwinds wasm like a trap.
+    Exit,
 }
 
 impl TrapCode {
@@ -40,6 +43,7 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::Host => "host function error",
             TrapCode::Unloaded => "function's module was unloaded",
+            TrapCode::Exit => "program exited",
         }
     }
 }
@@ -55,18 +59,70 @@ impl fmt::Display for TrapCode {
 pub struct Trap {
     code: TrapCode,
     detail: Option<String>,
+    exit_status: Option<i32>,
+    backtrace: Vec<FrameInfo>,
+}
+
+/// One wasm frame of a trap's backtrace, innermost first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The name the module was instantiated under.
+    pub module: String,
+    /// Function index in the module's function index space.
+    pub func_index: u32,
+    /// From the name section (or an export), when the module has one.
+    pub func_name: Option<String>,
+}
+
+impl fmt::Display for FrameInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.func_name {
+            Some(n) => write!(f, "{}!{n}", self.module),
+            None => write!(f, "{}!func[{}]", self.module, self.func_index),
+        }
+    }
 }
 
 impl Trap {
     pub fn new(code: TrapCode) -> Self {
-        Trap { code, detail: None }
+        Trap {
+            code,
+            detail: None,
+            exit_status: None,
+            backtrace: Vec::new(),
+        }
     }
     /// A trap raised by a host function, with its message.
     pub fn host(message: impl Into<String>) -> Self {
         Trap {
-            code: TrapCode::Host,
             detail: Some(message.into()),
+            ..Trap::new(TrapCode::Host)
         }
+    }
+    /// The program exits with `status` (WASI `proc_exit`): unwinds like a trap.
+    pub fn exit(status: i32) -> Self {
+        Trap {
+            exit_status: Some(status),
+            ..Trap::new(TrapCode::Exit)
+        }
+    }
+    /// The exit status, when this "trap" is a program exit.
+    pub fn exit_status(&self) -> Option<i32> {
+        self.exit_status
+    }
+    /// The wasm frames active when the trap happened, innermost first (empty when the
+    /// tier does not record them).
+    pub fn backtrace(&self) -> &[FrameInfo] {
+        &self.backtrace
+    }
+    /// Appends the frame of `func_index` in `module` (tiers call this while unwinding,
+    /// innermost frame first).
+    pub fn push_frame(&mut self, module: &str, func_index: u32, func_name: Option<String>) {
+        self.backtrace.push(FrameInfo {
+            module: module.to_string(),
+            func_index,
+            func_name,
+        });
     }
     pub fn code(&self) -> TrapCode {
         self.code
@@ -84,9 +140,10 @@ impl From<TrapCode> for Trap {
 
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.detail {
-            Some(d) => write!(f, "{}: {d}", self.code),
-            None => write!(f, "{}", self.code),
+        match (&self.detail, self.exit_status) {
+            (_, Some(s)) => write!(f, "program exited with status {s}"),
+            (Some(d), None) => write!(f, "{}: {d}", self.code),
+            (None, None) => write!(f, "{}", self.code),
         }
     }
 }
