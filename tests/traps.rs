@@ -135,3 +135,26 @@ fn host_function_errors_are_traps() {
         assert!(e.to_string().contains("the host said no"), "{e}");
     });
 }
+
+#[test]
+fn traps_carry_a_backtrace_with_function_names() {
+    each_mode(|mode, reg| {
+        reg.load(
+            "m",
+            &wat(r#"(module
+                (func $inner (unreachable))
+                (func $middle (call $inner))
+                (func (export "outer") (call $middle)))"#),
+        )
+        .unwrap();
+        let e = reg.func("m", "outer").unwrap().call(&[]).unwrap_err();
+        let frames: Vec<String> = e
+            .trap()
+            .unwrap()
+            .backtrace()
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(frames, vec!["m!inner", "m!middle", "m!outer"], "{mode}");
+    });
+}

@@ -77,16 +77,32 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => match run(args) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                if e.kind() == ErrorKind::Trap {
-                    ExitCode::from(TRAP_EXIT)
-                } else {
-                    ExitCode::FAILURE
-                }
-            }
+            Err(e) => report_error(&e),
         },
     }
+}
+
+/// Prints an error (with the wasm backtrace of a trap) and picks the exit status: the
+/// program's own for a WASI exit, 134 for a trap, 1 otherwise.
+fn report_error(e: &rwamr::Error) -> ExitCode {
+    if let Some(status) = e.trap().and_then(|t| t.exit_status()) {
+        return ExitCode::from(status as u8);
+    }
+    eprintln!("error: {e}");
+    if e.kind() != ErrorKind::Trap {
+        return ExitCode::FAILURE;
+    }
+    if let Some(trap) = e.trap().filter(|t| !t.backtrace().is_empty()) {
+        eprintln!("wasm backtrace:");
+        const SHOWN: usize = 32;
+        for (i, frame) in trap.backtrace().iter().take(SHOWN).enumerate() {
+            eprintln!("  {i:>3}: {frame}");
+        }
+        if trap.backtrace().len() > SHOWN {
+            eprintln!("  ... {} more frames", trap.backtrace().len() - SHOWN);
+        }
+    }
+    ExitCode::from(TRAP_EXIT)
 }
 
 pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {

@@ -545,11 +545,20 @@ impl Module {
         self.bodies.len() as u32
     }
 
-    /// The name of function `index`: from the name section, else `func[index]`.
-    pub fn func_name(&self, index: u32) -> String {
-        match self.func_names.get(&index) {
-            Some(n) => n.clone(),
-            None => format!("func[{index}]"),
+    /// The name of function `index` from the name section, else an export name.
+    pub fn known_func_name(&self, index: u32) -> Option<String> {
+        if let Some(n) = self.func_names.get(&index) {
+            return Some(n.clone());
         }
+        self.export_order
+            .iter()
+            .find(|n| self.exports.get(n.as_str()) == Some(&(ExternKind::Func, index)))
+            .cloned()
+    }
+
+    /// The name of function `index` (see [`Module::known_func_name`]), else `func[index]`.
+    pub fn func_name(&self, index: u32) -> String {
+        self.known_func_name(index)
+            .unwrap_or_else(|| format!("func[{index}]"))
     }
 }

@@ -357,6 +357,8 @@ const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
 /// A translated function: its code and frame layout.
 #[derive(Debug)]
 pub struct InterpFunc {
+    /// Index in its module's function index space (for backtraces).
+    pub func_index: u32,
     pub code: Box<[Instr]>,
     pub num_params: u16,
     /// Parameters plus declared locals.

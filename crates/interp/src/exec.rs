@@ -217,6 +217,10 @@ trunc!(
     18446744073709551616.0f64
 );
 
+/// Most frames a trap's backtrace records.
+const MAX_BACKTRACE: usize = 1000;
+
+/// Runs `root` to completion; on a trap, records the wasm frames in its backtrace.
 fn run<'x>(
     stack: &mut [u64],
     root_inst: &'x Instance,
@@ -225,8 +229,43 @@ fn run<'x>(
     depth_base: usize,
     max_depth: usize,
 ) -> Result<(), Trap> {
-    let stack_len = stack.len();
     let mut frames: Vec<Activation<'x>> = Vec::new();
+    let mut current = (root_inst, root);
+    let result = exec_loop(
+        stack,
+        &mut frames,
+        &mut current,
+        guard,
+        depth_base,
+        max_depth,
+    );
+    result.map_err(|mut trap| {
+        if trap.code() != TrapCode::Exit {
+            // Deep recursion would make huge backtraces: the innermost frames tell most.
+            let callers = frames.iter().rev().map(|a| (a.inst, a.func));
+            for (inst, func) in std::iter::once(current).chain(callers).take(MAX_BACKTRACE) {
+                let name = inst
+                    .module()
+                    .and_then(|m| m.known_func_name(func.func_index));
+                trap.push_frame(inst.name(), func.func_index, name);
+            }
+        }
+        trap
+    })
+}
+
+/// The executor loop. `frames` holds the suspended callers and `current` the running
+/// function, both kept up to date at calls and returns so `run` can name them on a trap.
+fn exec_loop<'x>(
+    stack: &mut [u64],
+    frames: &mut Vec<Activation<'x>>,
+    current: &mut (&'x Instance, &'x InterpFunc),
+    guard: &'x Guard,
+    depth_base: usize,
+    max_depth: usize,
+) -> Result<(), Trap> {
+    let stack_len = stack.len();
+    let (root_inst, root) = *current;
     let mut func: &'x InterpFunc = root;
     let mut code: &'x [Instr] = &root.code;
     let mut inst: &'x Instance = root_inst;
@@ -271,6 +310,7 @@ fn run<'x>(
                     inst = a.inst;
                     fp = a.fp;
                     pc = a.pc;
+                    *current = (inst, func);
                     // SAFETY: the caller's frame was checked to fit when it was entered.
                     r = unsafe { Regs::new(stack, fp) };
                     // The callee may have grown the memory.
@@ -306,6 +346,7 @@ fn run<'x>(
                             inst = callee_inst;
                             mem = memory_of(inst);
                         }
+                        *current = (inst, func);
                     } else {
                         let ty = &entry.ty;
                         let n = ty.params().len().max(ty.results().len());

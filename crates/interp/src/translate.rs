@@ -43,6 +43,7 @@ struct Control {
 
 pub struct Translator<'m> {
     module: &'m Module,
+    func_index: u32,
     code: Vec<Instr>,
     stack: Vec<Operand>,
     num_params: u32,
@@ -109,6 +110,7 @@ pub fn translate(module: &Module, index: u32) -> Result<InterpFunc> {
 
     let mut t = Translator {
         module,
+        func_index: index,
         code: Vec::new(),
         stack: Vec::new(),
         num_params,
@@ -153,6 +155,7 @@ impl Translator<'_> {
             return Err(too_large("stack slots"));
         }
         let func = InterpFunc {
+            func_index: self.func_index,
             code: self.code.into_boxed_slice(),
             num_params: self.num_params as u16,
             num_locals: self.num_locals as u16,

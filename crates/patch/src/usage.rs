@@ -109,17 +109,6 @@ pub fn body_usage(module: &Module, index: u32) -> Result<Usage> {
     Ok(u)
 }
 
-/// A function's name as the module knows it (export or name section), if any.
-fn known_name(m: &Module, index: u32) -> Option<String> {
-    if let Some(n) = m.func_names.get(&index) {
-        return Some(n.clone());
-    }
-    m.exports
-        .iter()
-        .find(|(_, (k, i))| *k == rwamr_core::ExternKind::Func && *i == index)
-        .map(|(n, _)| n.clone())
-}
-
 /// Checks that everything `u` refers to in `new` is the same in `old` (the running
 /// instance's module). The error says what differs.
 pub fn check_compatible(old: &Module, new: &Module, u: &Usage) -> Result<(), String> {
@@ -135,7 +124,7 @@ pub fn check_compatible(old: &Module, new: &Module, u: &Usage) -> Result<(), Str
                 "it calls function {f}, which has type {ot} in the running instance but {nt} in the new version"
             ));
         }
-        if let (Some(a), Some(b)) = (known_name(old, f), known_name(new, f)) {
+        if let (Some(a), Some(b)) = (old.known_func_name(f), new.known_func_name(f)) {
             if a != b {
                 return Err(format!(
                     "it calls function {f}, which is `{a}` in the running instance but `{b}` in the new version (functions were reordered)"
