@@ -28,12 +28,12 @@
 pub struct ReadmeDoctests;
 
 pub use rwamr_core::{
-    Caller, Error, ErrorKind, Extern, ExternKind, Func, FuncType, GlobalRef, GlobalType,
+    Caller, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func, FuncType, GlobalRef, GlobalType,
     HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table, TableType, Trap,
-    TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy, FrameInfo,
+    TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy,
 };
-pub use rwamr_wasi as wasi;
 pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
+pub use rwamr_wasi as wasi;
 
 /// Engine settings, builder style: `Config::default().mode(Mode::Interp)`.
 #[derive(Debug, Clone, Default)]
