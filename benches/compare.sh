@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # compare.sh: rwamr's modes against peer engines, side by side in one run.
 #
-#   benches/compare.sh [-n REPS] [-e "ENGINES"] [-m "MODES"]
+#   benches/compare.sh [-n REPS] [-e "ENGINES"] [-m "MODES"] [--programs [SCALE]] [--only REGEX]
 #
 # Runs every WAT microbenchmark of ../shared/bench/wat at its timing count (from
-# EXPECTED.tsv) and recursive fib (examples/fib.wat, n=35) on each rwamr mode and each
-# peer engine (../shared/tools/peers' peer-run), checks each result, and prints the median
-# wall time per program and engine with its ratio to rwamr's first mode (ratio > 1: the
-# peer is slower). Timings are whole-process wall times, compile and startup included.
+# EXPECTED.tsv) and recursive fib (examples/fib.wat, n=35) -- or, with --programs, the WASI
+# programs of ../shared/bench/wasm at SCALE (1 or 2, the scales EXPECTED.tsv lists) -- on
+# each rwamr mode and each peer engine (../shared/tools/peers' peer-run), checks each
+# output against EXPECTED.tsv, and prints the median wall time per program and engine with
+# its ratio to rwamr's first mode (ratio > 1: the peer is slower). Timings are
+# whole-process wall times, compile and startup included.
 # Env: PEER_RUN (default /tmp/peers-target/release/peer-run), RWAMR (default
 # target/release/rwamr, built if missing), SHARED (default ../shared).
 set -euo pipefail
@@ -18,11 +20,17 @@ RWAMR="${RWAMR:-$here/target/release/rwamr}"
 reps=3
 engines="wasmi pulley"
 modes="interp"
+programs=""
+only="."
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -n) reps="$2"; shift 2 ;;
     -e) engines="$2"; shift 2 ;;
     -m) modes="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --programs)
+      programs=1; shift
+      if [[ $# -gt 0 && "$1" =~ ^[0-9]+$ ]]; then programs="$1"; shift; fi ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -31,15 +39,26 @@ done
 [[ -x "$PEER_RUN" ]] || { echo "peer-run not built; see $SHARED/tools/peers/README.md" >&2; exit 2; }
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
-# name|file|export|arg|expected
+# name|file|export (empty: a WASI program)|arg|expected
 cases=()
-for w in loop_arith call_indirect memory_copy br_table f64_math; do
-  row="$(awk -F'\t' -v n="wat/$w" '$1 == n && $2 != "1000" {print $2 "|" $3}' "$SHARED/bench/EXPECTED.tsv")"
-  cases+=("$w|$SHARED/bench/wat/$w.wasm|run|${row%%|*}|${row##*|}")
-done
-wat2wasm "$here/examples/fib.wat" -o "$tmp/fib.wasm" 2>/dev/null \
-  || "$RWAMR" run --invoke fib "$here/examples/fib.wat" 1 >/dev/null
-[[ -f "$tmp/fib.wasm" ]] && cases+=("fib(35)|$tmp/fib.wasm|fib|35|9227465")
+if [[ -n "$programs" ]]; then
+  # EXPECTED.tsv lists scale 1 with an empty args column.
+  col="$programs"; [[ "$col" == 1 ]] && col=""
+  while IFS=$'\t' read -r name args expected; do
+    [[ "$name" == wat/* || "$name" == name || "$args" != "$col" ]] && continue
+    cases+=("$name|$SHARED/bench/wasm/$name.wasm||$programs|$expected")
+  done <"$SHARED/bench/EXPECTED.tsv"
+else
+  for w in loop_arith call_indirect memory_copy br_table f64_math; do
+    row="$(awk -F'\t' -v n="wat/$w" '$1 == n && $2 != "1000" {print $2 "|" $3}' "$SHARED/bench/EXPECTED.tsv")"
+    cases+=("$w|$SHARED/bench/wat/$w.wasm|run|${row%%|*}|${row##*|}")
+  done
+  if wat2wasm "$here/examples/fib.wat" -o "$tmp/fib.wasm" 2>/dev/null; then
+    cases+=("fib(35)|$tmp/fib.wasm|fib|35|9227465")
+  else
+    echo "(wat2wasm not found: recursive fib left out; apt-get install wabt)" >&2
+  fi
+fi
 
 # median wall seconds of REPS runs of a command; fails if the output is not EXPECTED
 measure() {
@@ -59,14 +78,23 @@ for e in $engines; do header+=" $e s | $e / rwamr |"; sep+="---|---|"; done
 echo "$header"; echo "$sep"
 for c in "${cases[@]}"; do
   IFS='|' read -r name file export arg expected <<<"$c"
+  [[ "$name" =~ $only ]] || continue
   line="| $name |"; base=""
   for m in $modes; do
-    t="$(measure "$expected" "$RWAMR" run --mode "$m" --invoke "$export" "$file" "$arg")"
+    if [[ -n "$export" ]]; then
+      t="$(measure "$expected" "$RWAMR" run --mode "$m" --invoke "$export" "$file" "$arg")"
+    else
+      t="$(measure "$expected" "$RWAMR" run --mode "$m" "$file" "$arg")"
+    fi
     [[ -z "$base" ]] && base="$t"
     line+=" $t |"
   done
   for e in $engines; do
-    t="$(measure "$expected" "$PEER_RUN" --engine "$e" "$file" --invoke "$export" "$arg")"
+    if [[ -n "$export" ]]; then
+      t="$(measure "$expected" "$PEER_RUN" --engine "$e" "$file" --invoke "$export" "$arg")"
+    else
+      t="$(measure "$expected" "$PEER_RUN" --engine "$e" "$file" -- "$arg")"
+    fi
     ratio="$(awk -v a="$t" -v b="$base" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }')"
     line+=" $t | $ratio |"
   done
