@@ -15,7 +15,7 @@ fn main() {
             f.consts,
             f.frame_size
         );
-        for (pc, ins) in f.code.iter().enumerate() {
+        for (pc, ins) in f.code().enumerate() {
             println!("  {pc:4}: {ins:?}");
         }
     }

@@ -61,6 +61,13 @@ macro_rules! define_instrs {
                 }
             }
 
+            /// The function that executes this instruction (`handlers.rs`).
+            pub fn handler(&self) -> crate::dispatch::Handler {
+                match self {
+                    $( Instr::$name { .. } => crate::handlers::$name, )*
+                }
+            }
+
             /// The slot this instruction writes its single result to, if it has one.
             pub fn dst_mut(&mut self) -> Option<&mut Slot> {
                 match self {
@@ -359,7 +366,8 @@ const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
 pub struct InterpFunc {
     /// Index in its module's function index space (for backtraces).
     pub func_index: u32,
-    pub code: Box<[Instr]>,
+    /// The code: each instruction with its handler.
+    pub ops: Box<[crate::dispatch::Op]>,
     pub num_params: u16,
     /// Parameters plus declared locals.
     pub num_locals: u16,
@@ -367,4 +375,11 @@ pub struct InterpFunc {
     pub consts: Box<[u64]>,
     /// Cells the frame needs (locals, constants, temporaries).
     pub frame_size: u32,
+}
+
+impl InterpFunc {
+    /// The instructions, in order.
+    pub fn code(&self) -> impl Iterator<Item = &Instr> {
+        self.ops.iter().map(|op| op.instr_ref())
+    }
 }

@@ -3,7 +3,9 @@
 //! The translator (`translate.rs`) is one `wasmparser::VisitOperator` implementation.
 
 mod bytecode;
+mod dispatch;
 mod exec;
+mod handlers;
 mod stack;
 mod translate;
 #[cfg(test)]

@@ -1,12 +1,16 @@
-//! The interpreter's value stack and frame access: the only `unsafe` of the interpreter.
+//! The interpreter's value stack, frame access and instruction pointer: the only
+//! `unsafe` of the interpreter.
 //!
 //! A thread keeps its value stacks in a pool, so a call from the host does not allocate.
 //! Frames are windows of a stack addressed through [`Regs`]; the translator's verifier
 //! (`verify.rs`) proves every slot an instruction names is below the function's
-//! `frame_size`, and the executor checks `fp + frame_size <= stack length` before it
-//! enters a frame. Together these make the unchecked accesses in `Regs` in bounds.
+//! `frame_size`, and the executor checks that a frame fits in the stack before it enters
+//! it ([`Stack::frame`]). Together these make the unchecked accesses in `Regs` in bounds.
+//! [`Ip`] walks verified code, whose branches all land inside it and which ends in a
+//! jump or return.
 
 use crate::bytecode::Slot;
+use crate::dispatch::Op;
 use std::cell::{Cell, RefCell};
 
 thread_local! {
@@ -40,31 +44,55 @@ pub fn with_depth<R>(depth: usize, f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Access to the cells of one frame.
+/// The bounds of the value stack an execution runs on.
+pub struct Stack {
+    base: *mut u64,
+    end: usize,
+}
+
+impl Stack {
+    /// The stack of `cells`, borrowed for the whole execution (the caller keeps the
+    /// slice borrowed while any `Regs` from it is in use).
+    pub fn new(cells: &mut [u64]) -> Stack {
+        let base = cells.as_mut_ptr();
+        Stack {
+            base,
+            end: base as usize + cells.len() * 8,
+        }
+    }
+
+    /// The frame at the bottom of the stack, if `frame_size` cells fit.
+    pub fn root(&self, frame_size: u32) -> Option<Regs> {
+        self.fits(self.base, frame_size)
+            .then_some(Regs { fp: self.base })
+    }
+
+    /// The callee frame starting at slot `base` of `caller`, if `frame_size` cells fit.
+    #[inline(always)]
+    pub fn frame(&self, caller: Regs, base: Slot, frame_size: u32) -> Option<Regs> {
+        // `base` is below the caller's frame size (verified), so this stays in the stack.
+        let fp = caller.fp.wrapping_add(base as usize);
+        self.fits(fp, frame_size).then_some(Regs { fp })
+    }
+
+    #[inline(always)]
+    fn fits(&self, fp: *mut u64, frame_size: u32) -> bool {
+        let start = fp as usize;
+        start >= self.base as usize && start + frame_size as usize * 8 <= self.end
+    }
+}
+
+/// Access to the cells of one frame (only made by [`Stack`], for frames that fit).
 #[derive(Clone, Copy)]
 pub struct Regs {
     fp: *mut u64,
 }
 
 impl Regs {
-    /// The frame starting at cell `fp` of `stack`.
-    ///
-    /// # Safety
-    /// `fp + frame_size <= stack.len()` for the frame size of the function that will use
-    /// these registers, whose slots are all verified to be below that size; and `stack`
-    /// must not be accessed except through `Regs` while they are in use.
-    #[inline(always)]
-    pub unsafe fn new(stack: &mut [u64], fp: usize) -> Regs {
-        debug_assert!(fp <= stack.len());
-        // SAFETY: `fp <= len` (caller's contract), so the pointer stays in the allocation.
-        let fp = unsafe { stack.as_mut_ptr().add(fp) };
-        Regs { fp }
-    }
-
     #[inline(always)]
     pub fn get(self, s: Slot) -> u64 {
         // SAFETY: `s < frame_size` (verified at translation) and the frame fits in the
-        // stack (checked when the frame was entered); see `Regs::new`.
+        // stack (checked by `Stack` when the frame was made).
         unsafe { *self.fp.add(s as usize) }
     }
 
@@ -77,11 +105,50 @@ impl Regs {
     /// Cells `from..from + len` of the frame, for calls that leave the interpreter and for
     /// frame setup.
     #[inline(always)]
-    pub fn cells(&mut self, from: usize, len: usize) -> &mut [u64] {
+    pub fn cells<'a>(self, from: usize, len: usize) -> &'a mut [u64] {
         // SAFETY: callers pass ranges inside the frame (arguments and results of a call
-        // lie below `frame_size` by construction; setup ranges are the callee's own frame,
-        // checked against the stack length before entry). No other reference to these
-        // cells exists while the slice is alive.
+        // lie below `frame_size` by construction; setup ranges are the frame's own locals
+        // and constants). The slice is used and dropped before any other access to these
+        // cells.
         unsafe { std::slice::from_raw_parts_mut(self.fp.add(from), len) }
+    }
+}
+
+/// The instruction pointer: a position in a verified function's ops.
+#[derive(Clone, Copy)]
+pub struct Ip {
+    at: *const Op,
+}
+
+impl Ip {
+    /// The first op of `ops`, which must come from verified code (see the module docs)
+    /// and outlive the use of the pointer (the executor borrows it for the whole run).
+    #[inline(always)]
+    pub fn start(ops: &[Op]) -> Ip {
+        Ip { at: ops.as_ptr() }
+    }
+
+    /// The op at the pointer.
+    #[inline(always)]
+    pub fn op<'a>(self) -> &'a Op {
+        // SAFETY: verified code ends in an unconditional jump or return and every branch
+        // lands inside it, so the pointer is always on an op of the live code.
+        unsafe { &*self.at }
+    }
+
+    /// The next op (there is one: only a jump or return can be last).
+    #[inline(always)]
+    pub fn next(self) -> Ip {
+        Ip {
+            at: self.at.wrapping_add(1),
+        }
+    }
+
+    /// The op `offset` away from this one (a verified branch target).
+    #[inline(always)]
+    pub fn offset(self, offset: i32) -> Ip {
+        Ip {
+            at: self.at.wrapping_offset(offset as isize),
+        }
     }
 }

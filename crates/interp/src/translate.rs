@@ -154,16 +154,20 @@ impl Translator<'_> {
         if frame_size > 0xffff {
             return Err(too_large("stack slots"));
         }
-        let func = InterpFunc {
+        crate::verify::verify(&self.code, frame_size, self.module)?;
+        let ops = self
+            .code
+            .iter()
+            .map(|i| crate::dispatch::Op::new(*i))
+            .collect();
+        Ok(InterpFunc {
             func_index: self.func_index,
-            code: self.code.into_boxed_slice(),
+            ops,
             num_params: self.num_params as u16,
             num_locals: self.num_locals as u16,
             consts: self.consts.into_boxed_slice(),
             frame_size,
-        };
-        crate::verify::verify(&func, self.module)?;
-        Ok(func)
+        })
     }
 
     // ---- operand stack ----

@@ -9,8 +9,9 @@ fn code(wat: &str) -> Vec<Instr> {
     let last = module.funcs.len() as u32 - 1;
     crate::translate::translate(&module, last)
         .unwrap()
-        .code
-        .into_vec()
+        .code()
+        .copied()
+        .collect()
 }
 
 #[test]

@@ -2,20 +2,20 @@
 //! branch inside the code, the code ending in a jump or return. The executor's unchecked
 //! frame accesses rely on this (see `stack.rs`).
 
-use crate::bytecode::{Instr, InterpFunc};
+use crate::bytecode::Instr;
 use rwamr_core::{Error, Module, Result};
 
-pub fn verify(f: &InterpFunc, module: &Module) -> Result<()> {
-    let n = f.code.len();
+pub fn verify(code: &[Instr], frame_size: u32, module: &Module) -> Result<()> {
+    let n = code.len();
     let bug = |pc: usize, what: &str| {
         Err(Error::invalid(format!(
             "interpreter translation error at instruction {pc}: {what} (please report)"
         )))
     };
-    for (pc, ins) in f.code.iter().enumerate() {
+    for (pc, ins) in code.iter().enumerate() {
         let mut i = *ins;
         let mut slots_ok = true;
-        i.for_each_slot(|s| slots_ok &= (*s as u32) < f.frame_size);
+        i.for_each_slot(|s| slots_ok &= (*s as u32) < frame_size);
         if !slots_ok {
             return bug(pc, "slot outside the frame");
         }
@@ -32,14 +32,14 @@ pub fn verify(f: &InterpFunc, module: &Module) -> Result<()> {
             Instr::BrTable { len, .. } => {
                 let end = pc + 1 + len as usize;
                 if end >= n
-                    || !f.code[pc + 1..=end]
+                    || !code[pc + 1..=end]
                         .iter()
                         .all(|e| matches!(e, Instr::Br { .. }))
                 {
                     return bug(pc, "malformed branch table");
                 }
             }
-            Instr::ReturnMany { src, len } if src as u32 + len as u32 > f.frame_size => {
+            Instr::ReturnMany { src, len } if src as u32 + len as u32 > frame_size => {
                 return bug(pc, "results outside the frame");
             }
             Instr::Call { func, .. } if func as usize >= module.funcs.len() => {
@@ -48,7 +48,7 @@ pub fn verify(f: &InterpFunc, module: &Module) -> Result<()> {
             _ => {}
         }
     }
-    match f.code.last() {
+    match code.last() {
         Some(
             Instr::Br { .. }
             | Instr::Return
