@@ -102,6 +102,12 @@ impl From<Trap> for Error {
     }
 }
 
+impl From<crate::trap::TrapCode> for Error {
+    fn from(code: crate::trap::TrapCode) -> Self {
+        Trap::new(code).into()
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -1,13 +1,16 @@
 //! Tables of references. Elements are stored as cells (see [`crate::val`]): a function
 //! reference is the address of a [`crate::slot::FuncSlot`], 0 is null.
 //!
+//! Errors are bare [`TrapCode`]s: small enough to return in registers, which keeps the
+//! interpreter's handlers free of stack temporaries.
+//!
 //! Reads (`table.get`, `call_indirect`) take no lock: the element array is published
 //! through an epoch-protected pointer. Writers (set, fill, copy, init, grow) serialize
 //! on a mutex; `grow` publishes a larger copy and the old array is freed once no reader
 //! can still see it.
 
 use crate::slot::{pin, FuncSlot};
-use crate::trap::{Trap, TrapCode};
+use crate::trap::TrapCode;
 use crate::types::TableType;
 use crossbeam_epoch::{Atomic, Guard, Owned};
 use std::any::Any;
@@ -83,24 +86,24 @@ impl Table {
     }
 
     #[inline]
-    pub fn get(&self, index: u32) -> Result<u64, Trap> {
+    pub fn get(&self, index: u32) -> Result<u64, TrapCode> {
         self.read(&pin())
             .get(index as usize)
             .map(|c| c.load(Ordering::Acquire))
-            .ok_or(Trap::new(TrapCode::TableOutOfBounds))
+            .ok_or(TrapCode::TableOutOfBounds)
     }
 
     /// The function stored at `index`, for `call_indirect`: "undefined element" outside
     /// the table, "uninitialized element" for null.
     #[inline]
-    pub fn func_at(&self, index: u32) -> Result<&FuncSlot, Trap> {
+    pub fn func_at(&self, index: u32) -> Result<&FuncSlot, TrapCode> {
         let cell = self
             .read(&pin())
             .get(index as usize)
             .map(|c| c.load(Ordering::Acquire))
-            .ok_or(Trap::new(TrapCode::UndefinedElement))?;
+            .ok_or(TrapCode::UndefinedElement)?;
         if cell == 0 {
-            return Err(Trap::new(TrapCode::UninitializedElement));
+            return Err(TrapCode::UninitializedElement);
         }
         // SAFETY: a non-null funcref cell in a table is the address of a slot whose owner
         // is kept alive by this table's owner or holders (instances never leave a table
@@ -108,14 +111,14 @@ impl Table {
         Ok(unsafe { &*(cell as *const FuncSlot) })
     }
 
-    pub fn set(&self, index: u32, value: u64) -> Result<(), Trap> {
+    pub fn set(&self, index: u32, value: u64) -> Result<(), TrapCode> {
         let _w = self.lock();
         match self.read(&pin()).get(index as usize) {
             Some(c) => {
                 c.store(value, Ordering::Release);
                 Ok(())
             }
-            None => Err(Trap::new(TrapCode::TableOutOfBounds)),
+            None => Err(TrapCode::TableOutOfBounds),
         }
     }
 
@@ -144,13 +147,13 @@ impl Table {
         Some(old_len)
     }
 
-    pub fn fill(&self, at: u32, value: u64, len: u32) -> Result<(), Trap> {
+    pub fn fill(&self, at: u32, value: u64, len: u32) -> Result<(), TrapCode> {
         let _w = self.lock();
         let guard = pin();
         let e = self.read(&guard);
         let end = at as u64 + len as u64;
         if end > e.len() as u64 {
-            return Err(Trap::new(TrapCode::TableOutOfBounds));
+            return Err(TrapCode::TableOutOfBounds);
         }
         for c in &e[at as usize..end as usize] {
             c.store(value, Ordering::Release);
@@ -159,7 +162,7 @@ impl Table {
     }
 
     /// `table.copy` from `src` (which may be this table) into this table.
-    pub fn copy_from(&self, dst: u32, src: &Table, src_at: u32, len: u32) -> Result<(), Trap> {
+    pub fn copy_from(&self, dst: u32, src: &Table, src_at: u32, len: u32) -> Result<(), TrapCode> {
         // Two tables lock in address order so concurrent copies cannot deadlock (the
         // source is only read, but its array must not be swapped under us).
         let _locks = if std::ptr::eq(self, src) {
@@ -174,7 +177,7 @@ impl Table {
         let guard = pin();
         let (d, s) = (self.read(&guard), src.read(&guard));
         if dst as u64 + len as u64 > d.len() as u64 || src_at as u64 + len as u64 > s.len() as u64 {
-            return Err(Trap::new(TrapCode::TableOutOfBounds));
+            return Err(TrapCode::TableOutOfBounds);
         }
         let vals: Vec<u64> = s[src_at as usize..(src_at + len) as usize]
             .iter()
@@ -187,8 +190,8 @@ impl Table {
     }
 
     /// `table.init`: copies `items[src..src+len]` to `dst`.
-    pub fn init(&self, dst: u32, items: &[u64], src: u32, len: u32) -> Result<(), Trap> {
-        let oob = Trap::new(TrapCode::TableOutOfBounds);
+    pub fn init(&self, dst: u32, items: &[u64], src: u32, len: u32) -> Result<(), TrapCode> {
+        let oob = TrapCode::TableOutOfBounds;
         if src as u64 + len as u64 > items.len() as u64 {
             return Err(oob);
         }

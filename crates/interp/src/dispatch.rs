@@ -79,16 +79,29 @@ pub struct Cx<'x> {
     pub depth_base: usize,
     pub max_depth: usize,
     pub trap: Option<Trap>,
+    /// Why the run stopped, when a handler's work returns no next op.
+    pub done: Done,
     /// Loop backend: where to continue.
     pub resume: Option<(Ip, Regs)>,
 }
 
+/// Where a handler's work leads: the next op and frame, or (`None`) the end of the run,
+/// with the reason in `Cx::done`. Two words, returned in registers.
+pub type Step = Option<(Ip, Regs)>;
+
 impl Cx<'_> {
     /// Records `trap` and stops the run.
     #[cold]
-    pub fn fail(&mut self, trap: impl Into<Trap>) -> Done {
+    pub fn fail(&mut self, trap: impl Into<Trap>) -> Step {
         self.trap = Some(trap.into());
-        Done::Trap
+        self.done = Done::Trap;
+        None
+    }
+
+    /// Stops the run: the outermost function returned.
+    pub fn finish(&mut self) -> Step {
+        self.done = Done::Return;
+        None
     }
 }
 

@@ -42,6 +42,7 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
             depth_base: depth,
             max_depth,
             trap: None,
+            done: Done::Trap,
             resume: None,
         };
         match run(Ip::start(&func.ops), fp, &mut cx) {

@@ -4,14 +4,14 @@
 #![allow(non_snake_case)]
 
 use crate::bytecode::{Instr, InterpFunc, Slot};
-use crate::dispatch::{dispatch, Activation, Cx, Done};
+use crate::dispatch::{dispatch, Activation, Cx, Done, Step};
 use crate::stack::{self, Ip, Regs};
 use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, Trap, TrapCode};
 
-/// Continues at `$ip`.
+/// Continues at `$ip` with frame `$fp`.
 macro_rules! next {
     ($ip:expr, $fp:expr, $cx:expr) => {
-        return dispatch($ip, $fp, $cx)
+        return Some(($ip, $fp))
     };
 }
 
@@ -25,18 +25,39 @@ macro_rules! tr {
     };
 }
 
-/// Defines the handler of `$name`, binding its operand fields.
-macro_rules! handler {
-    ($name:ident $({ $($f:ident),* })? ($ip:ident, $fp:ident, $cx:ident) $body:block) => {
+/// Defines the handler of `$name`: its work, in a function of its own that binds the
+/// operand fields and returns where to go next, then the dispatch. Nothing is left to
+/// drop and no temporary is on the handler's stack at the dispatch, so it compiles to a
+/// tail jump and the native stack stays flat (`tail_calls_are_jumps` checks every
+/// handler). The work is inlined (`handler!`) unless it calls out of line with results
+/// on the stack (host calls, table and bulk operations: `slow_handler!`), where its
+/// temporaries must stay in its own frame.
+macro_rules! define_handler {
+    (#[$inline:meta] $name:ident $({ $($f:ident),* })? ($ip:ident, $fp:ident, $cx:ident) $body:block) => {
         pub fn $name($ip: Ip, $fp: Regs, $cx: &mut Cx<'_>) -> Done {
+            #[$inline]
             #[allow(unused_variables)]
-            // `Op::new` pairs every instruction with its own handler.
-            let Instr::$name $({ $($f),* })? = $ip.op().instr() else {
-                unreachable!("{} handler on another instruction", stringify!($name))
-            };
-            $body
+            fn work($ip: Ip, $fp: Regs, $cx: &mut Cx<'_>) -> Step {
+                // `Op::new` pairs every instruction with its own handler.
+                let Instr::$name $({ $($f),* })? = $ip.op().instr() else {
+                    unreachable!("{} handler on another instruction", stringify!($name))
+                };
+                $body
+            }
+            match work($ip, $fp, $cx) {
+                Some((ip, fp)) => dispatch(ip, fp, $cx),
+                None => $cx.done,
+            }
         }
     };
+}
+
+macro_rules! handler {
+    ($($t:tt)*) => { define_handler!(#[inline(always)] $($t)*); };
+}
+
+macro_rules! slow_handler {
+    ($($t:tt)*) => { define_handler!(#[inline(never)] $($t)*); };
 }
 
 macro_rules! unary {
@@ -382,7 +403,7 @@ pub fn enter_frame(fp: Regs, f: &InterpFunc) {
 
 /// Calls the function of `entry` with its arguments at slot `base` of `fp`.
 #[inline(always)]
-fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> Done {
+fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> Step {
     if let Some(callee) = entry.code_as::<InterpFunc>() {
         if cx.depth_base + cx.frames.len() + 1 >= cx.max_depth {
             return cx.fail(TrapCode::StackOverflow);
@@ -405,8 +426,14 @@ fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>)
         }
         next!(Ip::start(&callee.ops), callee_fp, cx)
     }
-    // Host functions and other tiers run on the native stack; they may re-enter the
-    // interpreter, which continues the depth count from here.
+    call_out(entry, base, ip, fp, cx)
+}
+
+/// Calls a host function or another tier's code. Out of line: its result temporaries
+/// must not sit in the frame of a handler (see `handler!`). They run on the native stack
+/// and may re-enter the interpreter, which continues the depth count from here.
+#[inline(never)]
+fn call_out<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> Step {
     let ty = &entry.ty;
     let n = ty.params().len().max(ty.results().len());
     let depth = cx.depth_base + cx.frames.len() + 1;
@@ -422,9 +449,9 @@ fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>)
 
 /// Returns to the caller, or ends the run when this is the outermost function.
 #[inline(always)]
-fn ret(cx: &mut Cx<'_>) -> Done {
+fn ret(cx: &mut Cx<'_>) -> Step {
     match cx.frames.pop() {
-        None => Done::Return,
+        None => cx.finish(),
         Some(a) => {
             cx.func = a.func;
             cx.inst = a.inst;
@@ -546,27 +573,27 @@ store! {
     Store32: u32;
     Store64: u64;
 }
-handler!(MemorySize { dst } (ip, fp, cx) {
+slow_handler!(MemorySize { dst } (ip, fp, cx) {
     fp.set(dst, of_u32(cx.inst.memory(0).size_pages()));
     next!(ip.next(), fp, cx)
 });
-handler!(MemoryGrow { dst, delta } (ip, fp, cx) {
+slow_handler!(MemoryGrow { dst, delta } (ip, fp, cx) {
     let old = cx.inst.memory(0).grow(u32_of(fp.get(delta)));
     fp.set(dst, of_u32(old.unwrap_or(u32::MAX)));
     cx.mem = memory_of(cx.inst);
     next!(ip.next(), fp, cx)
 });
-handler!(MemoryFill { at, val, len } (ip, fp, cx) {
+slow_handler!(MemoryFill { at, val, len } (ip, fp, cx) {
     let (at, len) = (u32_of(fp.get(at)) as u64, u32_of(fp.get(len)) as u64);
     tr!(cx, cx.mem.fill(at, fp.get(val) as u8, len));
     next!(ip.next(), fp, cx)
 });
-handler!(MemoryCopy { to, from, len } (ip, fp, cx) {
+slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx) {
     let (to, from) = (u32_of(fp.get(to)) as u64, u32_of(fp.get(from)) as u64);
     tr!(cx, cx.mem.copy_within(to, from, u32_of(fp.get(len)) as u64));
     next!(ip.next(), fp, cx)
 });
-handler!(MemoryInit { data, to, from, len } (ip, fp, cx) {
+slow_handler!(MemoryInit { data, to, from, len } (ip, fp, cx) {
     let bytes = cx.inst.data(data);
     let (from, len) = (u32_of(fp.get(from)) as usize, u32_of(fp.get(len)) as usize);
     let src = tr!(
@@ -578,48 +605,48 @@ handler!(MemoryInit { data, to, from, len } (ip, fp, cx) {
     tr!(cx, cx.mem.write(u32_of(fp.get(to)) as u64, src));
     next!(ip.next(), fp, cx)
 });
-handler!(DataDrop { data } (ip, fp, cx) {
+slow_handler!(DataDrop { data } (ip, fp, cx) {
     cx.inst.drop_data(data);
     next!(ip.next(), fp, cx)
 });
 
 // ---- tables ----
-handler!(TableGet { dst, index, table } (ip, fp, cx) {
+slow_handler!(TableGet { dst, index, table } (ip, fp, cx) {
     let v = tr!(cx, cx.inst.table(table).get(u32_of(fp.get(index))));
     fp.set(dst, v);
     next!(ip.next(), fp, cx)
 });
-handler!(TableSet { index, value, table } (ip, fp, cx) {
+slow_handler!(TableSet { index, value, table } (ip, fp, cx) {
     tr!(cx, cx.inst.table(table).set(u32_of(fp.get(index)), fp.get(value)));
     next!(ip.next(), fp, cx)
 });
-handler!(TableSize { dst, table } (ip, fp, cx) {
+slow_handler!(TableSize { dst, table } (ip, fp, cx) {
     fp.set(dst, of_u32(cx.inst.table(table).size()));
     next!(ip.next(), fp, cx)
 });
-handler!(TableGrow { dst, init, delta, table } (ip, fp, cx) {
+slow_handler!(TableGrow { dst, init, delta, table } (ip, fp, cx) {
     let old = cx.inst.table(table).grow(u32_of(fp.get(delta)), fp.get(init));
     fp.set(dst, of_u32(old.unwrap_or(u32::MAX)));
     next!(ip.next(), fp, cx)
 });
-handler!(TableFill { at, value, len, table } (ip, fp, cx) {
+slow_handler!(TableFill { at, value, len, table } (ip, fp, cx) {
     let t = cx.inst.table(table);
     tr!(cx, t.fill(u32_of(fp.get(at)), fp.get(value), u32_of(fp.get(len))));
     next!(ip.next(), fp, cx)
 });
-handler!(TableCopy { to, from, len, dst_table, src_table } (ip, fp, cx) {
+slow_handler!(TableCopy { to, from, len, dst_table, src_table } (ip, fp, cx) {
     let (d, s) = (cx.inst.table(dst_table), cx.inst.table(src_table));
     let (to, from, len) = (u32_of(fp.get(to)), u32_of(fp.get(from)), u32_of(fp.get(len)));
     tr!(cx, d.copy_from(to, s, from, len));
     next!(ip.next(), fp, cx)
 });
-handler!(TableInit { to, from, len, elem, table } (ip, fp, cx) {
+slow_handler!(TableInit { to, from, len, elem, table } (ip, fp, cx) {
     let items = cx.inst.elem_items(elem);
     let (to, from, len) = (u32_of(fp.get(to)), u32_of(fp.get(from)), u32_of(fp.get(len)));
     tr!(cx, cx.inst.table(table).init(to, &items, from, len));
     next!(ip.next(), fp, cx)
 });
-handler!(ElemDrop { elem } (ip, fp, cx) {
+slow_handler!(ElemDrop { elem } (ip, fp, cx) {
     cx.inst.drop_elem(elem);
     next!(ip.next(), fp, cx)
 });

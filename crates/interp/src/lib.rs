@@ -7,6 +7,8 @@ mod dispatch;
 mod exec;
 mod handlers;
 mod stack;
+#[cfg(test)]
+mod tail_calls_test;
 mod translate;
 #[cfg(test)]
 mod translate_tests;

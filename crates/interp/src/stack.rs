@@ -114,10 +114,11 @@ impl Regs {
     }
 }
 
-/// The instruction pointer: a position in a verified function's ops.
+/// The instruction pointer: a position in a verified function's ops. (Non-null, so an
+/// `Option<(Ip, Regs)>` fits in two registers.)
 #[derive(Clone, Copy)]
 pub struct Ip {
-    at: *const Op,
+    at: std::ptr::NonNull<Op>,
 }
 
 impl Ip {
@@ -125,7 +126,9 @@ impl Ip {
     /// and outlive the use of the pointer (the executor borrows it for the whole run).
     #[inline(always)]
     pub fn start(ops: &[Op]) -> Ip {
-        Ip { at: ops.as_ptr() }
+        Ip {
+            at: std::ptr::NonNull::from(ops).cast(),
+        }
     }
 
     /// The op at the pointer.
@@ -133,22 +136,21 @@ impl Ip {
     pub fn op<'a>(self) -> &'a Op {
         // SAFETY: verified code ends in an unconditional jump or return and every branch
         // lands inside it, so the pointer is always on an op of the live code.
-        unsafe { &*self.at }
+        unsafe { self.at.as_ref() }
     }
 
     /// The next op (there is one: only a jump or return can be last).
     #[inline(always)]
     pub fn next(self) -> Ip {
-        Ip {
-            at: self.at.wrapping_add(1),
-        }
+        self.offset(1)
     }
 
     /// The op `offset` away from this one (a verified branch target).
     #[inline(always)]
     pub fn offset(self, offset: i32) -> Ip {
-        Ip {
-            at: self.at.wrapping_offset(offset as isize),
-        }
+        // SAFETY: the target is an op of the same verified code (see `op`), so the
+        // pointer stays inside the allocation and is not null.
+        let at = unsafe { self.at.offset(offset as isize) };
+        Ip { at }
     }
 }
