@@ -5,7 +5,7 @@ mod args;
 mod watch;
 
 use clap::{Parser, Subcommand};
-use rwamr::{Config, Engine, ErrorKind, Mode, Registry};
+use rwamr::{wasi, Config, Engine, ErrorKind, Mode, Registry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,6 +47,13 @@ struct RunArgs {
     /// print what was swapped, and run again. Runs until interrupted.
     #[arg(long)]
     watch: bool,
+    /// Give the program access to host directory HOST, as GUEST inside (default: the
+    /// same path). Only paths beneath such directories can be opened. Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]", value_parser = parse_dir)]
+    dirs: Vec<(PathBuf, String)>,
+    /// Set an environment variable for the program. Repeatable.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    envs: Vec<(String, String)>,
     /// Deepest nesting of wasm calls before a "call stack exhausted" trap.
     #[arg(long, value_name = "N")]
     max_call_depth: Option<usize>,
@@ -61,6 +68,21 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
     Mode::from_name(s).ok_or_else(|| {
         format!("unknown mode `{s}`; expected one of: interp, baseline, optimized, aot, tiered")
     })
+}
+
+fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
+    let (host, guest) = s.split_once("::").unwrap_or((s, s));
+    if host.is_empty() || guest.is_empty() {
+        return Err(format!("expected HOST or HOST::GUEST, got `{s}`"));
+    }
+    Ok((PathBuf::from(host), guest.to_string()))
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got `{s}`")),
+    }
 }
 
 fn parse_preload(s: &str) -> Result<(String, PathBuf), String> {
@@ -105,6 +127,23 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
     ExitCode::from(TRAP_EXIT)
 }
 
+/// WASI for the program: argv[0] is the file name as given, then ARGS (unless they are
+/// --invoke's arguments); stdio is inherited.
+fn wasi_module(args: &RunArgs) -> rwamr::Result<rwamr::HostModule> {
+    let mut argv = vec![args.file.display().to_string()];
+    if args.invoke.is_none() {
+        argv.extend(args.args.iter().cloned());
+    }
+    let mut config = wasi::WasiConfig::new().args(argv);
+    for (k, v) in &args.envs {
+        config = config.env(k, v);
+    }
+    for (host, guest) in &args.dirs {
+        config = config.preopen_dir(host, guest)?;
+    }
+    Ok(config.host_module())
+}
+
 pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
     let bytes = std::fs::read(path)
         .map_err(|e| rwamr::Error::resource(format!("cannot read `{}`: {e}", path.display())))?;
@@ -129,6 +168,7 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     }
     let engine = Engine::new(config)?;
     let registry = Registry::new(&engine);
+    registry.define_host(wasi::MODULE_NAME, &wasi_module(&args)?)?;
     for (name, file) in &args.preload {
         let bytes = read_module(file)?;
         registry.load(name, &bytes)?;
@@ -138,7 +178,11 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     registry.load(main_name, &bytes)?;
     let export = args.invoke.as_deref().unwrap_or("_start");
     let func = registry.func(main_name, export)?;
-    let params = args::parse_args(&func.ty(), &args.args)?;
+    let params = if args.invoke.is_some() {
+        args::parse_args(&func.ty(), &args.args)?
+    } else {
+        Vec::new()
+    };
     let run_once = || -> rwamr::Result<()> {
         for r in &func.call(&params)? {
             println!("{}", args::format_val(r));

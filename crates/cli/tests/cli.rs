@@ -155,3 +155,76 @@ fn watch_swaps_a_changed_preload_and_runs_again() {
     child.wait().unwrap();
     let _ = log.join();
 }
+
+#[test]
+fn runs_a_wasi_command_and_exits_with_its_status() {
+    let dir = temp_dir("wasi");
+    let prog = write_wat(
+        &dir,
+        "hello.wasm",
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "hello from wasi\n")
+            (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 16))   ;; iovec.buf
+                (i32.store (i32.const 4) (i32.const 16))   ;; iovec.len
+                (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (call $proc_exit (i32.const 3))))"#,
+    );
+    let out = rwamr().arg("run").arg(&prog).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from wasi\n");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_trap_prints_a_backtrace_with_function_names() {
+    let dir = temp_dir("backtrace");
+    let prog = write_wat(
+        &dir,
+        "t.wasm",
+        r#"(module
+            (func $deep (unreachable))
+            (func $middle (call $deep))
+            (func (export "_start") (call $middle)))"#,
+    );
+    let out = rwamr().arg("run").arg(&prog).output().unwrap();
+    assert_eq!(out.status.code(), Some(134));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wasm trap: unreachable"), "{err}");
+    let deep = err.find("main!deep").expect("innermost frame named");
+    let middle = err.find("main!middle").expect("caller named");
+    assert!(deep < middle, "innermost first: {err}");
+}
+
+#[test]
+fn dir_and_env_arguments_are_checked() {
+    let dir = temp_dir("dirargs");
+    let prog = write_wat(&dir, "p.wasm", r#"(module (func (export "_start")))"#);
+    let missing = rwamr()
+        .args(["run", "--dir", "/nonexistent-dir-for-rwamr"])
+        .arg(&prog)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let bad_env = rwamr()
+        .args(["run", "--env", "NOEQUALS"])
+        .arg(&prog)
+        .output()
+        .unwrap();
+    assert_eq!(bad_env.status.code(), Some(2), "clap rejects the argument");
+    let ok = rwamr()
+        .arg("run")
+        .arg(format!("--dir={}::/data", dir.display()))
+        .args(["--env", "A=B"])
+        .arg(&prog)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+}
