@@ -1,1 +1,174 @@
-//! WASI preview1 (work in progress).
+//! WASI preview1 (`wasi_snapshot_preview1`) for rwamr: every function of the interface
+//! as host functions, with file system access confined to preopened directories.
+//!
+//! ```no_run
+//! use rwamr_wasi::{WasiConfig, MODULE_NAME};
+//!
+//! let wasi = WasiConfig::new()
+//!     .args(["prog", "--verbose"])
+//!     .env("HOME", "/data")
+//!     .preopen_dir("./data", "/data")?
+//!     .host_module();
+//! // registry.define_host(MODULE_NAME, &wasi)?; then call the program's `_start`;
+//! // a `proc_exit(n)` comes back as an error whose trap has `exit_status() == Some(n)`.
+//! # let _ = (wasi, MODULE_NAME);
+//! # Ok::<(), rwamr_core::Error>(())
+//! ```
+//!
+//! Behaviour worth knowing:
+//! - Paths resolve only beneath the directory fd they are given (see [`sandbox`]); `..`
+//!   above it, absolute paths and symlinks leading out fail with `notcapable` (76).
+//! - A guest pointer or length outside its memory gives `fault` (21), never a trap.
+//! - Rights are reported and enforced: an fd's rights only shrink, a file opened
+//!   beneath a directory gets at most the directory's inheriting rights, reading or
+//!   writing an fd not opened for it is `badf`, other missing rights `notcapable`.
+//! - `fd_advise` checks its arguments and otherwise ignores the hint; `fd_allocate`
+//!   grows the file to cover the range; the `dsync`/`rsync`/`sync` fdflags are
+//!   `notsup`; `path_link` with `symlink_follow` on a symlink is `notsup`.
+//! - `poll_oneoff`: files, directories and embedder-supplied streams are always ready;
+//!   the host's own stdio is polled for real; clocks sleep.
+//! - There are no sockets: `sock_*` is `badf` or `notsock`; `proc_raise` is `nosys`.
+//!
+//! Layout: [`errno`] maps host errors to WASI errnos, [`memory`] reads and writes guest
+//! pointers, [`fd`] is the descriptor table, [`sandbox`] resolves paths beneath a
+//! directory, and `funcs/` holds the functions by family.
+#![forbid(unsafe_code)]
+
+pub mod abi;
+pub mod errno;
+pub mod fd;
+mod funcs;
+pub mod memory;
+pub mod sandbox;
+
+#[cfg(test)]
+mod escape_tests;
+
+pub use errno::Errno;
+
+use fd::{Entry, FdTable, Stream};
+use rwamr_core::{Error, HostModule, Result};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The import module name WASI programs use.
+pub const MODULE_NAME: &str = "wasi_snapshot_preview1";
+
+/// What a WASI program gets: arguments, environment, stdio and preopened directories.
+pub struct WasiConfig {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Stream,
+    stdout: Stream,
+    stderr: Stream,
+    preopens: Vec<(cap_std::fs::Dir, String)>,
+}
+
+impl Default for WasiConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WasiConfig {
+    /// Inherited stdio, no arguments, no environment, no preopened directories.
+    pub fn new() -> Self {
+        WasiConfig {
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: Stream::HostStdin,
+            stdout: Stream::HostStdout,
+            stderr: Stream::HostStderr,
+            preopens: Vec::new(),
+        }
+    }
+
+    /// The program's arguments, `argv[0]` included.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds (or replaces) an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Gives the program the host directory `host` under the name `guest`. The directory
+    /// is opened now (an error if it cannot be); the program reaches nothing outside it.
+    pub fn preopen_dir(mut self, host: impl AsRef<Path>, guest: &str) -> Result<Self> {
+        let host = host.as_ref();
+        let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority()).map_err(
+            |e| Error::resource(format!("cannot preopen directory {}: {e}", host.display())),
+        )?;
+        self.preopens.push((dir, guest.to_string()));
+        Ok(self)
+    }
+
+    /// Reads the program's stdin from `r` (default: the host's stdin).
+    pub fn stdin(mut self, r: impl Read + Send + 'static) -> Self {
+        self.stdin = Stream::Reader(Mutex::new(Box::new(r)));
+        self
+    }
+
+    /// Sends the program's stdout to `w` (default: the host's stdout).
+    pub fn stdout(mut self, w: impl Write + Send + 'static) -> Self {
+        self.stdout = Stream::Writer(Mutex::new(Box::new(w)));
+        self
+    }
+
+    /// Sends the program's stderr to `w` (default: the host's stderr).
+    pub fn stderr(mut self, w: impl Write + Send + 'static) -> Self {
+        self.stderr = Stream::Writer(Mutex::new(Box::new(w)));
+        self
+    }
+
+    /// The `wasi_snapshot_preview1` host module: every function of the interface,
+    /// sharing this configuration's state (its fd table lives as long as the module).
+    pub fn host_module(self) -> HostModule {
+        funcs::host_module(Arc::new(self.into_ctx()))
+    }
+
+    fn into_ctx(self) -> WasiCtx {
+        let fds = FdTable::default();
+        fds.insert_at(0, Entry::stdin(self.stdin));
+        fds.insert_at(1, Entry::stdout(self.stdout));
+        fds.insert_at(2, Entry::stdout(self.stderr));
+        for (i, (dir, name)) in self.preopens.into_iter().enumerate() {
+            fds.insert_at(
+                3 + i as u32,
+                Entry::dir(
+                    dir,
+                    Some(name),
+                    abi::rights::DIR,
+                    abi::rights::DIR_INHERITING,
+                ),
+            );
+        }
+        WasiCtx {
+            args: self.args,
+            env: self
+                .env
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            fds,
+        }
+    }
+}
+
+/// The state every WASI function of one host module shares.
+pub(crate) struct WasiCtx {
+    pub args: Vec<String>,
+    /// `KEY=VALUE` strings.
+    pub env: Vec<String>,
+    pub fds: FdTable,
+}
+
+#[cfg(test)]
+pub(crate) fn test_ctx(config: WasiConfig) -> WasiCtx {
+    config.into_ctx()
+}
