@@ -165,12 +165,12 @@ impl Memory {
 
     /// Copies `buf.len()` bytes at `addr` into `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
-        self.view().read(addr, buf)
+        self.view().read(addr, buf).map_err(Trap::new)
     }
 
     /// Copies `data` to `addr`.
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Trap> {
-        self.view().write(addr, data)
+        self.view().write(addr, data).map_err(Trap::new)
     }
 }
 
@@ -194,6 +194,7 @@ impl std::fmt::Debug for Memory {
 }
 
 /// Bounds-checked access to a memory's bytes as they were when the view was taken.
+/// Errors are bare [`TrapCode`]s, small enough to return in registers.
 /// Memories never shrink and never move, so a stale view is only too cautious.
 #[derive(Clone, Copy)]
 pub struct MemoryView<'a> {
@@ -253,16 +254,16 @@ impl<'a> MemoryView<'a> {
 
     /// The effective address `addr + offset` if `size` bytes there are in bounds.
     #[inline(always)]
-    fn check(&self, ea: u64, size: usize) -> Result<usize, Trap> {
+    fn check(&self, ea: u64, size: usize) -> Result<usize, TrapCode> {
         match ea.checked_add(size as u64) {
             Some(end) if end <= self.len as u64 => Ok(ea as usize),
-            _ => Err(Trap::new(TrapCode::MemoryOutOfBounds)),
+            _ => Err(TrapCode::MemoryOutOfBounds),
         }
     }
 
     /// Loads a `T` at effective address `ea`.
     #[inline(always)]
-    pub fn load<T: Scalar>(&self, ea: u64) -> Result<T, Trap> {
+    pub fn load<T: Scalar>(&self, ea: u64) -> Result<T, TrapCode> {
         let at = self.check(ea, T::SIZE)?;
         let mut buf = [0u8; 8];
         // SAFETY: `check` proved `at..at + SIZE` lies in the accessible part of the mapping,
@@ -275,7 +276,7 @@ impl<'a> MemoryView<'a> {
 
     /// Stores `v` at effective address `ea`.
     #[inline(always)]
-    pub fn store<T: Scalar>(&self, ea: u64, v: T) -> Result<(), Trap> {
+    pub fn store<T: Scalar>(&self, ea: u64, v: T) -> Result<(), TrapCode> {
         let at = self.check(ea, T::SIZE)?;
         let buf = v.to_le_bytes_buf();
         // SAFETY: `check` proved `at..at + SIZE` lies in the accessible, writable part of
@@ -284,7 +285,7 @@ impl<'a> MemoryView<'a> {
         Ok(())
     }
 
-    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), TrapCode> {
         let at = self.check(addr, buf.len())?;
         // SAFETY: bounds checked above; `buf` is a separate Rust allocation.
         unsafe {
@@ -293,7 +294,7 @@ impl<'a> MemoryView<'a> {
         Ok(())
     }
 
-    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Trap> {
+    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), TrapCode> {
         let at = self.check(addr, data.len())?;
         // SAFETY: bounds checked above; `data` is a separate Rust allocation.
         unsafe {
@@ -303,7 +304,7 @@ impl<'a> MemoryView<'a> {
     }
 
     /// `memory.fill`.
-    pub fn fill(&self, addr: u64, value: u8, len: u64) -> Result<(), Trap> {
+    pub fn fill(&self, addr: u64, value: u8, len: u64) -> Result<(), TrapCode> {
         let at = self.check(addr, usize::try_from(len).unwrap_or(usize::MAX))?;
         // SAFETY: bounds checked above.
         unsafe { std::ptr::write_bytes(self.base.as_ptr().add(at), value, len as usize) };
@@ -311,7 +312,7 @@ impl<'a> MemoryView<'a> {
     }
 
     /// `memory.copy` within one memory (overlap allowed).
-    pub fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), Trap> {
+    pub fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
         let n = usize::try_from(len).unwrap_or(usize::MAX);
         let d = self.check(dst, n)?;
         let s = self.check(src, n)?;

@@ -90,8 +90,10 @@ pub struct Cx<'x> {
 pub type Step = Option<(Ip, Regs)>;
 
 impl Cx<'_> {
-    /// Records `trap` and stops the run.
+    /// Records `trap` and stops the run. Out of line, so a handler's fast path only
+    /// passes the (small) error along and needs no registers saved for it.
     #[cold]
+    #[inline(never)]
     pub fn fail(&mut self, trap: impl Into<Trap>) -> Step {
         self.trap = Some(trap.into());
         self.done = Done::Trap;

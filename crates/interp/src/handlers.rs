@@ -289,17 +289,18 @@ fn quiet_f64(x: f64) -> f64 {
     }
 }
 
-/// Float -> int truncation with the spec's traps. `lo` and `hi` are the exclusive bounds
+/// Float -> int truncation with the spec's traps. (Errors here and below are bare
+/// `TrapCode`s: a `Trap` on a handler's stack would cost it its tail jump.) `lo` and `hi` are the exclusive bounds
 /// of the values that fit.
 macro_rules! trunc {
     ($name:ident, $f:ty, $i:ty, $lo:expr, $hi:expr) => {
         #[inline(always)]
-        fn $name(x: $f) -> Result<$i, Trap> {
+        fn $name(x: $f) -> Result<$i, TrapCode> {
             if x.is_nan() {
-                return Err(Trap::new(TrapCode::BadConversionToInteger));
+                return Err(TrapCode::BadConversionToInteger);
             }
             if !(x > $lo && x < $hi) {
-                return Err(Trap::new(TrapCode::IntegerOverflow));
+                return Err(TrapCode::IntegerOverflow);
             }
             Ok(x as $i)
         }
@@ -341,28 +342,26 @@ trunc!(
 macro_rules! int_div {
     ($div_s:ident, $rem_s:ident, $div_u:ident, $rem_u:ident, $s:ty, $u:ty) => {
         #[inline(always)]
-        fn $div_s(a: $s, b: $s) -> Result<$s, Trap> {
+        fn $div_s(a: $s, b: $s) -> Result<$s, TrapCode> {
             if b == 0 {
-                return Err(Trap::new(TrapCode::IntegerDivisionByZero));
+                return Err(TrapCode::IntegerDivisionByZero);
             }
-            a.checked_div(b).ok_or(Trap::new(TrapCode::IntegerOverflow))
+            a.checked_div(b).ok_or(TrapCode::IntegerOverflow)
         }
         #[inline(always)]
-        fn $rem_s(a: $s, b: $s) -> Result<$s, Trap> {
+        fn $rem_s(a: $s, b: $s) -> Result<$s, TrapCode> {
             if b == 0 {
-                return Err(Trap::new(TrapCode::IntegerDivisionByZero));
+                return Err(TrapCode::IntegerDivisionByZero);
             }
             Ok(a.wrapping_rem(b))
         }
         #[inline(always)]
-        fn $div_u(a: $u, b: $u) -> Result<$u, Trap> {
-            a.checked_div(b)
-                .ok_or(Trap::new(TrapCode::IntegerDivisionByZero))
+        fn $div_u(a: $u, b: $u) -> Result<$u, TrapCode> {
+            a.checked_div(b).ok_or(TrapCode::IntegerDivisionByZero)
         }
         #[inline(always)]
-        fn $rem_u(a: $u, b: $u) -> Result<$u, Trap> {
-            a.checked_rem(b)
-                .ok_or(Trap::new(TrapCode::IntegerDivisionByZero))
+        fn $rem_u(a: $u, b: $u) -> Result<$u, TrapCode> {
+            a.checked_rem(b).ok_or(TrapCode::IntegerDivisionByZero)
         }
     };
 }
