@@ -6,7 +6,7 @@
 use crate::bytecode::{Instr, InterpFunc, Slot};
 use crate::dispatch::{dispatch, Activation, Cx, Done, Step};
 use crate::stack::{self, Ip, Regs};
-use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, Trap, TrapCode};
+use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, TrapCode};
 
 /// Continues at `$ip` with frame `$fp`.
 macro_rules! next {
