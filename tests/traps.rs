@@ -158,3 +158,25 @@ fn traps_carry_a_backtrace_with_function_names() {
         assert_eq!(frames, vec!["m!inner", "m!middle", "m!outer"], "{mode}");
     });
 }
+
+#[test]
+fn a_panicking_host_function_is_a_trap_not_a_crash() {
+    each_mode(|mode, reg| {
+        let host =
+            rwamr::HostModule::new().func("boom", rwamr::FuncType::new([], []), |_, _, _| {
+                panic!("host bug")
+            });
+        reg.define_host("env", &host).unwrap();
+        reg.load(
+            "m",
+            &wat(r#"(module (import "env" "boom" (func $f)) (func (export "go") call $f))"#),
+        )
+        .unwrap();
+        let go = reg.func("m", "go").unwrap();
+        for _ in 0..3 {
+            let e = go.call(&[]).unwrap_err();
+            assert_eq!(e.trap().unwrap().code(), TrapCode::Host, "{mode}");
+            assert!(e.to_string().contains("host bug"), "{e}");
+        }
+    });
+}

@@ -34,13 +34,27 @@ impl HostFunc {
     }
 
     /// Calls the body and checks that the results it wrote have the declared types.
+    ///
+    /// A panic in the body becomes a host trap: it must not unwind through wasm frames
+    /// and out of the embedder's call.
     pub fn call(
         &self,
         caller: &mut Caller<'_>,
         args: &[Val],
         results: &mut [Val],
     ) -> Result<(), Trap> {
-        (self.body)(caller, args, results)?;
+        let run = std::panic::AssertUnwindSafe(|| (self.body)(caller, args, results));
+        match std::panic::catch_unwind(run) {
+            Ok(r) => r?,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_string());
+                return Err(Trap::host(format!("host function panicked: {msg}")));
+            }
+        }
         for (r, t) in results.iter().zip(self.ty.results()) {
             if r.ty() != *t {
                 return Err(Trap::host(format!(
