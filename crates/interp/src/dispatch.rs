@@ -14,7 +14,86 @@ use rwamr_core::slot::Guard;
 use rwamr_core::{Instance, MemoryView, Trap};
 
 /// Executes the op at `ip` in the frame `fp`, then dispatches onwards.
-pub type Handler = for<'a, 'x> fn(Ip, Regs, &'a mut Cx<'x>) -> Done;
+pub type Handler = for<'a, 'x> fn(Ip, Regs, &'a mut Cx<'x>, Acc) -> Done;
+
+/// The last value a handler wrote to a slot, passed in registers to the next handler:
+/// reading it from here instead of from the frame saves the store-to-load round trip
+/// through memory on dependency chains (`a = b * c; d = a + e`). Frames are written
+/// through, so memory always holds the same value; `Acc::NONE` matches no slot.
+#[derive(Clone, Copy)]
+pub struct Acc {
+    val: u64,
+    slot: u32,
+}
+
+impl Acc {
+    pub const NONE: Acc = Acc {
+        val: 0,
+        slot: u32::MAX,
+    };
+
+    /// The value of slot `s`.
+    #[inline(always)]
+    pub fn get(self, fp: Regs, s: crate::bytecode::Slot) -> u64 {
+        if self.slot == s as u32 {
+            self.val
+        } else {
+            fp.get(s)
+        }
+    }
+
+    /// Writes `v` to slot `s`; the returned `Acc` holds it for the next handler.
+    #[inline(always)]
+    pub fn set(fp: Regs, s: crate::bytecode::Slot, v: u64) -> Acc {
+        fp.set(s, v);
+        Acc {
+            val: v,
+            slot: s as u32,
+        }
+    }
+}
+
+/// Where a handler's work leads: the next op, frame and accumulator, or (`None`) the
+/// end of the run, with the reason in `Cx::done`.
+pub type Step = Option<(Ip, Regs, Acc)>;
+
+/// The same for work done out of line (which leaves no accumulator: two words, so it is
+/// returned in registers and the handler keeps no temporary for it).
+pub type SlowStep = Option<(Ip, Regs)>;
+
+/// Either kind of step as a full step (out-of-line work leaves no accumulator).
+pub trait IntoStep {
+    fn into_step(self) -> Step;
+}
+impl IntoStep for Step {
+    #[inline(always)]
+    fn into_step(self) -> Step {
+        self
+    }
+}
+impl IntoStep for SlowStep {
+    #[inline(always)]
+    fn into_step(self) -> Step {
+        self.map(|(ip, fp)| (ip, fp, Acc::NONE))
+    }
+}
+
+/// Builds a step for either kind of work.
+pub trait Next {
+    fn next(ip: Ip, fp: Regs, acc: Acc) -> Self;
+}
+impl Next for Step {
+    #[inline(always)]
+    fn next(ip: Ip, fp: Regs, acc: Acc) -> Self {
+        Some((ip, fp, acc))
+    }
+}
+impl Next for SlowStep {
+    #[inline(always)]
+    fn next(ip: Ip, fp: Regs, _acc: Acc) -> Self {
+        Some((ip, fp))
+    }
+}
 
 /// An instruction with its handler. The handler always is the instruction's own
 /// (`Op::new` is the only constructor and the fields are private).
@@ -85,23 +164,19 @@ pub struct Cx<'x> {
     pub resume: Option<(Ip, Regs)>,
 }
 
-/// Where a handler's work leads: the next op and frame, or (`None`) the end of the run,
-/// with the reason in `Cx::done`. Two words, returned in registers.
-pub type Step = Option<(Ip, Regs)>;
-
 impl Cx<'_> {
     /// Records `trap` and stops the run. Out of line, so a handler's fast path only
     /// passes the (small) error along and needs no registers saved for it.
     #[cold]
     #[inline(never)]
-    pub fn fail(&mut self, trap: impl Into<Trap>) -> Step {
+    pub fn fail<T>(&mut self, trap: impl Into<Trap>) -> Option<T> {
         self.trap = Some(trap.into());
         self.done = Done::Trap;
         None
     }
 
     /// Stops the run: the outermost function returned.
-    pub fn finish(&mut self) -> Step {
+    pub fn finish<T>(&mut self) -> Option<T> {
         self.done = Done::Return;
         None
     }
@@ -109,13 +184,14 @@ impl Cx<'_> {
 
 /// Continues at `ip`: a tail call of its handler, or a return to the loop.
 #[inline(always)]
-pub fn dispatch(ip: Ip, fp: Regs, cx: &mut Cx<'_>) -> Done {
+pub fn dispatch(ip: Ip, fp: Regs, cx: &mut Cx<'_>, acc: Acc) -> Done {
     #[cfg(rwamr_tail_calls)]
     {
-        (ip.op().handler)(ip, fp, cx)
+        (ip.op().handler)(ip, fp, cx, acc)
     }
     #[cfg(not(rwamr_tail_calls))]
     {
+        let _ = acc;
         cx.resume = Some((ip, fp));
         Done::Continue
     }
@@ -123,10 +199,10 @@ pub fn dispatch(ip: Ip, fp: Regs, cx: &mut Cx<'_>) -> Done {
 
 /// Runs from `ip` until the outermost function returns or a trap.
 pub fn run(ip: Ip, fp: Regs, cx: &mut Cx<'_>) -> Done {
-    let mut done = (ip.op().handler)(ip, fp, cx);
+    let mut done = (ip.op().handler)(ip, fp, cx, Acc::NONE);
     while done == Done::Continue {
         let (ip, fp) = cx.resume.take().expect("a continuing handler sets resume");
-        done = (ip.op().handler)(ip, fp, cx);
+        done = (ip.op().handler)(ip, fp, cx, Acc::NONE);
     }
     done
 }

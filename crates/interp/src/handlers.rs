@@ -4,14 +4,14 @@
 #![allow(non_snake_case)]
 
 use crate::bytecode::{Instr, InterpFunc, Slot};
-use crate::dispatch::{dispatch, Activation, Cx, Done, Step};
+use crate::dispatch::{dispatch, Acc, Activation, Cx, Done, IntoStep, Next, SlowStep, Step};
 use crate::stack::{self, Ip, Regs};
 use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, TrapCode};
 
-/// Continues at `$ip` with frame `$fp`.
+/// Continues at `$ip` with frame `$fp` and accumulator `$acc`.
 macro_rules! next {
-    ($ip:expr, $fp:expr, $cx:expr) => {
-        return Some(($ip, $fp))
+    ($ip:expr, $fp:expr, $acc:expr) => {
+        return Next::next($ip, $fp, $acc)
     };
 }
 
@@ -33,19 +33,19 @@ macro_rules! tr {
 /// on the stack (host calls, table and bulk operations: `slow_handler!`), where its
 /// temporaries must stay in its own frame.
 macro_rules! define_handler {
-    (#[$inline:meta] $name:ident $({ $($f:ident),* })? ($ip:ident, $fp:ident, $cx:ident) $body:block) => {
-        pub fn $name($ip: Ip, $fp: Regs, $cx: &mut Cx<'_>) -> Done {
+    (#[$inline:meta] $step:ty, $name:ident $({ $($f:ident),* })? ($ip:ident, $fp:ident, $cx:ident, $acc:ident) $body:block) => {
+        pub fn $name($ip: Ip, $fp: Regs, $cx: &mut Cx<'_>, $acc: Acc) -> Done {
             #[$inline]
-            #[allow(unused_variables)]
-            fn work($ip: Ip, $fp: Regs, $cx: &mut Cx<'_>) -> Step {
+            #[allow(unused_variables, unused_mut, unused_assignments)]
+            fn work($ip: Ip, $fp: Regs, $cx: &mut Cx<'_>, mut $acc: Acc) -> $step {
                 // `Op::new` pairs every instruction with its own handler.
                 let Instr::$name $({ $($f),* })? = $ip.op().instr() else {
                     unreachable!("{} handler on another instruction", stringify!($name))
                 };
                 $body
             }
-            match work($ip, $fp, $cx) {
-                Some((ip, fp)) => dispatch(ip, fp, $cx),
+            match IntoStep::into_step(work($ip, $fp, $cx, $acc)) {
+                Some((ip, fp, acc)) => dispatch(ip, fp, $cx, acc),
                 None => $cx.done,
             }
         }
@@ -53,81 +53,81 @@ macro_rules! define_handler {
 }
 
 macro_rules! handler {
-    ($($t:tt)*) => { define_handler!(#[inline(always)] $($t)*); };
+    ($($t:tt)*) => { define_handler!(#[inline(always)] Step, $($t)*); };
 }
 
 macro_rules! slow_handler {
-    ($($t:tt)*) => { define_handler!(#[inline(never)] $($t)*); };
+    ($($t:tt)*) => { define_handler!(#[inline(never)] SlowStep, $($t)*); };
 }
 
 macro_rules! unary {
     ($($name:ident: $get:ident -> $put:ident, |$x:ident| $e:expr;)*) => {$(
-        handler!($name { dst, src } (ip, fp, cx) {
-            let $x = $get(fp.get(src));
-            fp.set(dst, $put($e));
-            next!(ip.next(), fp, cx)
+        handler!($name { dst, src } (ip, fp, cx, acc) {
+            let $x = $get(acc.get(fp, src));
+            acc = Acc::set(fp, dst, $put($e));
+            next!(ip.next(), fp, acc)
         });
     )*};
 }
 
 macro_rules! unary_try {
     ($($name:ident: $get:ident -> $put:ident, $f:ident;)*) => {$(
-        handler!($name { dst, src } (ip, fp, cx) {
-            let v = tr!(cx, $f($get(fp.get(src))));
-            fp.set(dst, $put(v));
-            next!(ip.next(), fp, cx)
+        handler!($name { dst, src } (ip, fp, cx, acc) {
+            let v = tr!(cx, $f($get(acc.get(fp, src))));
+            acc = Acc::set(fp, dst, $put(v));
+            next!(ip.next(), fp, acc)
         });
     )*};
 }
 
 macro_rules! binary {
     ($($name:ident: $get:ident -> $put:ident, |$a:ident, $b:ident| $e:expr;)*) => {$(
-        handler!($name { dst, lhs, rhs } (ip, fp, cx) {
-            let $a = $get(fp.get(lhs));
-            let $b = $get(fp.get(rhs));
-            fp.set(dst, $put($e));
-            next!(ip.next(), fp, cx)
+        handler!($name { dst, lhs, rhs } (ip, fp, cx, acc) {
+            let $a = $get(acc.get(fp, lhs));
+            let $b = $get(acc.get(fp, rhs));
+            acc = Acc::set(fp, dst, $put($e));
+            next!(ip.next(), fp, acc)
         });
     )*};
 }
 
 macro_rules! binary_try {
     ($($name:ident: $get:ident -> $put:ident, $f:ident;)*) => {$(
-        handler!($name { dst, lhs, rhs } (ip, fp, cx) {
-            let v = tr!(cx, $f($get(fp.get(lhs)), $get(fp.get(rhs))));
-            fp.set(dst, $put(v));
-            next!(ip.next(), fp, cx)
+        handler!($name { dst, lhs, rhs } (ip, fp, cx, acc) {
+            let v = tr!(cx, $f($get(acc.get(fp, lhs)), $get(acc.get(fp, rhs))));
+            acc = Acc::set(fp, dst, $put(v));
+            next!(ip.next(), fp, acc)
         });
     )*};
 }
 
 macro_rules! branch_cmp {
     ($($name:ident: $get:ident, $op:tt;)*) => {$(
-        handler!($name { lhs, rhs, offset } (ip, fp, cx) {
-            if $get(fp.get(lhs)) $op $get(fp.get(rhs)) {
-                next!(ip.offset(offset), fp, cx)
+        handler!($name { lhs, rhs, offset } (ip, fp, cx, acc) {
+            if $get(acc.get(fp, lhs)) $op $get(acc.get(fp, rhs)) {
+                next!(ip.offset(offset), fp, acc)
             }
-            next!(ip.next(), fp, cx)
+            next!(ip.next(), fp, acc)
         });
     )*};
 }
 
 macro_rules! load {
     ($($name:ident: $t:ty => |$v:ident| $e:expr;)*) => {$(
-        handler!($name { dst, addr, offset } (ip, fp, cx) {
-            let $v = tr!(cx, cx.mem.load::<$t>(u32_of(fp.get(addr)) as u64 + offset as u64));
-            fp.set(dst, $e);
-            next!(ip.next(), fp, cx)
+        handler!($name { dst, addr, offset } (ip, fp, cx, acc) {
+            let $v = tr!(cx, cx.mem.load::<$t>(u32_of(acc.get(fp, addr)) as u64 + offset as u64));
+            acc = Acc::set(fp, dst, $e);
+            next!(ip.next(), fp, acc)
         });
     )*};
 }
 
 macro_rules! store {
     ($($name:ident: $t:ty;)*) => {$(
-        handler!($name { addr, src, offset } (ip, fp, cx) {
-            let ea = u32_of(fp.get(addr)) as u64 + offset as u64;
-            tr!(cx, cx.mem.store::<$t>(ea, fp.get(src) as $t));
-            next!(ip.next(), fp, cx)
+        handler!($name { addr, src, offset } (ip, fp, cx, acc) {
+            let ea = u32_of(acc.get(fp, addr)) as u64 + offset as u64;
+            tr!(cx, cx.mem.store::<$t>(ea, acc.get(fp, src) as $t));
+            next!(ip.next(), fp, acc)
         });
     )*};
 }
@@ -423,16 +423,16 @@ fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>)
             cx.inst = inst;
             cx.mem = memory_of(inst);
         }
-        next!(Ip::start(&callee.ops), callee_fp, cx)
+        next!(Ip::start(&callee.ops), callee_fp, Acc::NONE)
     }
-    call_out(entry, base, ip, fp, cx)
+    call_out(entry, base, ip, fp, cx).into_step()
 }
 
 /// Calls a host function or another tier's code. Out of line: its result temporaries
 /// must not sit in the frame of a handler (see `handler!`). They run on the native stack
 /// and may re-enter the interpreter, which continues the depth count from here.
 #[inline(never)]
-fn call_out<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> Step {
+fn call_out<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> SlowStep {
     let ty = &entry.ty;
     let n = ty.params().len().max(ty.results().len());
     let depth = cx.depth_base + cx.frames.len() + 1;
@@ -443,7 +443,7 @@ fn call_out<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<
     };
     tr!(cx, result);
     cx.mem = memory_of(cx.inst);
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, Acc::NONE)
 }
 
 /// Returns to the caller, or ends the run when this is the outermost function.
@@ -456,41 +456,41 @@ fn ret(cx: &mut Cx<'_>) -> Step {
             cx.inst = a.inst;
             // The callee may have grown the memory.
             cx.mem = memory_of(cx.inst);
-            next!(a.ret, a.fp, cx)
+            next!(a.ret, a.fp, Acc::NONE)
         }
     }
 }
 
 // ---- control ----
-handler!(Unreachable(_ip, _fp, cx) {
+handler!(Unreachable(_ip, _fp, cx, acc) {
     cx.fail(TrapCode::Unreachable)
 });
-handler!(Br { offset } (ip, fp, cx) {
-    next!(ip.offset(offset), fp, cx)
+handler!(Br { offset } (ip, fp, cx, acc) {
+    next!(ip.offset(offset), fp, acc)
 });
-handler!(BrIfNez { cond, offset } (ip, fp, cx) {
-    if u32_of(fp.get(cond)) != 0 {
-        next!(ip.offset(offset), fp, cx)
+handler!(BrIfNez { cond, offset } (ip, fp, cx, acc) {
+    if u32_of(acc.get(fp, cond)) != 0 {
+        next!(ip.offset(offset), fp, acc)
     }
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
-handler!(BrIfEqz { cond, offset } (ip, fp, cx) {
-    if u32_of(fp.get(cond)) == 0 {
-        next!(ip.offset(offset), fp, cx)
+handler!(BrIfEqz { cond, offset } (ip, fp, cx, acc) {
+    if u32_of(acc.get(fp, cond)) == 0 {
+        next!(ip.offset(offset), fp, acc)
     }
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
-handler!(BrI64Eqz { cond, offset } (ip, fp, cx) {
-    if fp.get(cond) == 0 {
-        next!(ip.offset(offset), fp, cx)
+handler!(BrI64Eqz { cond, offset } (ip, fp, cx, acc) {
+    if acc.get(fp, cond) == 0 {
+        next!(ip.offset(offset), fp, acc)
     }
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
-handler!(BrI64Nez { cond, offset } (ip, fp, cx) {
-    if fp.get(cond) != 0 {
-        next!(ip.offset(offset), fp, cx)
+handler!(BrI64Nez { cond, offset } (ip, fp, cx, acc) {
+    if acc.get(fp, cond) != 0 {
+        next!(ip.offset(offset), fp, acc)
     }
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
 branch_cmp! {
     BrI32Eq: u32_of, ==; BrI32Ne: u32_of, !=;
@@ -500,32 +500,32 @@ branch_cmp! {
     BrI64LtS: i64_of, <; BrI64LtU: u64_of, <; BrI64GtS: i64_of, >; BrI64GtU: u64_of, >;
     BrI64LeS: i64_of, <=; BrI64LeU: u64_of, <=; BrI64GeS: i64_of, >=; BrI64GeU: u64_of, >=;
 }
-handler!(BrTable { index, len } (ip, fp, cx) {
+handler!(BrTable { index, len } (ip, fp, cx, acc) {
     // The table's entries are the `len + 1` `Br`s after this op.
-    let i = u32_of(fp.get(index)).min(len);
-    next!(ip.offset(1 + i as i32), fp, cx)
+    let i = u32_of(acc.get(fp, index)).min(len);
+    next!(ip.offset(1 + i as i32), fp, acc)
 });
-handler!(Return(_ip, _fp, cx) {
+handler!(Return(_ip, _fp, cx, acc) {
     ret(cx)
 });
-handler!(ReturnSlot { src } (_ip, fp, cx) {
-    fp.set(0, fp.get(src));
+handler!(ReturnSlot { src } (_ip, fp, cx, acc) {
+    fp.set(0, acc.get(fp, src));
     ret(cx)
 });
-handler!(ReturnMany { src, len } (_ip, fp, cx) {
+handler!(ReturnMany { src, len } (_ip, fp, cx, acc) {
     for i in 0..len {
-        fp.set(i, fp.get(src + i));
+        fp.set(i, acc.get(fp, src + i));
     }
     ret(cx)
 });
-handler!(Call { func, base } (ip, fp, cx) {
+handler!(Call { func, base } (ip, fp, cx, acc) {
     let inst = cx.inst;
     let entry = inst.func_slot(func).entry(cx.guard);
     call(entry, base, ip, fp, cx)
 });
-handler!(CallIndirect { sig, table, index, base } (ip, fp, cx) {
+handler!(CallIndirect { sig, table, index, base } (ip, fp, cx, acc) {
     let inst = cx.inst;
-    let slot = tr!(cx, inst.table(table).func_at(u32_of(fp.get(index))));
+    let slot = tr!(cx, inst.table(table).func_at(u32_of(acc.get(fp, index))));
     let entry = slot.entry(cx.guard);
     if entry.sig != inst.sig(sig) {
         return cx.fail(TrapCode::BadSignature);
@@ -534,26 +534,26 @@ handler!(CallIndirect { sig, table, index, base } (ip, fp, cx) {
 });
 
 // ---- data movement ----
-handler!(Copy { dst, src } (ip, fp, cx) {
-    fp.set(dst, fp.get(src));
-    next!(ip.next(), fp, cx)
+handler!(Copy { dst, src } (ip, fp, cx, acc) {
+    acc = Acc::set(fp, dst, acc.get(fp, src));
+    next!(ip.next(), fp, acc)
 });
-handler!(Select { dst, cond, a, b } (ip, fp, cx) {
-    let v = if u32_of(fp.get(cond)) != 0 { fp.get(a) } else { fp.get(b) };
-    fp.set(dst, v);
-    next!(ip.next(), fp, cx)
+handler!(Select { dst, cond, a, b } (ip, fp, cx, acc) {
+    let v = if u32_of(acc.get(fp, cond)) != 0 { acc.get(fp, a) } else { acc.get(fp, b) };
+    acc = Acc::set(fp, dst, v);
+    next!(ip.next(), fp, acc)
 });
-handler!(GlobalGet { dst, global } (ip, fp, cx) {
-    fp.set(dst, cx.inst.global(global).get());
-    next!(ip.next(), fp, cx)
+handler!(GlobalGet { dst, global } (ip, fp, cx, acc) {
+    acc = Acc::set(fp, dst, cx.inst.global(global).get());
+    next!(ip.next(), fp, acc)
 });
-handler!(GlobalSet { src, global } (ip, fp, cx) {
-    cx.inst.global(global).set(fp.get(src));
-    next!(ip.next(), fp, cx)
+handler!(GlobalSet { src, global } (ip, fp, cx, acc) {
+    cx.inst.global(global).set(acc.get(fp, src));
+    next!(ip.next(), fp, acc)
 });
-handler!(RefFunc { dst, func } (ip, fp, cx) {
-    fp.set(dst, cx.inst.func_slot(func).as_cell());
-    next!(ip.next(), fp, cx)
+handler!(RefFunc { dst, func } (ip, fp, cx, acc) {
+    acc = Acc::set(fp, dst, cx.inst.func_slot(func).as_cell());
+    next!(ip.next(), fp, acc)
 });
 
 // ---- memory ----
@@ -572,82 +572,82 @@ store! {
     Store32: u32;
     Store64: u64;
 }
-slow_handler!(MemorySize { dst } (ip, fp, cx) {
-    fp.set(dst, of_u32(cx.inst.memory(0).size_pages()));
-    next!(ip.next(), fp, cx)
+slow_handler!(MemorySize { dst } (ip, fp, cx, acc) {
+    acc = Acc::set(fp, dst, of_u32(cx.inst.memory(0).size_pages()));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(MemoryGrow { dst, delta } (ip, fp, cx) {
-    let old = cx.inst.memory(0).grow(u32_of(fp.get(delta)));
-    fp.set(dst, of_u32(old.unwrap_or(u32::MAX)));
+slow_handler!(MemoryGrow { dst, delta } (ip, fp, cx, acc) {
+    let old = cx.inst.memory(0).grow(u32_of(acc.get(fp, delta)));
+    acc = Acc::set(fp, dst, of_u32(old.unwrap_or(u32::MAX)));
     cx.mem = memory_of(cx.inst);
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(MemoryFill { at, val, len } (ip, fp, cx) {
-    let (at, len) = (u32_of(fp.get(at)) as u64, u32_of(fp.get(len)) as u64);
-    tr!(cx, cx.mem.fill(at, fp.get(val) as u8, len));
-    next!(ip.next(), fp, cx)
+slow_handler!(MemoryFill { at, val, len } (ip, fp, cx, acc) {
+    let (at, len) = (u32_of(acc.get(fp, at)) as u64, u32_of(acc.get(fp, len)) as u64);
+    tr!(cx, cx.mem.fill(at, acc.get(fp, val) as u8, len));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx) {
-    let (to, from) = (u32_of(fp.get(to)) as u64, u32_of(fp.get(from)) as u64);
-    tr!(cx, cx.mem.copy_within(to, from, u32_of(fp.get(len)) as u64));
-    next!(ip.next(), fp, cx)
+slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx, acc) {
+    let (to, from) = (u32_of(acc.get(fp, to)) as u64, u32_of(acc.get(fp, from)) as u64);
+    tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(MemoryInit { data, to, from, len } (ip, fp, cx) {
+slow_handler!(MemoryInit { data, to, from, len } (ip, fp, cx, acc) {
     let bytes = cx.inst.data(data);
-    let (from, len) = (u32_of(fp.get(from)) as usize, u32_of(fp.get(len)) as usize);
+    let (from, len) = (u32_of(acc.get(fp, from)) as usize, u32_of(acc.get(fp, len)) as usize);
     let src = tr!(
         cx,
         bytes
             .get(from..from.saturating_add(len))
             .ok_or(TrapCode::MemoryOutOfBounds)
     );
-    tr!(cx, cx.mem.write(u32_of(fp.get(to)) as u64, src));
-    next!(ip.next(), fp, cx)
+    tr!(cx, cx.mem.write(u32_of(acc.get(fp, to)) as u64, src));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(DataDrop { data } (ip, fp, cx) {
+slow_handler!(DataDrop { data } (ip, fp, cx, acc) {
     cx.inst.drop_data(data);
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
 
 // ---- tables ----
-slow_handler!(TableGet { dst, index, table } (ip, fp, cx) {
-    let v = tr!(cx, cx.inst.table(table).get(u32_of(fp.get(index))));
-    fp.set(dst, v);
-    next!(ip.next(), fp, cx)
+slow_handler!(TableGet { dst, index, table } (ip, fp, cx, acc) {
+    let v = tr!(cx, cx.inst.table(table).get(u32_of(acc.get(fp, index))));
+    acc = Acc::set(fp, dst, v);
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(TableSet { index, value, table } (ip, fp, cx) {
-    tr!(cx, cx.inst.table(table).set(u32_of(fp.get(index)), fp.get(value)));
-    next!(ip.next(), fp, cx)
+slow_handler!(TableSet { index, value, table } (ip, fp, cx, acc) {
+    tr!(cx, cx.inst.table(table).set(u32_of(acc.get(fp, index)), acc.get(fp, value)));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(TableSize { dst, table } (ip, fp, cx) {
-    fp.set(dst, of_u32(cx.inst.table(table).size()));
-    next!(ip.next(), fp, cx)
+slow_handler!(TableSize { dst, table } (ip, fp, cx, acc) {
+    acc = Acc::set(fp, dst, of_u32(cx.inst.table(table).size()));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(TableGrow { dst, init, delta, table } (ip, fp, cx) {
-    let old = cx.inst.table(table).grow(u32_of(fp.get(delta)), fp.get(init));
-    fp.set(dst, of_u32(old.unwrap_or(u32::MAX)));
-    next!(ip.next(), fp, cx)
+slow_handler!(TableGrow { dst, init, delta, table } (ip, fp, cx, acc) {
+    let old = cx.inst.table(table).grow(u32_of(acc.get(fp, delta)), acc.get(fp, init));
+    acc = Acc::set(fp, dst, of_u32(old.unwrap_or(u32::MAX)));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(TableFill { at, value, len, table } (ip, fp, cx) {
+slow_handler!(TableFill { at, value, len, table } (ip, fp, cx, acc) {
     let t = cx.inst.table(table);
-    tr!(cx, t.fill(u32_of(fp.get(at)), fp.get(value), u32_of(fp.get(len))));
-    next!(ip.next(), fp, cx)
+    tr!(cx, t.fill(u32_of(acc.get(fp, at)), acc.get(fp, value), u32_of(acc.get(fp, len))));
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(TableCopy { to, from, len, dst_table, src_table } (ip, fp, cx) {
+slow_handler!(TableCopy { to, from, len, dst_table, src_table } (ip, fp, cx, acc) {
     let (d, s) = (cx.inst.table(dst_table), cx.inst.table(src_table));
-    let (to, from, len) = (u32_of(fp.get(to)), u32_of(fp.get(from)), u32_of(fp.get(len)));
+    let (to, from, len) = (u32_of(acc.get(fp, to)), u32_of(acc.get(fp, from)), u32_of(acc.get(fp, len)));
     tr!(cx, d.copy_from(to, s, from, len));
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(TableInit { to, from, len, elem, table } (ip, fp, cx) {
+slow_handler!(TableInit { to, from, len, elem, table } (ip, fp, cx, acc) {
     let items = cx.inst.elem_items(elem);
-    let (to, from, len) = (u32_of(fp.get(to)), u32_of(fp.get(from)), u32_of(fp.get(len)));
+    let (to, from, len) = (u32_of(acc.get(fp, to)), u32_of(acc.get(fp, from)), u32_of(acc.get(fp, len)));
     tr!(cx, cx.inst.table(table).init(to, &items, from, len));
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
-slow_handler!(ElemDrop { elem } (ip, fp, cx) {
+slow_handler!(ElemDrop { elem } (ip, fp, cx, acc) {
     cx.inst.drop_elem(elem);
-    next!(ip.next(), fp, cx)
+    next!(ip.next(), fp, acc)
 });
 
 // ---- numeric ----
