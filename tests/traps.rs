@@ -180,3 +180,56 @@ fn a_panicking_host_function_is_a_trap_not_a_crash() {
         }
     });
 }
+
+#[test]
+fn deep_host_reentry_traps_instead_of_overflowing_the_native_stack() {
+    // wasm -> host -> wasm -> host ... : each level nests a host call and a new
+    // interpreter entry on the native stack; it must end in a trap, not a crash.
+    each_mode(|mode, reg| {
+        let reg = std::sync::Arc::new(reg);
+        let r2 = reg.clone();
+        let host = rwamr::HostModule::new().func(
+            "again",
+            rwamr::FuncType::new([rwamr::ValType::I32], [rwamr::ValType::I32]),
+            move |_, args, results| {
+                let f = r2
+                    .func("m", "down")
+                    .map_err(|e| rwamr::Trap::host(e.to_string()))?;
+                match f.call(&args[..1]) {
+                    Ok(r) => {
+                        results[0] = r[0].clone();
+                        Ok(())
+                    }
+                    Err(e) => Err(e
+                        .trap()
+                        .cloned()
+                        .unwrap_or_else(|| rwamr::Trap::host(e.to_string()))),
+                }
+            },
+        );
+        reg.define_host("env", &host).unwrap();
+        reg.load(
+            "m",
+            &wat(
+                r#"(module (import "env" "again" (func $again (param i32) (result i32)))
+                (func (export "down") (param i32) (result i32)
+                    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+                        (else (i32.add (i32.const 1)
+                            (call $again (i32.sub (local.get 0) (i32.const 1))))))))"#,
+            ),
+        )
+        .unwrap();
+        let down = reg.func("m", "down").unwrap();
+        assert_eq!(
+            down.call(&[Val::I32(100)]).unwrap(),
+            vec![Val::I32(100)],
+            "{mode}"
+        );
+        let e = down.call(&[Val::I32(1_000_000)]).unwrap_err();
+        assert_eq!(
+            e.trap().map(|t| t.code()),
+            Some(TrapCode::StackOverflow),
+            "{mode}: {e}"
+        );
+    });
+}

@@ -13,13 +13,19 @@ use rwamr_core::{FuncEntry, Trap, TrapCode};
 /// Most frames a trap's backtrace records.
 const MAX_BACKTRACE: usize = 1000;
 
+/// Native stack an entry leaves for what runs after it (host functions, nested entries):
+/// wasm -> host -> wasm recursion nests entries on the native stack, and must end in
+/// "call stack exhausted" before the thread's stack runs out.
+const NATIVE_STACK_RESERVE: usize = 256 * 1024;
+
 /// Runs `func` (the code of `entry`) with arguments in `cells`; leaves the results there.
 pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Result<(), Trap> {
     let inst = entry.instance();
     let limits = inst.engine().limits();
     let (max_cells, max_depth) = (limits.max_stack_cells, limits.max_call_depth);
     let depth = stack::depth();
-    if depth + 1 > max_depth {
+    let native_low = stacker::remaining_stack().is_some_and(|r| r < NATIVE_STACK_RESERVE);
+    if depth + 1 > max_depth || native_low {
         return Err(Trap::new(TrapCode::StackOverflow));
     }
     stack::with_stack(max_cells, |cells_of_stack| {
