@@ -28,9 +28,9 @@
 pub struct ReadmeDoctests;
 
 pub use rwamr_core::{
-    Caller, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func, FuncType, GlobalRef, GlobalType,
-    HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table, TableType, Trap,
-    TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy,
+    Caller, CompiledModule, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func, FuncType,
+    GlobalRef, GlobalType, HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table,
+    TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy,
 };
 pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;

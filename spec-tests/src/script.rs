@@ -182,12 +182,12 @@ impl Runner {
                         if let Some(id) = id {
                             self.definitions.insert(id, bytes.clone());
                         }
+                        let outcome = match self.registry.compile(&bytes) {
+                            Ok(_) => Outcome::Pass,
+                            Err(e) => error_outcome(e, |e| e.to_string()),
+                        };
                         self.last_definition = Some(bytes);
-                        // rwamr has no public compile-only entry point: the definition is
-                        // checked when it is instantiated.
-                        Outcome::Skip(
-                            "module definitions are only checked when instantiated".into(),
-                        )
+                        outcome
                     }
                     Err(Encode::Unsupported(r)) => Outcome::Skip(r),
                     Err(Encode::Text(e)) => Outcome::Fail(format!("text parser: {e}")),

@@ -71,6 +71,12 @@ impl Registry {
         self.load_compiled(name, &compiled)
     }
 
+    /// Decodes, validates and compiles `bytes` for this registry's engine without
+    /// instantiating it; `load_compiled` instantiates the result (any number of times).
+    pub fn compile(&self, bytes: &[u8]) -> Result<CompiledModule> {
+        CompiledModule::new(&self.engine, bytes)
+    }
+
     /// Instantiates an already compiled module under `name`.
     pub fn load_compiled(&self, name: &str, compiled: &CompiledModule) -> Result<Arc<Instance>> {
         self.name_free(name)?;
