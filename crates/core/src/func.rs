@@ -109,15 +109,23 @@ impl Func {
             }
             FuncCode::Wasm(code) => {
                 let n = ty.params().len().max(ty.results().len());
-                let mut cells = vec![0u64; n];
+                // Most signatures are small: their cells live on the stack.
+                let mut small = [0u64; 8];
+                let mut large = Vec::new();
+                let cells: &mut [u64] = if n <= small.len() {
+                    &mut small[..n]
+                } else {
+                    large.resize(n, 0);
+                    &mut large
+                };
                 for (c, a) in cells.iter_mut().zip(args) {
                     *c = a.to_cell();
                 }
-                code.call(entry, &mut cells)?;
+                code.call(entry, cells)?;
                 Ok(ty
                     .results()
                     .iter()
-                    .zip(&cells)
+                    .zip(cells.iter())
                     // SAFETY: result cells of a call that just returned: funcrefs among
                     // them point to slots kept alive by the instances involved.
                     .map(|(t, c)| unsafe { Val::from_cell(*c, *t) })
