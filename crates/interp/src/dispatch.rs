@@ -118,6 +118,15 @@ impl Op {
     }
 }
 
+/// What a handler does if its op holds another instruction: impossible, see [`Op`].
+#[inline(always)]
+pub fn foreign_op() -> ! {
+    // SAFETY: ops are built only by `Op::new`, which pairs each instruction with its own
+    // handler; the fields are private and never modified afterwards, and each handler
+    // matches exactly the variant it was generated for.
+    unsafe { std::hint::unreachable_unchecked() }
+}
+
 impl std::fmt::Debug for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.instr.fmt(f)

@@ -4,7 +4,9 @@
 #![allow(non_snake_case)]
 
 use crate::bytecode::{Instr, InterpFunc, Slot};
-use crate::dispatch::{dispatch, Acc, Activation, Cx, Done, IntoStep, Next, SlowStep, Step};
+use crate::dispatch::{
+    dispatch, foreign_op, Acc, Activation, Cx, Done, IntoStep, Next, SlowStep, Step,
+};
 use crate::stack::{self, Ip, Regs};
 use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, TrapCode};
 
@@ -40,7 +42,7 @@ macro_rules! define_handler {
             fn work($ip: Ip, $fp: Regs, $cx: &mut Cx<'_>, mut $acc: Acc) -> $step {
                 // `Op::new` pairs every instruction with its own handler.
                 let Instr::$name $({ $($f),* })? = $ip.op().instr() else {
-                    unreachable!("{} handler on another instruction", stringify!($name))
+                    foreign_op()
                 };
                 $body
             }
