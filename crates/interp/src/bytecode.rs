@@ -161,6 +161,18 @@ define_instrs! {
     Store16 { addr: Slot, src: Slot, offset: u32 },
     Store32 { addr: Slot, src: Slot, offset: u32 },
     Store64 { addr: Slot, src: Slot, offset: u32 },
+    /// Indexed forms: the address is `base + index` (an `i32.add` fused into the access).
+    Load8SIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
+    Load8UIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
+    Load16SIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
+    Load16UIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
+    Load32SIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
+    Load32UIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
+    Load64Idx { dst: Slot, base: Slot, index: Slot, offset: u32 },
+    Store8Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
+    Store16Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
+    Store32Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
+    Store64Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
     MemorySize { dst: Slot },
     MemoryGrow { dst: Slot, delta: Slot },
     MemoryFill { at: Slot, val: Slot, len: Slot },
@@ -356,6 +368,81 @@ impl Instr {
             I64LeS / I64GtS => BrI64LeS / BrI64GtS, I64LeU / I64GtU => BrI64LeU / BrI64GtU,
             I64GeS / I64LtS => BrI64GeS / BrI64LtS, I64GeU / I64LtU => BrI64GeU / BrI64LtU,
         }
+    }
+}
+
+impl Instr {
+    /// The indexed form of a load or store whose address is `base + index`.
+    pub fn indexed(self, base: Slot, index: Slot) -> Option<Instr> {
+        Some(match self {
+            Instr::Load8S { dst, offset, .. } => Instr::Load8SIdx {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::Load8U { dst, offset, .. } => Instr::Load8UIdx {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::Load16S { dst, offset, .. } => Instr::Load16SIdx {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::Load16U { dst, offset, .. } => Instr::Load16UIdx {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::Load32S { dst, offset, .. } => Instr::Load32SIdx {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::Load32U { dst, offset, .. } => Instr::Load32UIdx {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::Load64 { dst, offset, .. } => Instr::Load64Idx {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::Store8 { src, offset, .. } => Instr::Store8Idx {
+                base,
+                index,
+                src,
+                offset,
+            },
+            Instr::Store16 { src, offset, .. } => Instr::Store16Idx {
+                base,
+                index,
+                src,
+                offset,
+            },
+            Instr::Store32 { src, offset, .. } => Instr::Store32Idx {
+                base,
+                index,
+                src,
+                offset,
+            },
+            Instr::Store64 { src, offset, .. } => Instr::Store64Idx {
+                base,
+                index,
+                src,
+                offset,
+            },
+            _ => return None,
+        })
     }
 }
 

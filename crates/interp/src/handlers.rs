@@ -124,6 +124,27 @@ macro_rules! load {
     )*};
 }
 
+macro_rules! load_indexed {
+    ($($name:ident: $t:ty => |$v:ident| $e:expr;)*) => {$(
+        handler!($name { dst, base, index, offset } (ip, fp, cx, acc) {
+            let addr = u32_of(acc.get(fp, base)).wrapping_add(u32_of(acc.get(fp, index)));
+            let $v = tr!(cx, cx.mem.load::<$t>(addr as u64 + offset as u64));
+            acc = Acc::set(fp, dst, $e);
+            next!(ip.next(), fp, acc)
+        });
+    )*};
+}
+
+macro_rules! store_indexed {
+    ($($name:ident: $t:ty;)*) => {$(
+        handler!($name { base, index, src, offset } (ip, fp, cx, acc) {
+            let addr = u32_of(acc.get(fp, base)).wrapping_add(u32_of(acc.get(fp, index)));
+            tr!(cx, cx.mem.store::<$t>(addr as u64 + offset as u64, acc.get(fp, src) as $t));
+            next!(ip.next(), fp, acc)
+        });
+    )*};
+}
+
 macro_rules! store {
     ($($name:ident: $t:ty;)*) => {$(
         handler!($name { addr, src, offset } (ip, fp, cx, acc) {
@@ -567,6 +588,21 @@ load! {
     Load32S: i32 => |v| v as i64 as u64;
     Load32U: u32 => |v| v as u64;
     Load64: u64 => |v| v;
+}
+load_indexed! {
+    Load8SIdx: i8 => |v| v as i64 as u64;
+    Load8UIdx: u8 => |v| v as u64;
+    Load16SIdx: i16 => |v| v as i64 as u64;
+    Load16UIdx: u16 => |v| v as u64;
+    Load32SIdx: i32 => |v| v as i64 as u64;
+    Load32UIdx: u32 => |v| v as u64;
+    Load64Idx: u64 => |v| v;
+}
+store_indexed! {
+    Store8Idx: u8;
+    Store16Idx: u16;
+    Store32Idx: u32;
+    Store64Idx: u64;
 }
 store! {
     Store8: u8;

@@ -265,13 +265,34 @@ impl Translator<'_> {
         Ok(())
     }
 
+    /// When the address operand at `height` is the result of the `i32.add` just emitted,
+    /// removes that add and returns its operands, for an indexed access.
+    fn take_index_add(&mut self, height: usize) -> Option<(Slot, Slot)> {
+        let (pc, h) = self.fuse?;
+        if h != height || pc + 1 != self.code.len() || self.stack[height] != Operand::Temp {
+            return None;
+        }
+        let Instr::I32Add { lhs, rhs, .. } = self.code[pc] else {
+            return None;
+        };
+        self.code.pop();
+        self.fuse = None;
+        Some((lhs, rhs))
+    }
+
     fn load(&mut self, memarg: MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
         if !self.reachable {
             return Ok(());
         }
         let offset = memarg_offset(&memarg)?;
+        let index_add = self.take_index_add(self.stack.len() - 1);
         let addr = self.pop()?;
-        self.emit_result(|dst| make(dst, addr, offset))
+        self.emit_result(|dst| {
+            let plain = make(dst, addr, offset);
+            index_add
+                .and_then(|(base, index)| plain.indexed(base, index))
+                .unwrap_or(plain)
+        })
     }
 
     fn store(&mut self, memarg: MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
@@ -279,9 +300,14 @@ impl Translator<'_> {
             return Ok(());
         }
         let offset = memarg_offset(&memarg)?;
+        let index_add = self.take_index_add(self.stack.len() - 2);
         let src = self.pop()?;
         let addr = self.pop()?;
-        self.emit(make(addr, src, offset));
+        let plain = make(addr, src, offset);
+        let instr = index_add
+            .and_then(|(base, index)| plain.indexed(base, index))
+            .unwrap_or(plain);
+        self.emit(instr);
         Ok(())
     }
 

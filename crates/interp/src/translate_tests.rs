@@ -141,3 +141,30 @@ fn several_results_return_from_temporaries() {
         ]
     );
 }
+
+#[test]
+fn address_add_fuses_into_indexed_loads_and_stores() {
+    let c = code(
+        "(module (memory 1) (func (param i32 i32) (result i32)
+            (i32.store8 offset=3 (i32.add (local.get 0) (local.get 1)) (i32.const 7))
+            (i32.load (i32.add (local.get 0) (local.get 1)))))",
+    );
+    assert_eq!(
+        c,
+        vec![
+            Store8Idx {
+                base: 0,
+                index: 1,
+                src: 2,
+                offset: 3
+            },
+            Load32UIdx {
+                dst: 3,
+                base: 0,
+                index: 1,
+                offset: 0
+            },
+            ReturnSlot { src: 3 },
+        ]
+    );
+}
