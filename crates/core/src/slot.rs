@@ -50,6 +50,9 @@ pub struct FuncEntry {
     /// The concrete type of `FuncCode::Wasm` code, so a tier can recognise its own code
     /// with one comparison (see [`FuncEntry::code_as`]).
     code_type: Option<TypeId>,
+    /// Where that code's value is (the `Arc`'s data), precomputed: finding it through the
+    /// trait object would read the vtable on every call.
+    code_data: *const (),
 }
 
 // SAFETY: `instance` is only dereferenced through `FuncEntry::instance`, whose validity is
@@ -68,9 +71,9 @@ impl FuncEntry {
         index: u32,
         code: FuncCode,
     ) -> FuncEntry {
-        let code_type = match &code {
-            FuncCode::Wasm(c) => Some((**c).type_id()),
-            FuncCode::Host(_) => None,
+        let (code_type, code_data) = match &code {
+            FuncCode::Wasm(c) => (Some((**c).type_id()), Arc::as_ptr(c) as *const ()),
+            FuncCode::Host(_) => (None, ptr::null()),
         };
         FuncEntry {
             sig,
@@ -79,6 +82,7 @@ impl FuncEntry {
             index,
             code,
             code_type,
+            code_data,
         }
     }
 
@@ -86,13 +90,13 @@ impl FuncEntry {
     /// its own code).
     #[inline(always)]
     pub fn code_as<T: WasmCode>(&self) -> Option<&T> {
-        match &self.code {
-            FuncCode::Wasm(c) if self.code_type == Some(TypeId::of::<T>()) => {
-                // SAFETY: `code_type` is the `TypeId` of the concrete type behind `c`
-                // (taken through `Any`, which cannot be overridden), so `c` points to a `T`.
-                Some(unsafe { &*(Arc::as_ptr(c) as *const T) })
-            }
-            _ => None,
+        if self.code_type == Some(TypeId::of::<T>()) {
+            // SAFETY: `code_type` is the `TypeId` of the concrete type of the code (taken
+            // through `Any`, which cannot be overridden) and `code_data` points to that
+            // value inside the `Arc` the entry holds in `code`, so it is a live `T`.
+            Some(unsafe { &*(self.code_data as *const T) })
+        } else {
+            None
         }
     }
 
