@@ -140,6 +140,8 @@ define_instrs! {
 
     // ---- data movement ----
     Copy { dst: Slot, src: Slot },
+    /// `to = a; to + 1 = b` (in that order): two copies merged.
+    Copy2 { to: Slot, a: Slot, b: Slot },
     /// `dst = cond != 0 ? a : b`
     Select { dst: Slot, cond: Slot, a: Slot, b: Slot },
     GlobalGet { dst: Slot, global: u32 },

@@ -561,6 +561,11 @@ handler!(Copy { dst, src } (ip, fp, cx, acc) {
     acc = Acc::set(fp, dst, acc.get(fp, src));
     next!(ip.next(), fp, acc)
 });
+handler!(Copy2 { to, a, b } (ip, fp, cx, acc) {
+    acc = Acc::set(fp, to, acc.get(fp, a));
+    acc = Acc::set(fp, to + 1, acc.get(fp, b));
+    next!(ip.next(), fp, acc)
+});
 handler!(Select { dst, cond, a, b } (ip, fp, cx, acc) {
     let v = if u32_of(acc.get(fp, cond)) != 0 { acc.get(fp, a) } else { acc.get(fp, b) };
     acc = Acc::set(fp, dst, v);

@@ -59,6 +59,9 @@ pub struct Translator<'m> {
     /// `(pc, height)` of the last instruction if it wrote the temporary of `height` and
     /// nothing has been emitted or labelled since: `local.set` may retarget it.
     fuse: Option<(usize, usize)>,
+    /// Code index of the last branch target placed (no instruction may be merged into
+    /// the one before it across a branch target).
+    label_at: usize,
 }
 
 fn too_large(what: &str) -> Error {
@@ -123,6 +126,7 @@ pub fn translate(module: &Module, index: u32) -> Result<InterpFunc> {
         reachable: true,
         unreachable_depth: 0,
         fuse: None,
+        label_at: 0,
     };
     t.control.push(Control {
         kind: Kind::Func,
@@ -215,9 +219,23 @@ impl Translator<'_> {
     }
 
     fn emit(&mut self, i: Instr) -> usize {
-        self.code.push(i);
         self.fuse = None;
+        // Two copies to consecutive slots (call arguments, mostly) become one op.
+        if let (Instr::Copy { dst: d2, src: b }, Some(Instr::Copy { dst: d1, src: a })) =
+            (i, self.code.last().copied())
+        {
+            if d1 < Slot::MAX && d2 == d1 + 1 && self.label_at != self.code.len() {
+                *self.code.last_mut().expect("a previous copy") = Instr::Copy2 { to: d1, a, b };
+                return self.code.len() - 1;
+            }
+        }
+        self.code.push(i);
         self.code.len() - 1
+    }
+
+    /// Marks the current position as a branch target.
+    fn mark_label(&mut self) {
+        self.label_at = self.code.len();
     }
 
     /// Emits `make(dst)` where `dst` is the temporary of the next stack height, and
@@ -387,6 +405,7 @@ impl Translator<'_> {
         let height = self.stack.len() - params;
         self.note_height(height + results.max(params));
         self.fuse = None;
+        self.mark_label();
         self.control.push(Control {
             kind,
             height,
@@ -1144,6 +1163,7 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
             self.copy_to_label(height, arity)?;
             self.jump_to(idx, Instr::Br { offset: 0 });
         }
+        self.mark_label();
         let here = self.code.len();
         if let Some(at) = self.control[idx].else_fixup.take() {
             self.patch(at, here);
@@ -1178,6 +1198,7 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
             self.copy_to_label(height, arity)?;
         }
         let c = self.control.pop().expect("control frame");
+        self.mark_label();
         let here = self.code.len();
         let falls_through_else = c.else_fixup.is_some();
         if let Some(at) = c.else_fixup {
@@ -1217,6 +1238,7 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
         let br = self.cond_branch(cond, true);
         let skip = self.emit(br);
         self.branch(relative_depth)?;
+        self.mark_label();
         let here = self.code.len();
         self.patch(skip, here);
         Ok(())
@@ -1246,6 +1268,7 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
             if self.control[idx].kind != Kind::Func && !self.label_needs_copies(height, arity)? {
                 self.link(idx, first + i);
             } else {
+                self.mark_label();
                 let here = self.code.len();
                 self.patch(first + i, here);
                 self.branch(*d)?;

@@ -112,7 +112,7 @@ fn block_results_go_to_the_label_slots() {
 }
 
 #[test]
-fn call_arguments_are_consecutive_temporaries() {
+fn call_arguments_are_consecutive_temporaries_copied_pairwise() {
     let c = code(
         "(module
             (func $f (param i32 i32) (result i32) local.get 0)
@@ -121,8 +121,7 @@ fn call_arguments_are_consecutive_temporaries() {
     assert_eq!(
         c,
         vec![
-            Copy { dst: 2, src: 0 },
-            Copy { dst: 3, src: 1 },
+            Copy2 { to: 2, a: 0, b: 1 },
             Call { func: 0, base: 2 },
             ReturnSlot { src: 2 },
         ]
@@ -134,11 +133,7 @@ fn several_results_return_from_temporaries() {
     let c = code("(module (func (param i64 i64) (result i64 i64) local.get 1 local.get 0))");
     assert_eq!(
         c,
-        vec![
-            Copy { dst: 2, src: 1 },
-            Copy { dst: 3, src: 0 },
-            ReturnMany { src: 2, len: 2 },
-        ]
+        vec![Copy2 { to: 2, a: 1, b: 0 }, ReturnMany { src: 2, len: 2 }]
     );
 }
 
@@ -166,5 +161,21 @@ fn address_add_fuses_into_indexed_loads_and_stores() {
             },
             ReturnSlot { src: 3 },
         ]
+    );
+}
+
+#[test]
+fn copies_do_not_merge_across_a_branch_target() {
+    // The loop header is a branch target between the two copies of the argument pair.
+    let c = code(
+        "(module
+            (func $f (param i32 i32))
+            (func (param i32 i32)
+                local.get 0
+                (loop (param i32) local.get 1 call $f (br 0 (i32.const 1)))))",
+    );
+    assert!(
+        !c.iter().any(|i| matches!(i, Copy2 { .. })),
+        "merged across the loop header: {c:?}"
     );
 }

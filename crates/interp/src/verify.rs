@@ -39,6 +39,9 @@ pub fn verify(code: &[Instr], frame_size: u32, module: &Module) -> Result<()> {
                     return bug(pc, "malformed branch table");
                 }
             }
+            Instr::Copy2 { to, .. } if to as u32 + 1 >= frame_size => {
+                return bug(pc, "copy outside the frame");
+            }
             Instr::ReturnMany { src, len } if src as u32 + len as u32 > frame_size => {
                 return bug(pc, "results outside the frame");
             }
