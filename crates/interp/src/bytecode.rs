@@ -460,7 +460,8 @@ pub struct InterpFunc {
     pub num_params: u16,
     /// Parameters plus declared locals.
     pub num_locals: u16,
-    /// Constants, copied to `num_locals..` at entry.
+    /// Constants, copied to `num_locals..` at entry; padded with zeros to a multiple of
+    /// four (the frame has room for the padding).
     pub consts: Box<[u64]>,
     /// Cells the frame needs (locals, constants, temporaries).
     pub frame_size: u32,

@@ -402,24 +402,34 @@ pub fn memory_of(inst: &Instance) -> MemoryView<'_> {
     }
 }
 
-/// Zeroes the declared locals and copies the constants in. Most functions have few of
-/// each: those are set one by one, avoiding memset/memcpy calls on the call path.
+/// Zeroes the declared locals and copies the constants in, in blocks of four cells (the
+/// translator leaves room after the constants and pads them). Up to 16 of each are set by
+/// straight-line code: a loop here becomes a memset/memcpy call, which costs more than
+/// the copying on the call path.
 #[inline(always)]
 pub fn enter_frame(fp: Regs, f: &InterpFunc) {
-    let (np, nl, nc) = (f.num_params, f.num_locals, f.consts.len());
-    if nl - np <= 4 {
-        for s in np..nl {
-            fp.set(s, 0);
+    let (np, nl) = (f.num_params as usize, f.num_locals as usize);
+    let block = |at: usize, cells: &[u64]| fp.cells(at, 4).copy_from_slice(&cells[..4]);
+    let zeros = [0u64; 4];
+    let n = nl - np;
+    if n <= 16 {
+        for k in [0, 4, 8, 12] {
+            if n > k {
+                block(np + k, &zeros);
+            }
         }
     } else {
-        fp.cells(np as usize, (nl - np) as usize).fill(0);
+        fp.cells(np, n).fill(0);
     }
-    if nc <= 4 {
-        for (i, c) in f.consts.iter().enumerate() {
-            fp.set(nl + i as Slot, *c);
+    let c = &f.consts;
+    if c.len() <= 16 {
+        for k in [0, 4, 8, 12] {
+            if c.len() > k {
+                block(nl + k, &c[k..]);
+            }
         }
     } else {
-        fp.cells(nl as usize, nc).copy_from_slice(&f.consts);
+        fp.cells(nl, c.len()).copy_from_slice(c);
     }
 }
 

@@ -154,7 +154,8 @@ fn read_err(e: wasmparser::BinaryReaderError) -> Error {
 
 impl Translator<'_> {
     fn finish(self) -> Result<InterpFunc> {
-        let frame_size = self.temp_base + self.max_height + 1;
+        // Three spare cells: frame setup writes locals and constants in blocks of four.
+        let frame_size = self.temp_base + self.max_height + 1 + 3;
         if frame_size > 0xffff {
             return Err(too_large("stack slots"));
         }
@@ -169,7 +170,12 @@ impl Translator<'_> {
             ops,
             num_params: self.num_params as u16,
             num_locals: self.num_locals as u16,
-            consts: self.consts.into_boxed_slice(),
+            consts: {
+                // Padded to whole blocks of four (see `enter_frame`).
+                let mut c = self.consts;
+                c.resize(c.len().div_ceil(4) * 4, 0);
+                c.into_boxed_slice()
+            },
             frame_size,
         })
     }
