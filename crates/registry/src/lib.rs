@@ -23,6 +23,31 @@ struct State {
     dependents: HashMap<String, HashSet<String>>,
 }
 
+impl State {
+    /// Registers `inst` as `name`, importing from the modules named in `from`.
+    fn link(&mut self, name: &str, inst: Arc<Instance>, from: HashSet<String>) {
+        for dep in &from {
+            self.dependents
+                .entry(dep.clone())
+                .or_default()
+                .insert(name.to_string());
+        }
+        self.imports_from.insert(name.to_string(), from);
+        self.modules.insert(name.to_string(), inst);
+    }
+
+    /// Forgets the import edges of `name` (it no longer imports from anyone).
+    fn unlink_imports(&mut self, name: &str) {
+        if let Some(from) = self.imports_from.remove(name) {
+            for dep in from {
+                if let Some(ds) = self.dependents.get_mut(&dep) {
+                    ds.remove(name);
+                }
+            }
+        }
+    }
+}
+
 /// Named module instances of one engine. `Send + Sync`: load, look up and call from any
 /// thread; lookups take a read lock only for the hash lookup itself.
 pub struct Registry {
@@ -119,14 +144,7 @@ impl Registry {
                 "a module named `{name}` was loaded concurrently; nothing was registered"
             )));
         }
-        for dep in &from {
-            st.dependents
-                .entry(dep.clone())
-                .or_default()
-                .insert(name.to_string());
-        }
-        st.imports_from.insert(name.to_string(), from);
-        st.modules.insert(name.to_string(), inst);
+        st.link(name, inst, from);
         Ok(())
     }
 
@@ -280,13 +298,7 @@ impl Registry {
     fn remove(st: &mut State, name: &str) {
         st.modules.remove(name);
         st.dependents.remove(name);
-        if let Some(from) = st.imports_from.remove(name) {
-            for dep in from {
-                if let Some(ds) = st.dependents.get_mut(&dep) {
-                    ds.remove(name);
-                }
-            }
-        }
+        st.unlink_imports(name);
     }
 }
 
@@ -365,21 +377,8 @@ impl Registry {
             .map_err(|e| e.context(format!("new version of `{name}`")))?;
         let report = rwamr_patch::forward_exports(old, &new)?;
         let mut st = self.write();
-        if let Some(prev) = st.imports_from.remove(name) {
-            for dep in prev {
-                if let Some(ds) = st.dependents.get_mut(&dep) {
-                    ds.remove(name);
-                }
-            }
-        }
-        for dep in &from {
-            st.dependents
-                .entry(dep.clone())
-                .or_default()
-                .insert(name.to_string());
-        }
-        st.imports_from.insert(name.to_string(), from);
-        st.modules.insert(name.to_string(), new);
+        st.unlink_imports(name);
+        st.link(name, new, from);
         Ok(report)
     }
 }
