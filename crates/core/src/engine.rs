@@ -127,9 +127,6 @@ impl Engine {
     pub fn compiler(&self) -> &dyn Compiler {
         &*self.inner.compiler
     }
-    pub fn same(&self, other: &Engine) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
 }
 
 impl fmt::Debug for Engine {

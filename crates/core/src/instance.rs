@@ -525,11 +525,6 @@ impl Instance {
         unsafe { &*self.funcs[index as usize] }
     }
 
-    /// The slots of the functions this instance defines.
-    pub fn defined_slots(&self) -> &[FuncSlot] {
-        &self.slots
-    }
-
     #[inline(always)]
     pub fn sig(&self, type_index: u32) -> SigId {
         self.sigs[type_index as usize]

@@ -109,9 +109,6 @@ impl FuncEntry {
         unsafe { &*self.instance }
     }
 
-    pub fn instance_ptr(&self) -> *const Instance {
-        self.instance
-    }
 }
 
 /// One function's slot.
