@@ -108,7 +108,6 @@ impl FuncEntry {
         // one), so it is alive for the lifetime of `&self`.
         unsafe { &*self.instance }
     }
-
 }
 
 /// One function's slot.
