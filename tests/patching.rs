@@ -336,3 +336,17 @@ fn names_and_dependents_after_updates() {
         assert_eq!(call_i32(&reg, "A", "f"), 301);
     });
 }
+
+#[test]
+fn fresh_update_moves_every_name_of_the_instance() {
+    each_mode(|mode, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.alias("A", "A2").unwrap();
+        reg.update_module("A", &module_a(2), UpdatePolicy::Fresh)
+            .unwrap();
+        assert_eq!(call_i32(&reg, "A2", "f"), 201, "{mode}");
+        reg.load("late", &wat(r#"(module (import "A2" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))"#))
+            .unwrap();
+        assert_eq!(call_i32(&reg, "late", "g"), 201, "{mode}");
+    });
+}

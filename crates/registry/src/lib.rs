@@ -128,7 +128,8 @@ impl Registry {
     }
 
     /// Registers an already loaded module under one more name (the spec scripts'
-    /// `register`). The instance stays alive until every name is unloaded.
+    /// `register`). The instance stays alive until every name is unloaded; a `Fresh`
+    /// update of any of its names moves all of them to the new version.
     pub fn alias(&self, existing: &str, new_name: &str) -> Result<()> {
         let inst = self
             .find(existing)
@@ -378,6 +379,12 @@ impl Registry {
         let report = rwamr_patch::forward_exports(old, &new)?;
         let mut st = self.write();
         st.unlink_imports(name);
+        // Other names of the old instance (`alias`) now name the new one as well.
+        for inst in st.modules.values_mut() {
+            if Arc::ptr_eq(inst, old) {
+                *inst = new.clone();
+            }
+        }
         st.link(name, new, from);
         Ok(report)
     }
