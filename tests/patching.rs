@@ -350,3 +350,28 @@ fn fresh_update_moves_every_name_of_the_instance() {
         assert_eq!(call_i32(&reg, "late", "g"), 201, "{mode}");
     });
 }
+
+#[test]
+fn fresh_update_checks_importers_of_every_name() {
+    each_mode(|mode, reg| {
+        reg.load("A", &module_a(1)).unwrap();
+        reg.alias("A", "A2").unwrap();
+        reg.load(
+            "B",
+            &wat(r#"(module (import "A2" "f" (func (result i32))))"#),
+        )
+        .unwrap();
+        let e = reg
+            .update_module(
+                "A",
+                &wat(r#"(module (func (export "h")))"#),
+                UpdatePolicy::Fresh,
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("`B` imports `A2`.`f`"),
+            "{mode}: {e}"
+        );
+        assert_eq!(call_i32(&reg, "A2", "f"), 101, "{mode}: unchanged");
+    });
+}

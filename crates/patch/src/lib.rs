@@ -263,17 +263,20 @@ pub struct Dependent<'a> {
     pub module: &'a Module,
 }
 
-/// Checks that a `Fresh` update of `module_name` (running as `old`) to `new` keeps every
-/// import of every dependent satisfiable by re-pointing function slots. The error names
+/// Checks that a `Fresh` update of `module_name` (running as `old`, also registered as
+/// `other_names`) to `new` keeps every import of every dependent satisfiable by
+/// re-pointing function slots. The error names
 /// the dependent and the import.
 pub fn check_fresh(
     module_name: &str,
+    other_names: &[String],
     old: &Instance,
     new: &Module,
     dependents: &[Dependent<'_>],
 ) -> Result<()> {
+    let names_old = |m: &str| m == module_name || other_names.iter().any(|n| n == m);
     for d in dependents {
-        for imp in d.module.imports.iter().filter(|i| i.module == module_name) {
+        for imp in d.module.imports.iter().filter(|i| names_old(&i.module)) {
             let what = format!("`{}` imports `{}`.`{}`", d.name, imp.module, imp.name);
             let ImportKind::Func(want) = imp.kind else {
                 return Err(Error::incompatible(format!(

@@ -353,8 +353,22 @@ impl Registry {
         }
         let compiled = CompiledModule::new(&self.engine, new_bytes)
             .map_err(|e| e.context(format!("new version of `{name}`")))?;
-        let dependents: Vec<(String, Arc<Instance>)> = self
-            .dependents(name)
+        // Dependents of every name the old instance is registered under.
+        let other_names: Vec<String> = {
+            let st = self.read();
+            st.modules
+                .iter()
+                .filter(|(n, i)| n.as_str() != name && Arc::ptr_eq(i, old))
+                .map(|(n, _)| n.clone())
+                .collect()
+        };
+        let mut dependent_names: Vec<String> = std::iter::once(name)
+            .chain(other_names.iter().map(String::as_str))
+            .flat_map(|n| self.dependents(n))
+            .collect();
+        dependent_names.sort();
+        dependent_names.dedup();
+        let dependents: Vec<(String, Arc<Instance>)> = dependent_names
             .into_iter()
             .filter_map(|d| self.find(&d).map(|i| (d, i)))
             .collect();
@@ -367,7 +381,7 @@ impl Registry {
                 })
             })
             .collect();
-        rwamr_patch::check_fresh(name, old, &compiled.module, &deps)?;
+        rwamr_patch::check_fresh(name, &other_names, old, &compiled.module, &deps)?;
         let (imports, from) = self.resolve(&compiled)?;
         if from.contains(name) {
             return Err(Error::registry(format!(
