@@ -232,3 +232,46 @@ fn registry_and_func_are_send_sync() {
     check::<rwamr::Func>();
     check::<rwamr::Engine>();
 }
+
+#[test]
+fn unloading_frees_an_importer_unless_its_functions_are_stored_elsewhere() {
+    each_mode(|mode, reg| {
+        reg.load(
+            "A",
+            &wat(r#"(module (table (export "t") 2 funcref)
+                (func (export "call0") (result i32) (call_indirect (result i32) (i32.const 0))))"#),
+        )
+        .unwrap();
+        // B imports the table but stores nothing in it: unloading B frees it.
+        let b = reg
+            .load("B", &wat(r#"(module (import "A" "t" (table 2 funcref)))"#))
+            .unwrap();
+        let b_weak = std::sync::Arc::downgrade(&b);
+        drop(b);
+        reg.unload("B").unwrap();
+        assert!(
+            b_weak.upgrade().is_none(),
+            "{mode}: unloaded importer leaked"
+        );
+        // C stores one of its functions in A's table: the table keeps C's code alive, so
+        // A can still call it after C is unloaded.
+        let c = reg
+            .load(
+                "C",
+                &wat(r#"(module (import "A" "t" (table 2 funcref))
+                    (elem (i32.const 0) $f) (func $f (result i32) (i32.const 7)))"#),
+            )
+            .unwrap();
+        let c_weak = std::sync::Arc::downgrade(&c);
+        drop(c);
+        reg.unload("C").unwrap();
+        assert!(
+            c_weak.upgrade().is_some(),
+            "{mode}: stored function's instance freed"
+        );
+        assert_eq!(
+            reg.func("A", "call0").unwrap().call(&[]).unwrap(),
+            vec![Val::I32(7)]
+        );
+    });
+}

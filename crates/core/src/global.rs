@@ -1,25 +1,28 @@
 //! Globals. The value is one cell (see [`crate::val`]) in an atomic, so instances on
 //! several threads may read and write it without a lock.
 
+use crate::holders::Holders;
 use crate::types::GlobalType;
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub struct Global {
     ty: GlobalType,
     value: AtomicU64,
-    /// See [`crate::table::Table`]'s holders: owners of references stored here.
-    holders: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+    /// Instances of foreign functions stored here (see `holders.rs`).
+    holders: Holders,
 }
 
 impl Global {
     pub fn new(ty: GlobalType, cell: u64) -> Global {
-        Global {
+        let g = Global {
             ty,
             value: AtomicU64::new(cell),
-            holders: Mutex::new(Vec::new()),
-        }
+            holders: Holders::new(ty.ty == crate::types::ValType::FuncRef),
+        };
+        g.holders.note(cell);
+        g
     }
     pub fn ty(&self) -> GlobalType {
         self.ty
@@ -30,13 +33,12 @@ impl Global {
     }
     #[inline]
     pub fn set(&self, cell: u64) {
+        self.holders.note(cell);
         self.value.store(cell, Ordering::Relaxed)
     }
-    pub fn add_holder(&self, holder: Arc<dyn Any + Send + Sync>) {
-        let mut h = self.holders.lock().unwrap_or_else(|e| e.into_inner());
-        if !h.iter().any(|x| Arc::ptr_eq(x, &holder)) {
-            h.push(holder);
-        }
+    /// Records the instance that owns the global (its own functions need no holding).
+    pub fn set_owner(&self, owner: *const crate::instance::Instance) {
+        self.holders.set_owner(owner);
     }
 }
 
@@ -84,9 +86,6 @@ impl GlobalRef {
                 ty.ty,
                 v.ty()
             )));
-        }
-        if let crate::Val::FuncRef(Some(f)) = &v {
-            self.global.add_holder(f.owner().clone());
         }
         self.global.set(v.to_cell());
         Ok(())

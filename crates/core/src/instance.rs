@@ -10,10 +10,8 @@ use crate::memory::Memory;
 use crate::module::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, ImportKind, Module};
 use crate::slot::{FuncCode, FuncEntry, FuncSlot};
 use crate::table::Table;
-use crate::types::{limits_match, SigId, ValType};
-use crate::val::Val;
+use crate::types::{limits_match, SigId};
 use hashbrown::HashMap;
-use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -343,17 +341,13 @@ impl Instance {
             };
             slot.init(ptr, entry);
         }
-        // Our functions may be stored in imported tables and globals: those keep us alive.
-        let holder: Arc<dyn Any + Send + Sync> = inst.clone();
-        for t in &inst.tables[..module.num_imported_tables as usize] {
-            if t.ty().elem == ValType::FuncRef {
-                t.add_holder(holder.clone());
-            }
+        // Storage we define holds our own functions without keeping us alive (that would
+        // be a cycle); foreign storage holds us once our functions are stored in it.
+        for t in &inst.tables[module.num_imported_tables as usize..] {
+            t.set_owner(ptr);
         }
-        for g in &inst.globals[..module.num_imported_globals as usize] {
-            if g.ty().mutable && g.ty().ty == ValType::FuncRef {
-                g.add_holder(holder.clone());
-            }
+        for g in &inst.globals[module.num_imported_globals as usize..] {
+            g.set_owner(ptr);
         }
 
         inst.run_initializers()?;
@@ -419,19 +413,11 @@ impl Instance {
                     Pending::Memory(memories.len() - 1)
                 }
                 HostItem::Table(ty, init) => {
-                    let t = Arc::new(Table::new(*ty, init.to_cell())?);
-                    if let Val::FuncRef(Some(f)) = init {
-                        t.add_holder(f.owner().clone());
-                    }
-                    tables.push(t);
+                    tables.push(Arc::new(Table::new(*ty, init.to_cell())?));
                     Pending::Table(tables.len() - 1)
                 }
                 HostItem::Global(ty, v) => {
-                    let g = Arc::new(Global::new(*ty, v.to_cell()));
-                    if let Val::FuncRef(Some(f)) = v {
-                        g.add_holder(f.owner().clone());
-                    }
-                    globals.push(g);
+                    globals.push(Arc::new(Global::new(*ty, v.to_cell())));
                     Pending::Global(globals.len() - 1)
                 }
             };
@@ -467,6 +453,12 @@ impl Instance {
             keep_alive: Mutex::new(Vec::new()),
         });
         let ptr = Arc::as_ptr(&inst);
+        for t in inst.tables.iter() {
+            t.set_owner(ptr);
+        }
+        for g in inst.globals.iter() {
+            g.set_owner(ptr);
+        }
         for (i, (slot, f)) in inst.slots.iter().zip(funcs_h).enumerate() {
             let sig = engine.types().intern(f.ty());
             // SAFETY: the entry's instance is the slot's owner, alive as long as the slot.

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod func;
 pub mod global;
+mod holders;
 pub mod host;
 pub mod instance;
 pub mod memory;

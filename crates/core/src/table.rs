@@ -9,13 +9,13 @@
 //! on a mutex; `grow` publishes a larger copy and the old array is freed once no reader
 //! can still see it.
 
+use crate::holders::Holders;
 use crate::slot::{pin, FuncSlot};
 use crate::trap::TrapCode;
 use crate::types::TableType;
 use crossbeam_epoch::{Atomic, Guard, Owned};
-use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 /// Most elements a table may have; larger tables are refused (as wasmtime does).
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
@@ -26,10 +26,8 @@ pub struct Table {
     ty: TableType,
     elems: Atomic<Cells>,
     write: Mutex<()>,
-    /// Instances whose functions may be stored here although they do not own the table
-    /// (modules that import it, host handles that were stored): kept alive with it, so a
-    /// stored reference never dangles.
-    holders: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+    /// Instances of foreign functions stored here (see `holders.rs`).
+    holders: Holders,
 }
 
 fn cells(n: usize, init: u64) -> Cells {
@@ -44,12 +42,14 @@ impl Table {
                 ty.min
             )));
         }
-        Ok(Table {
+        let table = Table {
             ty,
             elems: Atomic::new(cells(ty.min as usize, init)),
             write: Mutex::new(()),
-            holders: Mutex::new(Vec::new()),
-        })
+            holders: Holders::new(ty.elem == crate::types::ValType::FuncRef),
+        };
+        table.holders.note(init);
+        Ok(table)
     }
 
     /// The current element array, valid while `guard` lives.
@@ -77,12 +77,9 @@ impl Table {
         self.read(&pin()).len() as u32
     }
 
-    /// Keeps `holder` alive as long as this table.
-    pub fn add_holder(&self, holder: Arc<dyn Any + Send + Sync>) {
-        let mut h = self.holders.lock().unwrap_or_else(|e| e.into_inner());
-        if !h.iter().any(|x| Arc::ptr_eq(x, &holder)) {
-            h.push(holder);
-        }
+    /// Records the instance that owns the table (its own functions need no holding).
+    pub fn set_owner(&self, owner: *const crate::instance::Instance) {
+        self.holders.set_owner(owner);
     }
 
     #[inline]
@@ -113,6 +110,7 @@ impl Table {
 
     pub fn set(&self, index: u32, value: u64) -> Result<(), TrapCode> {
         let _w = self.lock();
+        self.holders.note(value);
         match self.read(&pin()).get(index as usize) {
             Some(c) => {
                 c.store(value, Ordering::Release);
@@ -135,6 +133,7 @@ impl Table {
         if delta == 0 {
             return Some(old_len);
         }
+        self.holders.note(init);
         let grown: Cells = old
             .iter()
             .map(|c| AtomicU64::new(c.load(Ordering::Acquire)))
@@ -155,6 +154,7 @@ impl Table {
         if end > e.len() as u64 {
             return Err(TrapCode::TableOutOfBounds);
         }
+        self.holders.note(value);
         for c in &e[at as usize..end as usize] {
             c.store(value, Ordering::Release);
         }
@@ -184,6 +184,9 @@ impl Table {
             .map(|c| c.load(Ordering::Acquire))
             .collect();
         for (c, v) in d[dst as usize..].iter().zip(vals) {
+            if !std::ptr::eq(self, src) {
+                self.holders.note(v);
+            }
             c.store(v, Ordering::Release);
         }
         Ok(())
@@ -205,6 +208,7 @@ impl Table {
             .iter()
             .zip(&items[src as usize..(src + len) as usize])
         {
+            self.holders.note(*v);
             c.store(*v, Ordering::Release);
         }
         Ok(())
