@@ -92,8 +92,13 @@ impl Table {
 
     /// The function stored at `index`, for `call_indirect`: "undefined element" outside
     /// the table, "uninitialized element" for null.
+    ///
+    /// # Safety
+    /// The instance that owns the table must be alive for as long as the returned slot is
+    /// used (its own functions are stored without a holder). That holds for any instance
+    /// that owns or imports the table, while it runs: an importer keeps the owner alive.
     #[inline]
-    pub fn func_at(&self, index: u32) -> Result<&FuncSlot, TrapCode> {
+    pub unsafe fn func_at(&self, index: u32) -> Result<&FuncSlot, TrapCode> {
         let cell = self
             .read(&pin())
             .get(index as usize)
@@ -102,9 +107,8 @@ impl Table {
         if cell == 0 {
             return Err(TrapCode::UninitializedElement);
         }
-        // SAFETY: a non-null funcref cell in a table is the address of a slot whose owner
-        // is kept alive by this table's owner or holders (instances never leave a table
-        // while they are stored in it), so it lives at least as long as `&self`.
+        // SAFETY: a non-null cell is the address of a slot of the table's owner (alive by
+        // this function's contract) or of an instance the table holds (`holders.rs`).
         Ok(unsafe { &*(cell as *const FuncSlot) })
     }
 

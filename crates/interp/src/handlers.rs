@@ -558,7 +558,9 @@ handler!(Call { func, base } (ip, fp, cx, acc) {
 });
 handler!(CallIndirect { sig, table, index, base } (ip, fp, cx, acc) {
     let inst = cx.inst;
-    let slot = tr!(cx, inst.table(table).func_at(u32_of(acc.get(fp, index))));
+    // SAFETY: `inst` is running, and it owns or imports the table, which keeps the
+    // table's owner alive.
+    let slot = tr!(cx, unsafe { inst.table(table).func_at(u32_of(acc.get(fp, index))) });
     let entry = slot.entry(cx.guard);
     if entry.sig != inst.sig(sig) {
         return cx.fail(TrapCode::BadSignature);
