@@ -22,19 +22,29 @@ fn programs() -> &'static Path {
     DIR.get_or_init(|| {
         let root = workspace_root();
         let target = root.join("target/wasi-programs");
-        let has_target = Command::new("rustup")
-            .args(["target", "list", "--installed"])
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .any(|l| l == "wasm32-wasip1")
-            })
-            // Without rustup, let cargo say whether the target is there.
-            .unwrap_or(true);
+        let installed = || {
+            Command::new("rustup")
+                .args(["target", "list", "--installed"])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .any(|l| l == "wasm32-wasip1")
+                })
+                // Without rustup, let cargo say whether the target is there.
+                .unwrap_or(true)
+        };
+        // A fresh machine lacks the target: install it, so the README's test command
+        // works there as it is.
+        if !installed() {
+            eprintln!("installing the wasm32-wasip1 target for the WASI test programs");
+            let _ = Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip1"])
+                .status();
+        }
         assert!(
-            has_target,
-            "the wasm32-wasip1 target is not installed: run `rustup target add wasm32-wasip1`"
+            installed(),
+            "the wasm32-wasip1 target is not installed and `rustup target add wasm32-wasip1` failed"
         );
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
