@@ -21,6 +21,8 @@ fn wasm2_config() -> wasm_smith::Config {
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
         max_memories: 1,
+        // Small memories: whole memories are compared, and created per case.
+        max_memory32_bytes: 4 << 20,
         max_tables: 2,
         max_imports: 0,
         export_everything: true,
