@@ -4,34 +4,9 @@
 //! bits), whether each call trapped, exported globals and exported memory must agree.
 
 mod common;
-use common::each_mode;
+use common::{each_mode, random_module};
 use proptest::prelude::*;
 use rwamr::{Extern, Val};
-
-fn config() -> wasm_smith::Config {
-    wasm_smith::Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        threads_enabled: false,
-        exceptions_enabled: false,
-        gc_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        extended_const_enabled: false,
-        wide_arithmetic_enabled: false,
-        custom_page_sizes_enabled: false,
-        max_memories: 1,
-        // Small memories: whole memories are compared, and created per case.
-        max_memory32_bytes: 4 << 20,
-        max_tables: 2,
-        max_imports: 0,
-        export_everything: true,
-        canonicalize_nans: true,
-        max_instructions: 500,
-        min_funcs: 1,
-        ..wasm_smith::Config::default()
-    }
-}
 
 /// What one call observably did: its results as (type tag, bits), or a trap.
 #[derive(Debug, PartialEq)]
@@ -165,16 +140,11 @@ fn run_wasmi(bytes: &[u8]) -> Run {
 }
 
 fn compare(seed: &[u8]) {
-    let mut u = arbitrary::Unstructured::new(seed);
-    let Ok(mut module) = wasm_smith::Module::new(config(), &mut u) else {
-        return;
-    };
     // Fuel below wasmi's default recursion limit (1,000 frames): recursion ends by fuel
     // in both engines, never by their different stack limits.
-    if module.ensure_termination(500).is_err() {
+    let Some(bytes) = random_module(seed, true, 500) else {
         return;
-    }
-    let bytes = module.to_bytes();
+    };
     let expected = run_wasmi(&bytes);
     // wasmi 2.0 is not always deterministic on these modules (seen: a global that one
     // run XORs a different value into than the next). Only a reproducible oracle counts.

@@ -4,44 +4,14 @@
 //! are given fuel).
 
 mod common;
-use common::each_mode;
+use common::{each_mode, random_module};
 use proptest::prelude::*;
 use rwamr::{ErrorKind, Val};
 
-fn wasm2_config() -> wasm_smith::Config {
-    wasm_smith::Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        threads_enabled: false,
-        exceptions_enabled: false,
-        gc_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        extended_const_enabled: false,
-        wide_arithmetic_enabled: false,
-        custom_page_sizes_enabled: false,
-        max_memories: 1,
-        // Small memories: whole memories are compared, and created per case.
-        max_memory32_bytes: 4 << 20,
-        max_tables: 2,
-        max_imports: 0,
-        export_everything: true,
-        max_instructions: 500,
-        min_funcs: 1,
-        ..wasm_smith::Config::default()
-    }
-}
-
 fn run_module(seed: &[u8]) {
-    let mut u = arbitrary::Unstructured::new(seed);
-    let Ok(mut module) = wasm_smith::Module::new(wasm2_config(), &mut u) else {
+    let Some(bytes) = random_module(seed, false, 2_000) else {
         return;
     };
-    // Loops and calls consume fuel; running out traps (`unreachable`).
-    if module.ensure_termination(2_000).is_err() {
-        return;
-    }
-    let bytes = module.to_bytes();
     each_mode(|mode, reg| {
         let inst = match reg.load("m", &bytes) {
             Ok(i) => i,
