@@ -65,33 +65,48 @@ impl Config {
 
 /// The modes this build can run.
 pub fn built_modes() -> &'static [Mode] {
-    &[Mode::Interp]
+    if rwamr_jit::JitCompiler::supported() {
+        &[Mode::Interp, Mode::Baseline, Mode::Optimized]
+    } else {
+        &[Mode::Interp]
+    }
 }
 
-/// An engine: configuration, canonical types and the compiler of its mode.
+/// An engine: configuration, canonical types and the compilers of its modes.
 #[derive(Clone, Debug)]
 pub struct Engine {
     inner: rwamr_core::Engine,
 }
 
 impl Engine {
-    /// Creates an engine; fails for a mode this build does not have yet.
+    /// Creates an engine whose modules run in `config`'s mode by default; every built
+    /// mode is available to [`Registry::load_in_mode`]. Fails for a mode this build
+    /// does not have.
     pub fn new(config: Config) -> Result<Engine> {
-        let compiler: Box<dyn rwamr_core::Compiler> = match config.mode {
-            Mode::Interp => Box::new(rwamr_interp::InterpCompiler),
-            other => {
-                return Err(Error::unsupported(format!(
-                    "execution mode `{other}` is not built yet; available: {}",
-                    built_modes()
-                        .iter()
-                        .map(|m| m.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-        };
+        if !built_modes().contains(&config.mode) {
+            return Err(Error::unsupported(format!(
+                "execution mode `{}` is not built yet; available: {}",
+                config.mode,
+                built_modes()
+                    .iter()
+                    .map(|m| m.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let compilers = built_modes()
+            .iter()
+            .map(|&m| {
+                let c: Box<dyn rwamr_core::Compiler> = match m {
+                    Mode::Interp => Box::new(rwamr_interp::InterpCompiler),
+                    Mode::Baseline => Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline)),
+                    _ => Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized)),
+                };
+                (m, c)
+            })
+            .collect();
         Ok(Engine {
-            inner: rwamr_core::Engine::new(config.mode, config.limits, compiler),
+            inner: rwamr_core::Engine::new(config.mode, config.limits, compilers)?,
         })
     }
 

@@ -1,7 +1,7 @@
 //! The engine: settings shared by everything loaded with it, the canonical type table,
 //! and the compiler of the configured execution mode.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::slot::WasmCode;
 use crate::types::TypeRegistry;
@@ -54,6 +54,11 @@ impl fmt::Display for Mode {
     }
 }
 
+/// The guard compiled code needs to leave 32-bit memory accesses unchecked: any 32-bit
+/// address plus any 32-bit offset plus the access size stays inside the reservation.
+/// With it every memory reserves 8 GiB + 64 KiB of address space (not of memory).
+pub const UNCHECKED_MEMORY_GUARD: usize = (4 << 30) + 64 * 1024;
+
 /// Limits that every tier honours.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -61,8 +66,10 @@ pub struct Limits {
     pub max_call_depth: usize,
     /// Value-stack cells (8 bytes each) the interpreter may use per thread.
     pub max_stack_cells: usize,
-    /// Inaccessible address space reserved after each linear memory's maximum size
-    /// (compiled tiers use it instead of bounds checks; the interpreter checks bounds).
+    /// Inaccessible address space reserved after each linear memory's maximum size.
+    /// Compiled tiers rely on it instead of bounds checks when it is at least
+    /// [`UNCHECKED_MEMORY_GUARD`] (the default), and check bounds otherwise; the
+    /// interpreter always checks.
     pub memory_guard_bytes: usize,
 }
 
@@ -71,7 +78,7 @@ impl Default for Limits {
         Limits {
             max_call_depth: 10_000,
             max_stack_cells: 1 << 20,
-            memory_guard_bytes: 64 * 1024,
+            memory_guard_bytes: UNCHECKED_MEMORY_GUARD,
         }
     }
 }
@@ -95,7 +102,8 @@ struct EngineInner {
     mode: Mode,
     limits: Limits,
     types: TypeRegistry,
-    compiler: Box<dyn Compiler>,
+    /// One compiler per available mode; the engine's own mode's comes first.
+    compilers: Vec<(Mode, Box<dyn Compiler>)>,
 }
 
 /// Shared engine state; cheap to clone.
@@ -105,15 +113,27 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(mode: Mode, limits: Limits, compiler: Box<dyn Compiler>) -> Engine {
-        Engine {
+    /// An engine whose modules compile in `mode` by default; `compilers` gives the
+    /// compiler of every mode modules may be compiled in (it must include `mode`).
+    pub fn new(
+        mode: Mode,
+        limits: Limits,
+        mut compilers: Vec<(Mode, Box<dyn Compiler>)>,
+    ) -> Result<Engine> {
+        let Some(at) = compilers.iter().position(|(m, _)| *m == mode) else {
+            return Err(Error::unsupported(format!(
+                "no compiler for execution mode `{mode}` was given"
+            )));
+        };
+        compilers.swap(0, at);
+        Ok(Engine {
             inner: Arc::new(EngineInner {
                 mode,
                 limits,
                 types: TypeRegistry::default(),
-                compiler,
+                compilers,
             }),
-        }
+        })
     }
     pub fn mode(&self) -> Mode {
         self.inner.mode
@@ -124,8 +144,49 @@ impl Engine {
     pub fn types(&self) -> &TypeRegistry {
         &self.inner.types
     }
+    /// The compiler of the engine's mode.
     pub fn compiler(&self) -> &dyn Compiler {
-        &*self.inner.compiler
+        &*self.inner.compilers[0].1
+    }
+    /// The compiler of `mode`, if the engine has one.
+    pub fn compiler_for(&self, mode: Mode) -> Result<&dyn Compiler> {
+        self.inner
+            .compilers
+            .iter()
+            .find(|(m, _)| *m == mode)
+            .map(|(_, c)| &**c)
+            .ok_or_else(|| {
+                Error::unsupported(format!(
+                    "execution mode `{mode}` is not available in this engine; available: {}",
+                    self.modes()
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+    /// The modes this engine can compile for.
+    pub fn modes(&self) -> Vec<Mode> {
+        self.inner.compilers.iter().map(|(m, _)| *m).collect()
+    }
+
+    /// Refuses an imported memory that compiled code of this engine could reach past:
+    /// one reserved with a smaller guard than the engine's (made by another engine).
+    pub fn check_imported_memory(&self, memory: &crate::Memory) -> Result<()> {
+        let guard = self.inner.limits.memory_guard_bytes;
+        if guard >= UNCHECKED_MEMORY_GUARD
+            && memory.reserved() < (crate::memory::MAX_PAGES as usize) * crate::PAGE_SIZE + guard
+        {
+            return Err(Error::link(format!(
+                "an imported memory reserves {} bytes of address space, less than the \
+                 {} bytes this engine's compiled code relies on; create it with the \
+                 engine's memory guard setting",
+                memory.reserved(),
+                (4usize << 30) + guard
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -141,14 +202,22 @@ impl fmt::Debug for Engine {
 pub struct CompiledModule {
     pub module: Arc<Module>,
     pub code: Vec<Arc<dyn WasmCode>>,
+    /// The mode the code was compiled for.
+    pub mode: Mode,
 }
 
 impl CompiledModule {
     /// Decodes, validates and compiles `bytes` with the engine's tier.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<CompiledModule> {
+        Self::new_in(engine, bytes, engine.mode())
+    }
+
+    /// Decodes, validates and compiles `bytes` for `mode` (one of the engine's modes).
+    pub fn new_in(engine: &Engine, bytes: &[u8], mode: Mode) -> Result<CompiledModule> {
+        let compiler = engine.compiler_for(mode)?;
         let module = Arc::new(Module::new(bytes)?);
-        let code = engine.compiler().compile(engine, &module)?;
-        Ok(CompiledModule { module, code })
+        let code = compiler.compile(engine, &module)?;
+        Ok(CompiledModule { module, code, mode })
     }
 }
 

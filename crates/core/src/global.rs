@@ -27,6 +27,11 @@ impl Global {
     pub fn ty(&self) -> GlobalType {
         self.ty
     }
+    /// Where the value cell is, for compiled code (plain loads and stores of numbers;
+    /// references go through [`Global::set`] so that holders are kept).
+    pub fn value_ptr(&self) -> *const u64 {
+        self.value.as_ptr()
+    }
     #[inline]
     pub fn get(&self) -> u64 {
         self.value.load(Ordering::Relaxed)

@@ -1,7 +1,8 @@
 //! Instances: a module's functions (as slots), memories, tables and globals, linked to
 //! the instances it imports from. Host modules are instances too, made of host items.
 
-use crate::engine::{CompiledModule, Engine};
+use crate::engine::{CompiledModule, Engine, Mode};
+use crate::vmctx::VmCtxLayout;
 use crate::error::{Error, Result};
 use crate::func::Func;
 use crate::global::Global;
@@ -67,6 +68,10 @@ pub struct Instance {
     aliases: Mutex<HashMap<u32, Vec<Alias>>>,
     /// Instances whose code runs in our slots (a newer version we forward to).
     keep_alive: Mutex<Vec<Arc<Instance>>>,
+    /// The execution mode the module was compiled for (patches compile with it too).
+    mode: Mode,
+    /// Context words for compiled code (see `vmctx.rs`); empty for host instances.
+    vmctx: Box<[u64]>,
 }
 
 /// A slot of another instance that forwards to one of ours. The owner is held weakly
@@ -308,7 +313,33 @@ impl Instance {
             exports.insert(name.clone(), item);
         }
 
-        let inst = Arc::new(Instance {
+        for mem in &memories[..module.num_imported_memories as usize] {
+            engine.check_imported_memory(mem)?;
+        }
+        let layout = VmCtxLayout::new(module);
+        let mut vmctx = vec![0u64; layout.words()].into_boxed_slice();
+        let word = |off: i32| off as usize / 8;
+        for (i, m) in memories.iter().enumerate() {
+            vmctx[word(layout.memory_base(i as u32))] = m.base_ptr() as u64;
+            vmctx[word(layout.memory_len(i as u32))] = m.len_ptr() as u64;
+        }
+        for (i, g) in globals.iter().enumerate() {
+            vmctx[word(layout.global(i as u32))] = g.value_ptr() as u64;
+        }
+        for (i, f) in funcs.iter().enumerate() {
+            vmctx[word(layout.func_slot(i as u32))] = *f as u64;
+        }
+        for (i, t) in tables.iter().enumerate() {
+            vmctx[word(layout.table(i as u32))] = Arc::as_ptr(t) as u64;
+        }
+        for (i, s) in sigs.iter().enumerate() {
+            vmctx[word(layout.sig(i as u32))] = s.0 as u64;
+        }
+        let inst = Arc::new_cyclic(|me| {
+            vmctx[word(layout.instance())] = me.as_ptr() as u64;
+            Instance {
+            mode: compiled.mode,
+            vmctx,
             name: name.to_string(),
             engine: engine.clone(),
             module: Some(module.clone()),
@@ -324,7 +355,7 @@ impl Instance {
             deps,
             aliases: Mutex::new(HashMap::new()),
             keep_alive: Mutex::new(Vec::new()),
-        });
+        }});
         let ptr = Arc::as_ptr(&inst);
         for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
             let index = module.num_imported_funcs + i as u32;
@@ -451,6 +482,8 @@ impl Instance {
             deps: Vec::new(),
             aliases: Mutex::new(HashMap::new()),
             keep_alive: Mutex::new(Vec::new()),
+            mode: engine.mode(),
+            vmctx: Box::new([]),
         });
         let ptr = Arc::as_ptr(&inst);
         for t in inst.tables.iter() {
@@ -471,6 +504,22 @@ impl Instance {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+    /// The execution mode the instance's module was compiled for.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// The context words compiled code runs with (see `vmctx.rs`).
+    pub fn vmctx_ptr(&self) -> *const u64 {
+        self.vmctx.as_ptr()
+    }
+    /// The instance whose context words start at `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be [`Instance::vmctx_ptr`] of a live instance.
+    pub unsafe fn from_vmctx<'a>(vmctx: *const u64) -> &'a Instance {
+        // SAFETY: word 0 of a vmctx is its instance (`vmctx.rs`), alive by the contract.
+        unsafe { &*(*vmctx as *const Instance) }
     }
     pub fn engine(&self) -> &Engine {
         &self.engine

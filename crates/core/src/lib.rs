@@ -20,8 +20,9 @@ pub mod table;
 pub mod trap;
 pub mod types;
 pub mod val;
+pub mod vmctx;
 
-pub use engine::{CompiledModule, Compiler, Engine, Limits, Mode};
+pub use engine::{CompiledModule, Compiler, Engine, Limits, Mode, UNCHECKED_MEMORY_GUARD};
 pub use error::{Error, ErrorKind, Result};
 pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use global::{Global, GlobalRef};
@@ -34,3 +35,4 @@ pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{FuncType, GlobalType, MemoryType, SigId, TableType, ValType};
 pub use val::Val;
+pub use vmctx::VmCtxLayout;

@@ -55,7 +55,14 @@ impl Memory {
             ));
         }
         let max_pages = ty.max.unwrap_or(MAX_PAGES) as usize;
-        let reserved = (max_pages * PAGE_SIZE).saturating_add(guard);
+        // A guard of 4 GiB or more is for code without bounds checks: any 32-bit address
+        // plus any 32-bit offset must land in the reservation, whatever the maximum.
+        let addressable = if guard >= 1 << 32 {
+            MAX_PAGES as usize
+        } else {
+            max_pages
+        };
+        let reserved = (addressable * PAGE_SIZE).saturating_add(guard);
         let initial = ty.min as usize * PAGE_SIZE;
         if reserved == 0 {
             return Ok(Memory {
@@ -118,6 +125,19 @@ impl Memory {
             min: self.size_pages(),
             max: self.ty.max,
         }
+    }
+
+    /// The base address (fixed for the memory's lifetime), for compiled code.
+    pub fn base_ptr(&self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+    /// Where the byte length is (an `AtomicUsize`), for compiled code.
+    pub fn len_ptr(&self) -> *const usize {
+        self.len.as_ptr()
+    }
+    /// Bytes of address space reserved at the base (accessible or not).
+    pub fn reserved(&self) -> usize {
+        self.reserved
     }
 
     /// Current size in bytes.

@@ -25,6 +25,14 @@ pub trait WasmCode: Any + Send + Sync {
     /// arguments; on success `cells[..results]` hold the results. `cells` has room for
     /// `max(params, results)` values.
     fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap>;
+
+    /// The machine-code entry point of compiled code, called with the native calling
+    /// convention of the compiled tiers (`crates/jit`): `(entry, thread ctx, params...)
+    /// -> results`. Null (the default) for code that only runs through [`WasmCode::call`];
+    /// compiled callers then go through `call`.
+    fn native_entry(&self) -> *const u8 {
+        ptr::null()
+    }
 }
 
 /// Shared compiled code.
@@ -38,7 +46,14 @@ pub enum FuncCode {
 }
 
 /// What a slot points to: everything needed to call a function. Immutable once built.
+///
+/// `repr(C)`: compiled code reads `native`, `vmctx` and `sig` at the offsets below.
+#[repr(C)]
 pub struct FuncEntry {
+    /// Native entry point of compiled code, or null (see [`WasmCode::native_entry`]).
+    native: *const u8,
+    /// The instance's context words (see `vmctx.rs`), for compiled code.
+    vmctx: *const u64,
     /// Canonical type id, compared by `call_indirect`.
     pub sig: SigId,
     pub ty: FuncType,
@@ -62,6 +77,10 @@ unsafe impl Send for FuncEntry {}
 unsafe impl Sync for FuncEntry {}
 
 impl FuncEntry {
+    pub const NATIVE_OFFSET: i32 = std::mem::offset_of!(FuncEntry, native) as i32;
+    pub const VMCTX_OFFSET: i32 = std::mem::offset_of!(FuncEntry, vmctx) as i32;
+    pub const SIG_OFFSET: i32 = std::mem::offset_of!(FuncEntry, sig) as i32;
+
     /// # Safety
     /// `instance` must stay alive as long as any slot this entry is installed in.
     pub unsafe fn new(
@@ -71,11 +90,23 @@ impl FuncEntry {
         index: u32,
         code: FuncCode,
     ) -> FuncEntry {
-        let (code_type, code_data) = match &code {
-            FuncCode::Wasm(c) => (Some((**c).type_id()), Arc::as_ptr(c) as *const ()),
-            FuncCode::Host(_) => (None, ptr::null()),
+        let (code_type, code_data, native) = match &code {
+            FuncCode::Wasm(c) => (
+                Some((**c).type_id()),
+                Arc::as_ptr(c) as *const (),
+                c.native_entry(),
+            ),
+            FuncCode::Host(_) => (None, ptr::null(), ptr::null()),
+        };
+        let vmctx = if instance.is_null() {
+            ptr::null()
+        } else {
+            // SAFETY: the caller guarantees a non-null `instance` is alive.
+            unsafe { (*instance).vmctx_ptr() }
         };
         FuncEntry {
+            native,
+            vmctx,
             sig,
             ty,
             instance,
@@ -100,6 +131,11 @@ impl FuncEntry {
         }
     }
 
+    /// The native entry point of compiled code (null for interpreted and host code).
+    pub fn native(&self) -> *const u8 {
+        self.native
+    }
+
     /// The instance the function runs in.
     #[inline(always)]
     pub fn instance(&self) -> &Instance {
@@ -110,7 +146,8 @@ impl FuncEntry {
     }
 }
 
-/// One function's slot.
+/// One function's slot. `repr(C)`: compiled code reads the entry pointer at offset 0.
+#[repr(C)]
 pub struct FuncSlot {
     entry: AtomicPtr<FuncEntry>,
     owner: AtomicPtr<Instance>,

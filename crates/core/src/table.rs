@@ -14,17 +14,55 @@ use crate::slot::{pin, FuncSlot};
 use crate::trap::TrapCode;
 use crate::types::TableType;
 use crossbeam_epoch::{Atomic, Guard, Owned};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Most elements a table may have; larger tables are refused (as wasmtime does).
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
 
-type Cells = Box<[AtomicU64]>;
+/// One published element array. `repr(C)`: compiled code reads `len` and `cells` at the
+/// offsets below (through [`Table::CURRENT_OFFSET`]).
+#[repr(C)]
+pub struct Cells {
+    len: usize,
+    cells: *const AtomicU64,
+    owned: Box<[AtomicU64]>,
+}
+
+impl Cells {
+    pub const LEN_OFFSET: i32 = std::mem::offset_of!(Cells, len) as i32;
+    pub const CELLS_OFFSET: i32 = std::mem::offset_of!(Cells, cells) as i32;
+}
+
+impl std::ops::Deref for Cells {
+    type Target = [AtomicU64];
+    fn deref(&self) -> &[AtomicU64] {
+        &self.owned
+    }
+}
+
+impl FromIterator<AtomicU64> for Cells {
+    fn from_iter<I: IntoIterator<Item = AtomicU64>>(iter: I) -> Cells {
+        let owned: Box<[AtomicU64]> = iter.into_iter().collect();
+        Cells {
+            len: owned.len(),
+            cells: owned.as_ptr(),
+            owned,
+        }
+    }
+}
+
+// SAFETY: `cells` points into `owned`, which the value owns; atomics are Sync.
+unsafe impl Send for Cells {}
+// SAFETY: as above.
+unsafe impl Sync for Cells {}
 
 pub struct Table {
     ty: TableType,
     elems: Atomic<Cells>,
+    /// The same pointer as `elems`, as a plain atomic pointer whose layout compiled code
+    /// can rely on (crossbeam's `Atomic` promises none). Written with `elems`, under `write`.
+    current: AtomicPtr<Cells>,
     write: Mutex<()>,
     /// Instances of foreign functions stored here (see `holders.rs`).
     holders: Holders,
@@ -42,9 +80,13 @@ impl Table {
                 ty.min
             )));
         }
+        let elems = Atomic::new(cells(ty.min as usize, init));
+        // SAFETY: nothing else can see `elems` yet; the pointer is only stored.
+        let current = unsafe { elems.load(Ordering::Relaxed, crossbeam_epoch::unprotected()) };
         let table = Table {
             ty,
-            elems: Atomic::new(cells(ty.min as usize, init)),
+            current: AtomicPtr::new(current.as_raw() as *mut Cells),
+            elems,
             write: Mutex::new(()),
             holders: Holders::new(ty.elem == crate::types::ValType::FuncRef),
         };
@@ -65,6 +107,10 @@ impl Table {
     fn lock(&self) -> MutexGuard<'_, ()> {
         self.write.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Offset of the current element array pointer (`*const Cells`), for compiled code.
+    /// Code that reads through it must run under an epoch guard, as all wasm calls do.
+    pub const CURRENT_OFFSET: i32 = std::mem::offset_of!(Table, current) as i32;
 
     pub fn ty(&self) -> TableType {
         TableType {
@@ -143,7 +189,10 @@ impl Table {
             .map(|c| AtomicU64::new(c.load(Ordering::Acquire)))
             .chain((0..delta).map(|_| AtomicU64::new(init)))
             .collect();
-        let prev = self.elems.swap(Owned::new(grown), Ordering::AcqRel, &guard);
+        let grown = Owned::new(grown).into_shared(&guard);
+        self.current
+            .store(grown.as_raw() as *mut Cells, Ordering::Release);
+        let prev = self.elems.swap(grown, Ordering::AcqRel, &guard);
         // SAFETY: `prev` is unreachable from the table now; readers that loaded it hold
         // guards, and the collector frees it only after they are all dropped.
         unsafe { guard.defer_destroy(prev) };

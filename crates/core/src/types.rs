@@ -133,6 +133,7 @@ impl fmt::Display for FuncType {
 /// Engine-wide canonical id of a function type: two functions have the same `SigId`
 /// exactly when their types are equal, whatever module declared them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(transparent)]
 pub struct SigId(pub u32);
 
 /// Interns function types into [`SigId`]s. Shared by every module of an engine.

@@ -13,8 +13,9 @@ fn main() {
     let engine = Engine::new(
         Mode::Interp,
         Limits::default(),
-        Box::new(rwamr_interp::InterpCompiler),
-    );
+        vec![(Mode::Interp, Box::new(rwamr_interp::InterpCompiler) as _)],
+    )
+    .expect("interp compiler given");
     let bytes = std::fs::read(file).expect("readable file");
     let compiled = CompiledModule::new(&engine, &bytes).expect("valid module");
     let inst = Instance::instantiate(&engine, "main", &compiled, Vec::new()).expect("instantiates");

@@ -160,7 +160,7 @@ pub fn patch_function(
         .map_err(|why| refused(name, func, format!("the new body is incompatible: {why}")))?;
     let engine = inst.engine();
     let code = engine
-        .compiler()
+        .compiler_for(inst.mode())?
         .compile_function(engine, &new, new_index)?;
     let t1 = Instant::now();
     inst.install_code(old_index, code)?;
@@ -242,7 +242,8 @@ pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateRe
                 old.func_name(i)
             ))
         })?;
-        compiled.push((i, engine.compiler().compile_function(engine, &new, i)?));
+        let compiler = engine.compiler_for(inst.mode())?;
+        compiled.push((i, compiler.compile_function(engine, &new, i)?));
     }
     let unchanged = old.num_defined_funcs() as usize - compiled.len();
     let mut swapped = Vec::with_capacity(compiled.len());

@@ -7,7 +7,7 @@
 use hashbrown::{HashMap, HashSet};
 use rwamr_core::instance::ResolvedImport;
 use rwamr_core::{
-    CompiledModule, Engine, Error, Extern, ExternKind, Func, GlobalRef, HostModule, Instance,
+    CompiledModule, Mode, Engine, Error, Extern, ExternKind, Func, GlobalRef, HostModule, Instance,
     Memory, Result, Table,
 };
 use std::sync::{Arc, Mutex, RwLock};
@@ -90,8 +90,15 @@ impl Registry {
     /// module name, and registers the instance as `name`. On any error nothing is
     /// registered.
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<Instance>> {
+        self.load_in_mode(name, bytes, self.engine.mode())
+    }
+
+    /// Like [`Registry::load`], compiling for `mode` instead of the engine's default
+    /// (any of [`Engine::modes`]): modules of different modes call each other through
+    /// the same slots, and later patches of this module compile for `mode` too.
+    pub fn load_in_mode(&self, name: &str, bytes: &[u8], mode: Mode) -> Result<Arc<Instance>> {
         self.name_free(name)?;
-        let compiled = CompiledModule::new(&self.engine, bytes)
+        let compiled = CompiledModule::new_in(&self.engine, bytes, mode)
             .map_err(|e| e.context(format!("module `{name}`")))?;
         self.load_compiled(name, &compiled)
     }
@@ -351,7 +358,7 @@ impl Registry {
                 "`{name}` is a host module; only wasm modules can be updated"
             )));
         }
-        let compiled = CompiledModule::new(&self.engine, new_bytes)
+        let compiled = CompiledModule::new_in(&self.engine, new_bytes, old.mode())
             .map_err(|e| e.context(format!("new version of `{name}`")))?;
         // Dependents of every name the old instance is registered under.
         let other_names: Vec<String> = {

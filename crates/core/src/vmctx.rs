@@ -1,0 +1,74 @@
+//! The instance context ("vmctx"): an array of 8-byte words that compiled code reads to
+//! reach its instance's memories, globals, functions and tables without going through
+//! Rust structures. Its layout depends on the module alone, so a compiler computes every
+//! offset from the module ([`VmCtxLayout`]) and the same code runs in every instance.
+//!
+//! ```text
+//! word 0                 the owning `Instance`
+//! per memory   (2 words) base address, address of the byte length (an AtomicUsize)
+//! per global   (1 word)  address of the value cell (an AtomicU64)
+//! per function (1 word)  address of the function's `FuncSlot`
+//! per table    (1 word)  address of the `Table`
+//! per type     (1 word)  canonical `SigId` of the module's type
+//! ```
+//!
+//! Every word is written once, before the instance is published, and never changes:
+//! memories do not move when they grow, tables publish a new element array themselves.
+
+use crate::module::Module;
+
+/// Word offsets into a module's vmctx, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmCtxLayout {
+    memories: u32,
+    globals: u32,
+    funcs: u32,
+    tables: u32,
+    types: u32,
+    size: u32,
+}
+
+impl VmCtxLayout {
+    pub fn new(module: &Module) -> VmCtxLayout {
+        let memories = 8;
+        let globals = memories + 16 * module.memories.len() as u32;
+        let funcs = globals + 8 * module.globals.len() as u32;
+        let tables = funcs + 8 * module.funcs.len() as u32;
+        let types = tables + 8 * module.tables.len() as u32;
+        let size = types + 8 * module.types.len() as u32;
+        VmCtxLayout {
+            memories,
+            globals,
+            funcs,
+            tables,
+            types,
+            size,
+        }
+    }
+
+    /// Size in words.
+    pub fn words(&self) -> usize {
+        self.size as usize / 8
+    }
+    pub const fn instance(&self) -> i32 {
+        0
+    }
+    pub fn memory_base(&self, index: u32) -> i32 {
+        (self.memories + 16 * index) as i32
+    }
+    pub fn memory_len(&self, index: u32) -> i32 {
+        (self.memories + 16 * index + 8) as i32
+    }
+    pub fn global(&self, index: u32) -> i32 {
+        (self.globals + 8 * index) as i32
+    }
+    pub fn func_slot(&self, index: u32) -> i32 {
+        (self.funcs + 8 * index) as i32
+    }
+    pub fn table(&self, index: u32) -> i32 {
+        (self.tables + 8 * index) as i32
+    }
+    pub fn sig(&self, type_index: u32) -> i32 {
+        (self.types + 8 * type_index) as i32
+    }
+}

@@ -1,0 +1,93 @@
+//! The calling convention of compiled code, in one place.
+//!
+//! Every compiled wasm function has the native signature
+//! `(entry: *const FuncEntry, tctx: *const ThreadCtx, params...) -> results`:
+//! - `entry` is the slot entry the caller loaded; the callee reads its instance context
+//!   (`FuncEntry::vmctx`) from it, so a patched entry carries its own context.
+//! - `tctx` is the calling thread's [`ThreadCtx`]: the stack limit every prologue checks
+//!   and the table of runtime helpers. Passing it keeps the code free of relocations
+//!   (the AOT loader only maps it) and of thread-local access.
+//!
+//! Values: i32/i64/f32/f64 as themselves, references as i64 cells (see core's `val.rs`).
+
+use cranelift_codegen::ir::{types, AbiParam, ArgumentPurpose, Signature, Type};
+use cranelift_codegen::isa::CallConv;
+use rwamr_core::{FuncType, ValType};
+use std::cell::Cell;
+
+/// Pointer-sized integer type (x86_64 and aarch64 only).
+pub const PTR: Type = types::I64;
+
+/// The Cranelift type of a wasm value.
+pub fn clif_type(t: ValType) -> Type {
+    match t {
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::FuncRef | ValType::ExternRef => types::I64,
+    }
+}
+
+/// The calling convention of compiled wasm functions.
+pub const CALL_CONV: CallConv = CallConv::SystemV;
+
+/// The native signature of a wasm function of type `ty`.
+pub fn native_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(CALL_CONV);
+    sig.params.push(AbiParam::new(PTR));
+    // The thread context is Cranelift's "vmctx": the stack limit is read through it.
+    sig.params
+        .push(AbiParam::special(PTR, ArgumentPurpose::VMContext));
+    sig.params
+        .extend(ty.params().iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig.returns
+        .extend(ty.results().iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig
+}
+
+/// The signature of the array-call trampolines (`trampolines.rs`): `(entry, tctx, cells)`,
+/// arguments in `cells` on entry, results there on return.
+pub fn array_signature() -> Signature {
+    let mut sig = Signature::new(CALL_CONV);
+    sig.params.push(AbiParam::new(PTR));
+    sig.params.push(AbiParam::new(PTR));
+    sig.params.push(AbiParam::new(PTR));
+    sig
+}
+
+/// Per-thread state compiled code reads. `repr(C)`: code reads the first two fields at
+/// the offsets below.
+#[repr(C)]
+pub struct ThreadCtx {
+    /// Lowest stack address a function may grow to (checked in every prologue).
+    pub stack_limit: Cell<usize>,
+    /// The runtime helpers (`helpers.rs`).
+    pub helpers: Cell<*const u8>,
+}
+
+impl ThreadCtx {
+    pub const STACK_LIMIT_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, stack_limit) as i32;
+    pub const HELPERS_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, helpers) as i32;
+}
+
+/// Trap codes of compiled code beyond Cranelift's own (`TrapCode::user`).
+pub mod user_trap {
+    pub const UNREACHABLE: u8 = 1;
+    pub const TABLE_OUT_OF_BOUNDS: u8 = 2;
+    pub const UNDEFINED_ELEMENT: u8 = 3;
+    pub const UNINITIALIZED_ELEMENT: u8 = 4;
+    pub const BAD_SIGNATURE: u8 = 5;
+    /// A helper or a callee outside compiled code returned a trap; it waits in the
+    /// thread's pending-trap cell (`traps.rs`).
+    pub const PENDING: u8 = 6;
+}
+
+/// What the IR builder needs to know of the target.
+pub fn frontend_config() -> cranelift_codegen::isa::TargetFrontendConfig {
+    cranelift_codegen::isa::TargetFrontendConfig {
+        default_call_conv: CALL_CONV,
+        pointer_width: target_lexicon::PointerWidth::U64,
+        page_size_align_log2: 12,
+    }
+}

@@ -1,0 +1,166 @@
+//! Executable memory for compiled code, and the process-wide table of it that the trap
+//! handler consults: which pcs are trap sites (and with which code), and which function
+//! a pc belongs to (for backtraces).
+//!
+//! Code is position independent as the translator makes it (no relocations), so
+//! loading is: map, copy, make read+execute. The AOT loader maps the same bytes.
+
+use cranelift_codegen::ir::TrapCode as ClifTrap;
+use rwamr_core::{Error, Module, Result, TrapCode};
+use std::sync::{Arc, RwLock};
+
+/// Where a compiled function lies in its code memory.
+#[derive(Debug, Clone, Copy)]
+pub struct FuncRange {
+    pub start: u32,
+    pub end: u32,
+    pub func_index: u32,
+}
+
+/// What the trap handler needs to know about one code memory.
+pub struct CodeInfo {
+    /// Trap sites: (offset, raw trap code), sorted by offset.
+    pub traps: Vec<(u32, u8)>,
+    /// Functions, sorted by start.
+    pub funcs: Vec<FuncRange>,
+    pub module: Arc<Module>,
+}
+
+struct Registered {
+    start: usize,
+    end: usize,
+    info: Arc<CodeInfo>,
+}
+
+/// Every live code memory, sorted by address. Read by the signal handler: it is only
+/// read there when the thread is inside compiled code, which never holds this lock.
+static CODE: RwLock<Vec<Registered>> = RwLock::new(Vec::new());
+
+fn with_code<R>(pc: usize, f: impl FnOnce(usize, &CodeInfo) -> R) -> Option<R> {
+    let code = CODE.read().unwrap_or_else(|e| e.into_inner());
+    let i = code.partition_point(|r| r.start <= pc);
+    let r = code.get(i.checked_sub(1)?)?;
+    (pc < r.end).then(|| f(pc - r.start, &r.info))
+}
+
+/// Whether `pc` lies in compiled code.
+pub fn is_compiled(pc: usize) -> bool {
+    with_code(pc, |_, _| ()).is_some()
+}
+
+/// The raw trap code of the trap site at `pc`, if it is one.
+pub fn trap_at(pc: usize) -> Option<u8> {
+    with_code(pc, |off, info| {
+        let off = off as u32;
+        let i = info.traps.binary_search_by_key(&off, |t| t.0).ok()?;
+        Some(info.traps[i].1)
+    })
+    .flatten()
+}
+
+/// The module and function index of the compiled function containing `pc`.
+pub fn function_at(pc: usize) -> Option<(Arc<Module>, u32)> {
+    with_code(pc, |off, info| {
+        let off = off as u32;
+        let i = info.funcs.partition_point(|f| f.start <= off);
+        let f = info.funcs.get(i.checked_sub(1)?)?;
+        (off < f.end).then(|| (info.module.clone(), f.func_index))
+    })
+    .flatten()
+}
+
+/// The raw byte a trap code is recorded as.
+pub fn raw_trap(code: ClifTrap) -> u8 {
+    code.as_raw().get()
+}
+
+/// The wasm trap of a raw trap code recorded by the handler.
+pub fn trap_code_from_raw(raw: u8) -> TrapCode {
+    use crate::abi::user_trap as u;
+    let Some(nz) = std::num::NonZeroU8::new(raw) else {
+        return TrapCode::Host;
+    };
+    match ClifTrap::from_raw(nz) {
+        ClifTrap::STACK_OVERFLOW => TrapCode::StackOverflow,
+        ClifTrap::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
+        ClifTrap::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
+        ClifTrap::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
+        ClifTrap::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
+        _ => match raw {
+            u::UNREACHABLE => TrapCode::Unreachable,
+            u::TABLE_OUT_OF_BOUNDS => TrapCode::TableOutOfBounds,
+            u::UNDEFINED_ELEMENT => TrapCode::UndefinedElement,
+            u::UNINITIALIZED_ELEMENT => TrapCode::UninitializedElement,
+            u::BAD_SIGNATURE => TrapCode::BadSignature,
+            _ => TrapCode::Host,
+        },
+    }
+}
+
+/// A block of executable memory holding compiled functions, registered with the trap
+/// handler for its lifetime.
+pub struct CodeMemory {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is immutable (read+execute) once built and owned by this value.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above.
+unsafe impl Sync for CodeMemory {}
+
+impl CodeMemory {
+    /// Maps `bytes` as executable code described by `info`.
+    pub fn new(bytes: &[u8], info: CodeInfo) -> Result<CodeMemory> {
+        use rustix::mm::{mmap_anonymous, mprotect, MapFlags, MprotectFlags, ProtFlags};
+        let page = rustix::param::page_size();
+        let len = bytes.len().max(1).div_ceil(page) * page;
+        // SAFETY: a fresh private anonymous mapping; it aliases nothing.
+        let ptr = unsafe {
+            mmap_anonymous(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE,
+            )
+        }
+        .map_err(|e| Error::resource(format!("cannot map memory for compiled code: {e}")))?
+        .cast::<u8>();
+        let mem = CodeMemory { ptr, len };
+        // SAFETY: the mapping is `len >= bytes.len()` bytes, writable, and ours alone.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len()) };
+        // SAFETY: `ptr..ptr+len` is exactly our mapping.
+        unsafe { mprotect(ptr.cast(), len, MprotectFlags::READ | MprotectFlags::EXEC) }
+            .map_err(|e| Error::resource(format!("cannot make compiled code executable: {e}")))?;
+        let start = ptr as usize;
+        let mut code = CODE.write().unwrap_or_else(|e| e.into_inner());
+        let at = code.partition_point(|r| r.start < start);
+        code.insert(
+            at,
+            Registered {
+                start,
+                end: start + bytes.len(),
+                info: Arc::new(info),
+            },
+        );
+        Ok(mem)
+    }
+
+    /// Address of byte `offset` of the code.
+    pub fn at(&self, offset: u32) -> *const u8 {
+        debug_assert!((offset as usize) < self.len);
+        self.ptr.wrapping_add(offset as usize)
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        let start = self.ptr as usize;
+        CODE.write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|r| r.start != start);
+        // SAFETY: our own mapping; nothing can run in it any more: every entry and
+        // function handle that could call into it held an `Arc` to this value.
+        let _ = unsafe { rustix::mm::munmap(self.ptr.cast(), self.len) };
+    }
+}

@@ -1,0 +1,248 @@
+//! Runtime helpers: the operations compiled code leaves to Rust (growing memories and
+//! tables, bulk operations, writes that must keep holders, calls into code that is not
+//! compiled). Code reaches them through the table in the thread context, never through
+//! relocations, so AOT code needs none.
+//!
+//! Every helper takes the caller's vmctx first and returns an `i32`: a result, or for
+//! fallible ones a status (0 ok, 1 trapped, the trap waiting in `traps::set_pending`).
+
+use crate::traps;
+use cranelift_codegen::ir::{types, Type};
+use rwamr_core::{FuncCode, FuncEntry, Instance, Trap, TrapCode};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The helpers, in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Helper {
+    MemoryGrow,
+    MemoryFill,
+    MemoryCopy,
+    MemoryInit,
+    DataDrop,
+    TableSet,
+    TableGrow,
+    TableFill,
+    TableCopy,
+    TableInit,
+    ElemDrop,
+    GlobalSetRef,
+    CallCells,
+}
+
+impl Helper {
+    /// Offset of the helper's address in [`Helpers`].
+    pub fn offset(self) -> i32 {
+        8 * self as i32
+    }
+
+    /// Parameter types after the vmctx.
+    pub fn params(self) -> &'static [Type] {
+        use types::{I32, I64};
+        match self {
+            Helper::MemoryGrow => &[I32, I32],
+            Helper::MemoryFill => &[I32, I32, I32, I32],
+            Helper::MemoryCopy => &[I32, I32, I32, I32, I32],
+            Helper::MemoryInit => &[I32, I32, I32, I32, I32],
+            Helper::DataDrop | Helper::ElemDrop => &[I32],
+            Helper::TableSet => &[I32, I32, I64],
+            Helper::TableGrow => &[I32, I64, I32],
+            Helper::TableFill => &[I32, I32, I64, I32],
+            Helper::TableCopy => &[I32, I32, I32, I32, I32],
+            Helper::TableInit => &[I32, I32, I32, I32, I32],
+            Helper::GlobalSetRef => &[I32, I64],
+            Helper::CallCells => &[I64, I64],
+        }
+    }
+
+    /// Whether the result is a status that the caller must turn into a trap.
+    pub fn can_trap(self) -> bool {
+        !matches!(
+            self,
+            Helper::MemoryGrow
+                | Helper::TableGrow
+                | Helper::DataDrop
+                | Helper::ElemDrop
+                | Helper::GlobalSetRef
+        )
+    }
+}
+
+type Vm = *const u64;
+
+/// The helper table compiled code calls through. `repr(C)`, in [`Helper`] order.
+#[repr(C)]
+pub struct Helpers {
+    memory_grow: extern "C" fn(Vm, u32, u32) -> u32,
+    memory_fill: extern "C" fn(Vm, u32, u32, u32, u32) -> u32,
+    memory_copy: extern "C" fn(Vm, u32, u32, u32, u32, u32) -> u32,
+    memory_init: extern "C" fn(Vm, u32, u32, u32, u32, u32) -> u32,
+    data_drop: extern "C" fn(Vm, u32) -> u32,
+    table_set: extern "C" fn(Vm, u32, u32, u64) -> u32,
+    table_grow: extern "C" fn(Vm, u32, u64, u32) -> u32,
+    table_fill: extern "C" fn(Vm, u32, u32, u64, u32) -> u32,
+    table_copy: extern "C" fn(Vm, u32, u32, u32, u32, u32) -> u32,
+    table_init: extern "C" fn(Vm, u32, u32, u32, u32, u32) -> u32,
+    elem_drop: extern "C" fn(Vm, u32) -> u32,
+    global_set_ref: extern "C" fn(Vm, u32, u64) -> u32,
+    call_cells: extern "C" fn(Vm, *const FuncEntry, *mut u64) -> u32,
+}
+
+pub static HELPERS: Helpers = Helpers {
+    memory_grow,
+    memory_fill,
+    memory_copy,
+    memory_init,
+    data_drop,
+    table_set,
+    table_grow,
+    table_fill,
+    table_copy,
+    table_init,
+    elem_drop,
+    global_set_ref,
+    call_cells,
+};
+
+/// The instance of a vmctx compiled code passed.
+fn instance<'a>(vmctx: Vm) -> &'a Instance {
+    // SAFETY: compiled code passes the vmctx of the instance it runs in, which is alive
+    // while its code runs (the entry that called it keeps it).
+    unsafe { Instance::from_vmctx(vmctx) }
+}
+
+/// Runs a fallible helper body: a trap (or a panic, which must not unwind into
+/// compiled code) becomes the pending trap and status 1.
+fn status(f: impl FnOnce() -> Result<(), Trap>) -> u32 {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => 0,
+        Ok(Err(trap)) => {
+            traps::set_pending(trap);
+            1
+        }
+        Err(_) => {
+            traps::set_pending(Trap::host("a runtime helper panicked"));
+            1
+        }
+    }
+}
+
+/// Runs an infallible helper body; a panic aborts nothing: it answers `fallback`.
+fn value(fallback: u32, f: impl FnOnce() -> u32) -> u32 {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+extern "C" fn memory_grow(vmctx: Vm, mem: u32, delta: u32) -> u32 {
+    value(u32::MAX, || {
+        instance(vmctx)
+            .memory(mem)
+            .grow(delta)
+            .unwrap_or(u32::MAX)
+    })
+}
+
+extern "C" fn memory_fill(vmctx: Vm, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
+    status(|| {
+        let m = instance(vmctx).memory(mem);
+        Ok(m.view().fill(dst as u64, val as u8, len as u64)?)
+    })
+}
+
+extern "C" fn memory_copy(vmctx: Vm, dst_mem: u32, src_mem: u32, dst: u32, src: u32, len: u32) -> u32 {
+    status(|| {
+        let inst = instance(vmctx);
+        if dst_mem == src_mem {
+            let m = inst.memory(dst_mem);
+            return Ok(m.view().copy_within(dst as u64, src as u64, len as u64)?);
+        }
+        let (d, s) = (inst.memory(dst_mem).view(), inst.memory(src_mem).view());
+        let mut buf = vec![0u8; len as usize];
+        s.read(src as u64, &mut buf)?;
+        Ok(d.write(dst as u64, &buf)?)
+    })
+}
+
+extern "C" fn memory_init(vmctx: Vm, mem: u32, seg: u32, dst: u32, src: u32, len: u32) -> u32 {
+    status(|| {
+        let inst = instance(vmctx);
+        let data = inst.data(seg);
+        let end = src as u64 + len as u64;
+        if end > data.len() as u64 {
+            return Err(Trap::new(TrapCode::MemoryOutOfBounds));
+        }
+        let bytes = &data[src as usize..end as usize];
+        Ok(inst.memory(mem).view().write(dst as u64, bytes)?)
+    })
+}
+
+extern "C" fn data_drop(vmctx: Vm, seg: u32) -> u32 {
+    value(0, || {
+        instance(vmctx).drop_data(seg);
+        0
+    })
+}
+
+extern "C" fn table_set(vmctx: Vm, table: u32, index: u32, val: u64) -> u32 {
+    status(|| Ok(instance(vmctx).table(table).set(index, val)?))
+}
+
+extern "C" fn table_grow(vmctx: Vm, table: u32, init: u64, delta: u32) -> u32 {
+    value(u32::MAX, || {
+        instance(vmctx)
+            .table(table)
+            .grow(delta, init)
+            .unwrap_or(u32::MAX)
+    })
+}
+
+extern "C" fn table_fill(vmctx: Vm, table: u32, dst: u32, val: u64, len: u32) -> u32 {
+    status(|| Ok(instance(vmctx).table(table).fill(dst, val, len)?))
+}
+
+extern "C" fn table_copy(vmctx: Vm, dst_t: u32, src_t: u32, dst: u32, src: u32, len: u32) -> u32 {
+    status(|| {
+        let inst = instance(vmctx);
+        Ok(inst
+            .table(dst_t)
+            .copy_from(dst, inst.table(src_t), src, len)?)
+    })
+}
+
+extern "C" fn table_init(vmctx: Vm, table: u32, seg: u32, dst: u32, src: u32, len: u32) -> u32 {
+    status(|| {
+        let inst = instance(vmctx);
+        let items = inst.elem_items(seg);
+        Ok(inst.table(table).init(dst, &items, src, len)?)
+    })
+}
+
+extern "C" fn elem_drop(vmctx: Vm, seg: u32) -> u32 {
+    value(0, || {
+        instance(vmctx).drop_elem(seg);
+        0
+    })
+}
+
+extern "C" fn global_set_ref(vmctx: Vm, global: u32, val: u64) -> u32 {
+    value(0, || {
+        instance(vmctx).global(global).set(val);
+        0
+    })
+}
+
+/// Calls `entry`, whose code is not compiled (interpreted or host), with the arguments
+/// in `cells`; the results replace them.
+extern "C" fn call_cells(vmctx: Vm, entry: *const FuncEntry, cells: *mut u64) -> u32 {
+    status(|| {
+        // SAFETY: compiled code passes the entry it loaded from a slot, under the epoch
+        // guard of the host->wasm call it runs in, so the entry is alive.
+        let entry = unsafe { &*entry };
+        let n = entry.ty.params().len().max(entry.ty.results().len());
+        // SAFETY: the caller passes a stack area of at least `n` cells (the call site
+        // sizes it for this type).
+        let cells = unsafe { std::slice::from_raw_parts_mut(cells, n) };
+        match &entry.code {
+            FuncCode::Wasm(code) => code.call(entry, cells),
+            FuncCode::Host(h) => h.call_cells(instance(vmctx), cells),
+        }
+    })
+}

@@ -1,0 +1,332 @@
+//! rwamr's compiled tiers: wasm -> Cranelift IR (`translate/`) -> machine code in
+//! executable memory (`code.rs`), called through function slots like every tier.
+//!
+//! - [`Tier::Baseline`] stands in for WAMR's fast JIT: Cranelift without optimizations
+//!   and with its single-pass register allocator (fast compile).
+//! - [`Tier::Optimized`] stands in for WAMR's LLVM JIT: Cranelift at `speed`.
+//!
+//! A module's functions compile eagerly when it loads, on every core for large modules,
+//! into one block of code memory with the array-call trampolines of its types. The
+//! machine code depends on the module alone (see `translate/mod.rs`), which is what lets
+//! the AOT compiler reuse it. Calling conventions: `abi.rs`; traps: `traps.rs`.
+
+pub mod abi;
+pub mod code;
+pub mod helpers;
+pub mod trampolines;
+pub mod translate;
+pub mod traps;
+
+use code::{CodeInfo, CodeMemory, FuncRange};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::{settings, settings::Configurable, Context};
+use cranelift_frontend::FunctionBuilderContext;
+use hashbrown::HashMap;
+use rwamr_core::{
+    Compiler, Engine, Error, FuncEntry, FuncType, Module, Result, Trap, VmCtxLayout, WasmCode,
+    UNCHECKED_MEMORY_GUARD,
+};
+use std::sync::{Arc, OnceLock};
+use translate::ModuleEnv;
+
+/// Below this many functions per thread, compiling in parallel is not worth a thread.
+const MIN_FUNCS_PER_THREAD: usize = 16;
+
+/// How much Cranelift optimizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Baseline,
+    Optimized,
+}
+
+/// A compiled tier, as the engine's [`Compiler`].
+pub struct JitCompiler {
+    tier: Tier,
+    isa: OnceLock<std::result::Result<OwnedTargetIsa, String>>,
+}
+
+impl JitCompiler {
+    pub fn new(tier: Tier) -> JitCompiler {
+        JitCompiler {
+            tier,
+            isa: OnceLock::new(),
+        }
+    }
+
+    /// Whether this build can compile for the machine it runs on.
+    pub fn supported() -> bool {
+        cfg!(all(target_arch = "x86_64", target_os = "linux"))
+    }
+
+    /// The target ISA for the host, with the tier's settings (made on first use).
+    pub fn isa(&self) -> Result<&dyn TargetIsa> {
+        self.isa
+            .get_or_init(|| build_isa(self.tier))
+            .as_ref()
+            .map(|isa| &**isa)
+            .map_err(|e| Error::unsupported(e.clone()))
+    }
+
+    fn compile_functions(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        indices: &[u32],
+    ) -> Result<Vec<Arc<dyn WasmCode>>> {
+        if !Self::supported() {
+            return Err(Error::unsupported(
+                "the compiled tiers run on x86_64 Linux only; use the interp mode",
+            ));
+        }
+        let isa = self.isa()?;
+        let env = ModuleEnv {
+            module,
+            layout: VmCtxLayout::new(module),
+            bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
+        };
+        let bodies = compile_in_parallel(isa, &env, indices)?;
+
+        // One trampoline per distinct function type.
+        let mut types: HashMap<FuncType, usize> = HashMap::new();
+        let mut tramp_of = Vec::with_capacity(indices.len());
+        for &i in indices {
+            let ty = module.func_type(i);
+            let n = types.len();
+            tramp_of.push(*types.entry(ty.clone()).or_insert(n));
+        }
+        let mut tramps: Vec<(usize, FuncType)> =
+            types.into_iter().map(|(t, n)| (n, t)).collect();
+        tramps.sort_by_key(|(n, _)| *n);
+        let mut ctx = Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut tramp_bytes = Vec::with_capacity(tramps.len());
+        for (_, ty) in &tramps {
+            ctx.clear();
+            trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
+            tramp_bytes.push(emit(isa, &mut ctx, "an array-call trampoline")?.0);
+        }
+
+        // Lay everything out in one block of code memory.
+        let mut blob = Vec::new();
+        let mut funcs = Vec::with_capacity(indices.len());
+        let mut traps = Vec::new();
+        let mut func_offsets = Vec::with_capacity(indices.len());
+        for (&index, (bytes, func_traps)) in indices.iter().zip(&bodies) {
+            let start = align(&mut blob);
+            blob.extend_from_slice(bytes);
+            traps.extend(func_traps.iter().map(|(off, code)| (start + off, *code)));
+            funcs.push(FuncRange {
+                start,
+                end: blob.len() as u32,
+                func_index: index,
+            });
+            func_offsets.push(start);
+        }
+        let mut tramp_offsets = Vec::with_capacity(tramp_bytes.len());
+        for bytes in &tramp_bytes {
+            tramp_offsets.push(align(&mut blob));
+            blob.extend_from_slice(bytes);
+        }
+        let memory = Arc::new(CodeMemory::new(
+            &blob,
+            CodeInfo {
+                traps,
+                funcs,
+                module: module.clone(),
+            },
+        )?);
+        Ok(func_offsets
+            .iter()
+            .zip(tramp_of)
+            .map(|(off, t)| {
+                Arc::new(JitFunc {
+                    native: memory.at(*off),
+                    trampoline: memory.at(tramp_offsets[t]),
+                    _memory: memory.clone(),
+                }) as Arc<dyn WasmCode>
+            })
+            .collect())
+    }
+}
+
+/// Pads `blob` to a 16-byte boundary; returns the new length.
+fn align(blob: &mut Vec<u8>) -> u32 {
+    while blob.len() % 16 != 0 {
+        blob.push(0xcc);
+    }
+    blob.len() as u32
+}
+
+fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    let (opt, regalloc) = match tier {
+        Tier::Baseline => ("none", "single_pass"),
+        Tier::Optimized => ("speed", "backtracking"),
+    };
+    let verify = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    for (name, value) in [
+        ("opt_level", opt),
+        ("regalloc_algorithm", regalloc),
+        // Backtraces walk the frame-pointer chain.
+        ("preserve_frame_pointers", "true"),
+        // Multi-value returns beyond the return registers.
+        ("enable_multi_ret_implicit_sret", "true"),
+        // The prologue's stack-limit check covers large frames; probes would be calls.
+        ("enable_probestack", "false"),
+        ("unwind_info", "false"),
+        ("enable_verifier", verify),
+    ] {
+        flags
+            .set(name, value)
+            .map_err(|e| format!("cranelift setting {name}={value}: {e}"))?;
+    }
+    let builder =
+        cranelift_native::builder().map_err(|e| format!("cannot compile for this host: {e}"))?;
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| format!("cannot compile for this host: {e}"))
+}
+
+/// Code bytes and trap sites (offset, raw code) of one compiled function.
+type Emitted = (Vec<u8>, Vec<(u32, u8)>);
+
+/// Compiles the function in `ctx` to machine code.
+fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
+    let code = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| Error::unsupported(format!("cannot compile {what}: {:?}", e.inner)))?;
+    if let Some(r) = code.buffer.relocs().first() {
+        return Err(Error::unsupported(format!(
+            "cannot compile {what}: the code needs a relocation ({:?}), which the compiled \
+             tiers do not support on this host",
+            r.kind
+        )));
+    }
+    let traps = code
+        .buffer
+        .traps()
+        .iter()
+        .map(|t| (t.offset, code::raw_trap(t.code)))
+        .collect();
+    Ok((code.code_buffer().to_vec(), traps))
+}
+
+fn compile_function(
+    isa: &dyn TargetIsa,
+    env: &ModuleEnv<'_>,
+    index: u32,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<Emitted> {
+    let name = || env.module.func_name(index);
+    ctx.clear();
+    translate::translate_function(env, index, &mut ctx.func, fctx)
+        .map_err(|e| e.context(format!("function {}", name())))?;
+    emit(isa, ctx, &format!("function {}", name()))
+}
+
+/// Compiles `indices` on every core (each thread takes every n-th function, which
+/// balances large and small ones); the error reported is the lowest function's.
+fn compile_in_parallel(
+    isa: &dyn TargetIsa,
+    env: &ModuleEnv<'_>,
+    indices: &[u32],
+) -> Result<Vec<Emitted>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .min(indices.len() / MIN_FUNCS_PER_THREAD)
+        .max(1);
+    let run = |t: usize| {
+        let mut ctx = Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut out = Vec::new();
+        for at in (t..indices.len()).step_by(threads) {
+            let r = compile_function(isa, env, indices[at], &mut ctx, &mut fctx);
+            let failed = r.is_err();
+            out.push((at, r));
+            if failed {
+                break;
+            }
+        }
+        out
+    };
+    let parts: Vec<Vec<(usize, Result<Emitted>)>> = if threads == 1 {
+        vec![run(0)]
+    } else {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads).map(|t| s.spawn(move || run(t))).collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        vec![(0, Err(Error::unsupported("the compiler panicked")))]
+                    })
+                })
+                .collect()
+        })
+    };
+    let mut out: Vec<Option<Emitted>> = (0..indices.len()).map(|_| None).collect();
+    let mut first_error: Option<(usize, Error)> = None;
+    for (at, r) in parts.into_iter().flatten() {
+        match r {
+            Ok(e) => out[at] = Some(e),
+            Err(e) if first_error.as_ref().is_none_or(|(j, _)| at < *j) => {
+                first_error = Some((at, e))
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    Ok(out
+        .into_iter()
+        .map(|e| e.expect("every function compiled"))
+        .collect())
+}
+
+impl Compiler for JitCompiler {
+    fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
+        let first = module.num_imported_funcs;
+        let indices: Vec<u32> = (first..first + module.num_defined_funcs()).collect();
+        self.compile_functions(engine, module, &indices)
+    }
+
+    fn compile_function(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        index: u32,
+    ) -> Result<Arc<dyn WasmCode>> {
+        let mut code = self.compile_functions(engine, module, &[index])?;
+        Ok(code.remove(0))
+    }
+}
+
+/// One compiled function: its native entry point and its type's array-call trampoline,
+/// in code memory it keeps alive.
+pub struct JitFunc {
+    native: *const u8,
+    trampoline: *const u8,
+    _memory: Arc<CodeMemory>,
+}
+
+// SAFETY: the pointers point into `_memory`, immutable executable code owned by it.
+unsafe impl Send for JitFunc {}
+// SAFETY: as above.
+unsafe impl Sync for JitFunc {}
+
+impl WasmCode for JitFunc {
+    fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
+        traps::enter(self.trampoline, entry, cells)
+    }
+
+    fn native_entry(&self) -> *const u8 {
+        self.native
+    }
+}

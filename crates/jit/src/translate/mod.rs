@@ -1,0 +1,297 @@
+//! wasm -> Cranelift IR, one function at a time. The JIT and the AOT compiler share it:
+//! the IR it makes depends on the module alone (vmctx offsets from core's
+//! `VmCtxLayout`, everything else through the entry and thread-context arguments), so
+//! the machine code runs in any instance of the module and needs no relocations.
+//!
+//! The translator keeps wasm's operand stack as SSA values and its locals as frontend
+//! variables; control frames map to Cranelift blocks. Code after `br`, `return` or
+//! `unreachable` is skipped until the frame that makes it reachable again ends.
+//!
+//! Families of operators live in their own files: `control.rs` (blocks, branches,
+//! calls), `numeric.rs` (arithmetic, comparisons, conversions), `memory.rs` (loads,
+//! stores, memory and table instructions, globals).
+
+mod control;
+mod memory;
+mod numeric;
+
+use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
+use crate::helpers::Helper;
+use cranelift_codegen::ir::{
+    self, types, AbiParam, Function, GlobalValueData, InstBuilder, MemFlagsData, Signature,
+    TrapCode, UserFuncName, Value,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use rwamr_core::{Error, FuncEntry, Module, Result, VmCtxLayout};
+use wasmparser::Operator;
+
+/// What the translator needs to know beyond the function body.
+pub struct ModuleEnv<'m> {
+    pub module: &'m Module,
+    pub layout: VmCtxLayout,
+    /// Check memory bounds explicitly (the engine's guard regions are too small).
+    pub bounds_checks: bool,
+}
+
+/// A wasm control frame.
+struct Frame {
+    kind: FrameKind,
+    /// Where execution continues after `end`; its parameters are the frame's results.
+    next: ir::Block,
+    num_params: usize,
+    num_results: usize,
+    /// Operand stack height below the frame's parameters.
+    height: usize,
+    /// Whether anything reaches `next` (a branch, or falling off the end).
+    next_reachable: bool,
+}
+
+enum FrameKind {
+    Block,
+    Loop {
+        header: ir::Block,
+    },
+    If {
+        /// The else branch, until `else` switches to it.
+        else_block: Option<ir::Block>,
+        /// The frame's parameters, which the else branch starts from.
+        params: Vec<Value>,
+        /// Whether the `if` itself was reachable (its else branch then is too).
+        head_reachable: bool,
+    },
+    /// A frame opened in unreachable code: only its `end` matters.
+    Dead,
+}
+
+pub(crate) struct Translator<'a, 'f, 'm> {
+    b: FunctionBuilder<'f>,
+    env: &'a ModuleEnv<'m>,
+    stack: Vec<Value>,
+    frames: Vec<Frame>,
+    locals: Vec<Variable>,
+    reachable: bool,
+    tctx: Value,
+    vmctx: Value,
+    /// Base address of memory 0, loaded once in the entry block.
+    memory0_base: Option<Value>,
+    /// Scratch stack area for calls into code that is not compiled (`call_cells`).
+    cells_slot: Option<(ir::StackSlot, u32)>,
+}
+
+/// Memory flags for loads of runtime structures that never trap.
+pub fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Like [`trusted`], for values that never change while the code runs.
+pub fn trusted_readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+pub(crate) fn user(code: u8) -> TrapCode {
+    TrapCode::unwrap_user(code)
+}
+
+/// Translates defined function `index` of `env.module` into `func`.
+pub fn translate_function(
+    env: &ModuleEnv<'_>,
+    index: u32,
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<()> {
+    let module = env.module;
+    let ty = module.func_type(index).clone();
+    func.signature = abi::native_signature(&ty);
+    func.name = UserFuncName::user(0, index);
+    // The prologue compares the stack pointer with the thread's limit.
+    let tctx_gv = func.create_global_value(GlobalValueData::VMContext);
+    let flags = func.dfg.mem_flags.insert_unchecked(trusted());
+    let limit = func.create_global_value(GlobalValueData::Load {
+        base: tctx_gv,
+        offset: ThreadCtx::STACK_LIMIT_OFFSET.into(),
+        global_type: PTR,
+        flags,
+    });
+    func.stack_limit = Some(limit);
+
+    let mut b = FunctionBuilder::new(func, fctx);
+    let start = b.create_block();
+    b.append_block_params_for_function_params(start);
+    b.switch_to_block(start);
+    b.seal_block(start);
+    let params = b.block_params(start).to_vec();
+    let (entry_arg, tctx) = (params[0], params[1]);
+    let vmctx = b
+        .ins()
+        .load(PTR, trusted_readonly(), entry_arg, FuncEntry::VMCTX_OFFSET);
+    let memory0_base = (!module.memories.is_empty()).then(|| {
+        b.ins()
+            .load(PTR, trusted_readonly(), vmctx, env.layout.memory_base(0))
+    });
+
+    let body = module.func_body(index);
+    let mut locals = Vec::new();
+    for (i, t) in ty.params().iter().enumerate() {
+        let var = b.declare_var(clif_type(*t));
+        b.def_var(var, params[2 + i]);
+        locals.push(var);
+    }
+    let mut reader = body
+        .get_locals_reader()
+        .map_err(|e| Error::malformed(e.to_string()))?;
+    for _ in 0..reader.get_count() {
+        let (count, vt) = reader.read().map_err(|e| Error::malformed(e.to_string()))?;
+        let t = rwamr_core::ValType::from_wasmparser(vt)?;
+        let ct = clif_type(t);
+        for _ in 0..count {
+            let var = b.declare_var(ct);
+            let zero = zero_of(&mut b, ct);
+            b.def_var(var, zero);
+            locals.push(var);
+        }
+    }
+
+    let ret = b.create_block();
+    for t in ty.results() {
+        b.append_block_param(ret, clif_type(*t));
+    }
+    let mut t = Translator {
+        b,
+        env,
+        stack: Vec::new(),
+        frames: vec![Frame {
+            kind: FrameKind::Block,
+            next: ret,
+            num_params: 0,
+            num_results: ty.results().len(),
+            height: 0,
+            next_reachable: false,
+        }],
+        locals,
+        reachable: true,
+        tctx,
+        vmctx,
+        memory0_base,
+        cells_slot: None,
+    };
+    let mut ops = body
+        .get_operators_reader()
+        .map_err(|e| Error::malformed(e.to_string()))?;
+    while !ops.eof() {
+        let op = ops.read().map_err(|e| Error::malformed(e.to_string()))?;
+        t.operator(op)?;
+    }
+    // The function's final `end` switched to `ret` (and left a trap there when nothing
+    // reaches it).
+    if t.reachable {
+        let results = t.b.block_params(ret).to_vec();
+        t.b.ins().return_(&results);
+    }
+    t.b.finalize(abi::frontend_config());
+    Ok(())
+}
+
+/// `v` as a whole 8-byte cell: narrower values zero-extended (as `Val` cells are).
+pub fn widen(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
+    match b.func.dfg.value_type(v) {
+        types::I32 => b.ins().uextend(types::I64, v),
+        types::F32 => {
+            let bits = b.ins().bitcast(types::I32, MemFlagsData::new(), v);
+            b.ins().uextend(types::I64, bits)
+        }
+        types::F64 => b.ins().bitcast(types::I64, MemFlagsData::new(), v),
+        _ => v,
+    }
+}
+
+fn zero_of(b: &mut FunctionBuilder<'_>, t: ir::Type) -> Value {
+    match t {
+        types::F32 => b.ins().f32const(0.0),
+        types::F64 => b.ins().f64const(0.0),
+        t => b.ins().iconst(t, 0),
+    }
+}
+
+impl Translator<'_, '_, '_> {
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated: operand stack underflow")
+    }
+    fn pop2(&mut self) -> (Value, Value) {
+        let y = self.pop();
+        let x = self.pop();
+        (x, y)
+    }
+    fn pop3(&mut self) -> (Value, Value, Value) {
+        let z = self.pop();
+        let (x, y) = self.pop2();
+        (x, y, z)
+    }
+    fn push(&mut self, v: Value) {
+        self.stack.push(v)
+    }
+    fn peekn(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    fn operator(&mut self, op: Operator<'_>) -> Result<()> {
+        if !self.reachable {
+            return self.unreachable_operator(op);
+        }
+        if self.control(&op)? || self.numeric(&op)? || self.memory(&op)? {
+            return Ok(());
+        }
+        Err(Error::unsupported(format!(
+            "the compiled tiers do not support the operator {op:?}"
+        )))
+    }
+
+    /// Calls runtime helper `h` with the vmctx and `args`; returns its `i32` result,
+    /// or for fallible helpers traps (with the pending trap) when it reports one.
+    fn call_helper(&mut self, h: Helper, args: &[Value]) -> Value {
+        let mut sig = Signature::new(abi::CALL_CONV);
+        sig.params.push(AbiParam::new(PTR));
+        sig.params
+            .extend(h.params().iter().map(|t| AbiParam::new(*t)));
+        sig.returns.push(AbiParam::new(types::I32));
+        let sig = self.b.import_signature(sig);
+        let table = self
+            .b
+            .ins()
+            .load(PTR, trusted_readonly(), self.tctx, ThreadCtx::HELPERS_OFFSET);
+        let f = self.b.ins().load(PTR, trusted_readonly(), table, h.offset());
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(self.vmctx);
+        all.extend_from_slice(args);
+        let call = self.b.ins().call_indirect(sig, f, &all);
+        let r = self.b.inst_results(call)[0];
+        if h.can_trap() {
+            self.b.ins().trapnz(r, user(user_trap::PENDING));
+        }
+        r
+    }
+
+    fn widen(&mut self, v: Value) -> Value {
+        widen(&mut self.b, v)
+    }
+
+    fn i32const(&mut self, v: i64) -> Value {
+        self.b.ins().iconst(types::I32, v)
+    }
+
+    /// Stack area of at least `n` cells for `call_cells`.
+    fn cells_area(&mut self, n: u32) -> ir::StackSlot {
+        match self.cells_slot {
+            Some((slot, have)) if have >= n => slot,
+            _ => {
+                let n = n.max(4);
+                let slot = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+                    ir::StackSlotKind::ExplicitSlot,
+                    8 * n,
+                    3,
+                ));
+                self.cells_slot = Some((slot, n));
+                slot
+            }
+        }
+    }
+}
