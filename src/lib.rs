@@ -48,7 +48,8 @@ impl Config {
         self.mode = mode;
         self
     }
-    /// Deepest nesting of wasm calls before a "call stack exhausted" trap (default 10,000).
+    /// Deepest nesting of interpreted wasm calls before a "call stack exhausted" trap
+    /// (default 10,000). Compiled modes count stack bytes instead: `max_wasm_stack`.
     pub fn max_call_depth(mut self, depth: usize) -> Self {
         self.limits.max_call_depth = depth;
         self
@@ -56,6 +57,13 @@ impl Config {
     /// Interpreter value-stack size in 8-byte cells per thread (default 1 Mi cells).
     pub fn max_stack_cells(mut self, cells: usize) -> Self {
         self.limits.max_stack_cells = cells;
+        self
+    }
+    /// Native stack bytes compiled code (baseline, optimized) may use below a call
+    /// from the host before "call stack exhausted" (default 1 MiB; the thread's own
+    /// stack bounds it too).
+    pub fn max_wasm_stack(mut self, bytes: usize) -> Self {
+        self.limits.max_wasm_stack = bytes;
         self
     }
     pub fn get_mode(&self) -> Mode {
@@ -99,7 +107,9 @@ impl Engine {
             .map(|&m| {
                 let c: Box<dyn rwamr_core::Compiler> = match m {
                     Mode::Interp => Box::new(rwamr_interp::InterpCompiler),
-                    Mode::Baseline => Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline)),
+                    Mode::Baseline => {
+                        Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline))
+                    }
                     _ => Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized)),
                 };
                 (m, c)

@@ -2,7 +2,7 @@
 //! others depend on them, while they run, and while other threads call them.
 
 mod common;
-use common::{each_mode, wat};
+use common::{each_mode_mix, wat};
 use rwamr::{ErrorKind, FuncType, HostModule, Registry, UpdatePolicy, Val};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -49,9 +49,9 @@ fn call_i32(reg: &Registry, m: &str, f: &str) -> i32 {
 #[test]
 fn whole_module_update_reaches_dependents() {
     for policy in [UpdatePolicy::KeepState, UpdatePolicy::Fresh] {
-        each_mode(|mode, reg| {
-            reg.load("A", &module_a(1)).unwrap();
-            reg.load("B", &module_b()).unwrap();
+        each_mode_mix(|mode, reg| {
+            mode.load(&reg, "A", &module_a(1)).unwrap();
+            mode.load(&reg, "B", &module_b()).unwrap();
             assert_eq!(call_i32(&reg, "A", "f"), 101);
             assert_eq!(call_i32(&reg, "B", "g"), 1101);
             let f_before = reg.func("A", "f").unwrap();
@@ -70,8 +70,8 @@ fn whole_module_update_reaches_dependents() {
 
 #[test]
 fn keep_state_keeps_memory_and_globals_fresh_does_not() {
-    each_mode(|mode, reg| {
-        reg.load("A", &module_a(1)).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
         reg.func("A", "bump").unwrap().call(&[Val::I32(5)]).unwrap();
         assert_eq!(call_i32(&reg, "A", "get"), 10);
         reg.update_module("A", &module_a(2), UpdatePolicy::KeepState)
@@ -86,9 +86,9 @@ fn keep_state_keeps_memory_and_globals_fresh_does_not() {
 
 #[test]
 fn single_function_patch_keeps_state() {
-    each_mode(|mode, reg| {
-        reg.load("A", &module_a(1)).unwrap();
-        reg.load("B", &module_b()).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
+        mode.load(&reg, "B", &module_b()).unwrap();
         reg.func("A", "bump").unwrap().call(&[Val::I32(7)]).unwrap();
         let report = reg.patch_function("A", "f", &module_a(2)).unwrap();
         assert_eq!(report.function, "f");
@@ -108,14 +108,14 @@ fn single_function_patch_keeps_state() {
 
 #[test]
 fn module_loaded_after_a_patch_sees_it() {
-    each_mode(|mode, reg| {
-        reg.load("A", &module_a(1)).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
         reg.patch_function("A", "f", &module_a(4)).unwrap();
-        reg.load("C", &module_b()).unwrap();
+        mode.load(&reg, "C", &module_b()).unwrap();
         assert_eq!(call_i32(&reg, "C", "g"), 1401, "{mode}");
         reg.update_module("A", &module_a(5), UpdatePolicy::Fresh)
             .unwrap();
-        reg.load("D", &module_b()).unwrap();
+        mode.load(&reg, "D", &module_b()).unwrap();
         assert_eq!(call_i32(&reg, "C", "g"), 1501, "{mode}");
         assert_eq!(call_i32(&reg, "D", "g"), 1501, "{mode}");
         // A later patch of the fresh version reaches importers of both versions.
@@ -127,9 +127,9 @@ fn module_loaded_after_a_patch_sees_it() {
 
 #[test]
 fn table_entries_and_refs_taken_before_reach_new_code() {
-    each_mode(|mode, reg| {
-        reg.load("A", &module_a(1)).unwrap();
-        reg.load("B", &module_b()).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
+        mode.load(&reg, "B", &module_b()).unwrap();
         reg.func("B", "store_ref").unwrap().call(&[]).unwrap();
         let r = match reg.func("A", "ref").unwrap().call(&[]).unwrap().pop() {
             Some(Val::FuncRef(Some(f))) => f,
@@ -156,7 +156,7 @@ fn table_entries_and_refs_taken_before_reach_new_code() {
 
 #[test]
 fn function_patched_while_on_the_stack_finishes_in_old_code() {
-    each_mode(|mode, reg| {
+    each_mode_mix(|mode, reg| {
         let reg = Arc::new(reg);
         let patched = Arc::new(AtomicBool::new(false));
         let (r2, p2) = (reg.clone(), patched.clone());
@@ -181,7 +181,7 @@ fn function_patched_while_on_the_stack_finishes_in_old_code() {
                                          (i32.const {v}0))))))"#
             ))
         }
-        reg.load("A", &version(1)).unwrap();
+        mode.load(&reg, "A", &version(1)).unwrap();
         let f = reg.func("A", "f").unwrap();
         // The outermost frame (version 1) patches f through the hook, then recurses: the
         // calls it makes from then on run version 2 (2 + 20 + 20), and it finishes in
@@ -202,9 +202,9 @@ fn function_patched_while_on_the_stack_finishes_in_old_code() {
 
 #[test]
 fn refused_patches_change_nothing() {
-    each_mode(|mode, reg| {
-        reg.load("A", &module_a(1)).unwrap();
-        reg.load("B", &module_b()).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
+        mode.load(&reg, "B", &module_b()).unwrap();
         reg.func("A", "bump").unwrap().call(&[Val::I32(3)]).unwrap();
         let check_unchanged = |why: &str| {
             assert_eq!(call_i32(&reg, "A", "f"), 101, "{mode}: {why}");
@@ -286,10 +286,10 @@ fn concurrent_calls_while_patching_back_and_forth() {
     } else {
         10_000
     };
-    each_mode(|mode, reg| {
+    each_mode_mix(|mode, reg| {
         let reg = Arc::new(reg);
-        reg.load("A", &module_a(1)).unwrap();
-        reg.load("B", &module_b()).unwrap();
+        mode.load(&reg, "A", &module_a(1)).unwrap();
+        mode.load(&reg, "B", &module_b()).unwrap();
         let (v1, v2) = (module_a(1), module_a(2));
         let done = Arc::new(AtomicBool::new(false));
         let callers: Vec<_> = (0..4)
@@ -324,28 +324,28 @@ fn concurrent_calls_while_patching_back_and_forth() {
 
 #[test]
 fn names_and_dependents_after_updates() {
-    each_mode(|_, reg| {
-        reg.load("A", &module_a(1)).unwrap();
-        reg.load("B", &module_b()).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
+        mode.load(&reg, "B", &module_b()).unwrap();
         reg.update_module("A", &module_a(2), UpdatePolicy::Fresh)
             .unwrap();
         assert_eq!(reg.dependents("A"), vec!["B"]);
         assert!(reg.unload("A").is_err());
         assert_eq!(reg.unload_cascade("A").unwrap(), vec!["B", "A"]);
-        reg.load("A", &module_a(3)).unwrap();
+        mode.load(&reg, "A", &module_a(3)).unwrap();
         assert_eq!(call_i32(&reg, "A", "f"), 301);
     });
 }
 
 #[test]
 fn fresh_update_moves_every_name_of_the_instance() {
-    each_mode(|mode, reg| {
-        reg.load("A", &module_a(1)).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
         reg.alias("A", "A2").unwrap();
         reg.update_module("A", &module_a(2), UpdatePolicy::Fresh)
             .unwrap();
         assert_eq!(call_i32(&reg, "A2", "f"), 201, "{mode}");
-        reg.load("late", &wat(r#"(module (import "A2" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))"#))
+        mode.load(&reg, "late", &wat(r#"(module (import "A2" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))"#))
             .unwrap();
         assert_eq!(call_i32(&reg, "late", "g"), 201, "{mode}");
     });
@@ -353,10 +353,11 @@ fn fresh_update_moves_every_name_of_the_instance() {
 
 #[test]
 fn fresh_update_checks_importers_of_every_name() {
-    each_mode(|mode, reg| {
-        reg.load("A", &module_a(1)).unwrap();
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
         reg.alias("A", "A2").unwrap();
-        reg.load(
+        mode.load(
+            &reg,
             "B",
             &wat(r#"(module (import "A2" "f" (func (result i32))))"#),
         )

@@ -47,3 +47,45 @@ pub fn random_module(seed: &[u8], canonicalize_nans: bool, fuel: u32) -> Option<
     module.ensure_termination(fuel).ok()?;
     Some(module.to_bytes())
 }
+
+/// Modes for a mixed-mode scenario: module `A` (the one patched) compiles in `a`,
+/// every other module in `others`.
+#[derive(Debug, Clone, Copy)]
+pub struct ModeMix {
+    pub a: Mode,
+    pub others: Mode,
+}
+
+impl ModeMix {
+    /// Loads `bytes` as `name` in the mode this mix gives it.
+    pub fn load(
+        &self,
+        reg: &Registry,
+        name: &str,
+        bytes: &[u8],
+    ) -> rwamr::Result<std::sync::Arc<rwamr::Instance>> {
+        let mode = if name == "A" { self.a } else { self.others };
+        reg.load_in_mode(name, bytes, mode)
+    }
+}
+
+impl std::fmt::Display for ModeMix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.a == self.others {
+            write!(f, "{}", self.a)
+        } else {
+            write!(f, "A in {}, others in {}", self.a, self.others)
+        }
+    }
+}
+
+/// Runs `f` for every pair of built modes (A's, the others'), same-mode pairs included;
+/// the registry's engine defaults to the others' mode.
+pub fn each_mode_mix(mut f: impl FnMut(ModeMix, Registry)) {
+    for &a in rwamr::built_modes() {
+        for &others in rwamr::built_modes() {
+            let engine = Engine::new(Config::default().mode(others)).expect("built mode");
+            f(ModeMix { a, others }, Registry::new(&engine));
+        }
+    }
+}

@@ -54,9 +54,13 @@ struct RunArgs {
     /// Set an environment variable for the program. Repeatable.
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     envs: Vec<(String, String)>,
-    /// Deepest nesting of wasm calls before a "call stack exhausted" trap.
+    /// Deepest nesting of interpreted wasm calls before a "call stack exhausted" trap.
     #[arg(long, value_name = "N")]
     max_call_depth: Option<usize>,
+    /// Native stack bytes compiled code (baseline, optimized) may use before a "call
+    /// stack exhausted" trap (default 1 MiB).
+    #[arg(long, value_name = "BYTES")]
+    max_wasm_stack: Option<usize>,
     /// The module to run (.wasm, or .wat text).
     file: PathBuf,
     /// Arguments: of the invoked function with --invoke.
@@ -163,6 +167,9 @@ pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
 
 fn run(args: RunArgs) -> rwamr::Result<()> {
     let mut config = Config::default().mode(args.mode);
+    if let Some(b) = args.max_wasm_stack {
+        config = config.max_wasm_stack(b);
+    }
     if let Some(d) = args.max_call_depth {
         config = config.max_call_depth(d);
     }

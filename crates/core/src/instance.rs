@@ -2,7 +2,6 @@
 //! the instances it imports from. Host modules are instances too, made of host items.
 
 use crate::engine::{CompiledModule, Engine, Mode};
-use crate::vmctx::VmCtxLayout;
 use crate::error::{Error, Result};
 use crate::func::Func;
 use crate::global::Global;
@@ -12,6 +11,7 @@ use crate::module::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, ImportKi
 use crate::slot::{FuncCode, FuncEntry, FuncSlot};
 use crate::table::Table;
 use crate::types::{limits_match, SigId};
+use crate::vmctx::VmCtxLayout;
 use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -338,24 +338,25 @@ impl Instance {
         let inst = Arc::new_cyclic(|me| {
             vmctx[word(layout.instance())] = me.as_ptr() as u64;
             Instance {
-            mode: compiled.mode,
-            vmctx,
-            name: name.to_string(),
-            engine: engine.clone(),
-            module: Some(module.clone()),
-            funcs: funcs.into_boxed_slice(),
-            slots,
-            sigs,
-            memories: memories.into_boxed_slice(),
-            tables: tables.into_boxed_slice(),
-            globals: globals.into_boxed_slice(),
-            elems,
-            data_dropped,
-            exports,
-            deps,
-            aliases: Mutex::new(HashMap::new()),
-            keep_alive: Mutex::new(Vec::new()),
-        }});
+                mode: compiled.mode,
+                vmctx,
+                name: name.to_string(),
+                engine: engine.clone(),
+                module: Some(module.clone()),
+                funcs: funcs.into_boxed_slice(),
+                slots,
+                sigs,
+                memories: memories.into_boxed_slice(),
+                tables: tables.into_boxed_slice(),
+                globals: globals.into_boxed_slice(),
+                elems,
+                data_dropped,
+                exports,
+                deps,
+                aliases: Mutex::new(HashMap::new()),
+                keep_alive: Mutex::new(Vec::new()),
+            }
+        });
         let ptr = Arc::as_ptr(&inst);
         for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
             let index = module.num_imported_funcs + i as u32;

@@ -133,10 +133,7 @@ fn value(fallback: u32, f: impl FnOnce() -> u32) -> u32 {
 
 extern "C" fn memory_grow(vmctx: Vm, mem: u32, delta: u32) -> u32 {
     value(u32::MAX, || {
-        instance(vmctx)
-            .memory(mem)
-            .grow(delta)
-            .unwrap_or(u32::MAX)
+        instance(vmctx).memory(mem).grow(delta).unwrap_or(u32::MAX)
     })
 }
 
@@ -147,7 +144,14 @@ extern "C" fn memory_fill(vmctx: Vm, mem: u32, dst: u32, val: u32, len: u32) -> 
     })
 }
 
-extern "C" fn memory_copy(vmctx: Vm, dst_mem: u32, src_mem: u32, dst: u32, src: u32, len: u32) -> u32 {
+extern "C" fn memory_copy(
+    vmctx: Vm,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     status(|| {
         let inst = instance(vmctx);
         if dst_mem == src_mem {

@@ -95,8 +95,7 @@ impl JitCompiler {
             let n = types.len();
             tramp_of.push(*types.entry(ty.clone()).or_insert(n));
         }
-        let mut tramps: Vec<(usize, FuncType)> =
-            types.into_iter().map(|(t, n)| (n, t)).collect();
+        let mut tramps: Vec<(usize, FuncType)> = types.into_iter().map(|(t, n)| (n, t)).collect();
         tramps.sort_by_key(|(n, _)| *n);
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
@@ -152,7 +151,7 @@ impl JitCompiler {
 
 /// Pads `blob` to a 16-byte boundary; returns the new length.
 fn align(blob: &mut Vec<u8>) -> u32 {
-    while blob.len() % 16 != 0 {
+    while !blob.len().is_multiple_of(16) {
         blob.push(0xcc);
     }
     blob.len() as u32
@@ -323,7 +322,11 @@ unsafe impl Sync for JitFunc {}
 
 impl WasmCode for JitFunc {
     fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
-        traps::enter(self.trampoline, entry, cells)
+        // SAFETY: `trampoline` is the array-call trampoline of this function's type (the
+        // entry's, as every entry holding this code has this function's type), in code
+        // memory this value keeps alive; `cells` has room for arguments and results
+        // (`WasmCode::call`'s contract).
+        unsafe { traps::enter(self.trampoline, entry, cells) }
     }
 
     fn native_entry(&self) -> *const u8 {

@@ -117,7 +117,16 @@ extern "C" {
 
 /// Calls compiled code: `trampoline` is the array-call trampoline of `entry`'s type
 /// (`trampolines.rs`), `cells` the arguments, replaced by the results.
-pub fn enter(trampoline: *const u8, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap> {
+///
+/// # Safety
+/// `trampoline` must be the array-call trampoline of `entry`'s type, in code memory
+/// that stays alive during the call, and `cells` must have room for the arguments and
+/// the results.
+pub unsafe fn enter(
+    trampoline: *const u8,
+    entry: &FuncEntry,
+    cells: &mut [u64],
+) -> Result<(), Trap> {
     install_handlers();
     let Some(remaining) = stacker::remaining_stack() else {
         return Err(Trap::host("cannot find the native stack's bounds"));
@@ -126,14 +135,19 @@ pub fn enter(trampoline: *const u8, entry: &FuncEntry, cells: &mut [u64]) -> Res
         return Err(Trap::new(rwamr_core::TrapCode::StackOverflow));
     }
     let here = &remaining as *const usize as usize;
-    let limit = here - remaining + STACK_RESERVE;
+    let budget = entry.instance().engine().limits().max_wasm_stack;
+    let mut limit = (here - remaining + STACK_RESERVE).max(here.saturating_sub(budget));
     let tctx: *const ThreadCtx = THREAD_CTX.with(|t| {
         t.helpers
             .set(&crate::helpers::HELPERS as *const _ as *const u8);
         t as *const ThreadCtx
     });
     // SAFETY: `tctx` points to this thread's context, alive for the thread.
-    let old_limit = unsafe { (*tctx).stack_limit.replace(limit) };
+    let old_limit = unsafe { (*tctx).stack_limit.get() };
+    // A nested entry (wasm -> host -> wasm) shares the outer entry's budget.
+    limit = limit.max(old_limit);
+    // SAFETY: as above.
+    unsafe { (*tctx).stack_limit.set(limit) };
     let mut frame = EntryFrame {
         saved_sp: 0,
         prev: INNERMOST.with(|i| i.get()),
@@ -142,9 +156,8 @@ pub fn enter(trampoline: *const u8, entry: &FuncEntry, cells: &mut [u64]) -> Res
     // Tables' element arrays and slot entries that the code reads stay alive while
     // this guard is pinned (core's `slot.rs`).
     let guard = rwamr_core::slot::pin();
-    // SAFETY: `trampoline` is an array-call trampoline of `entry`'s type inside live
-    // code memory (the entry holds its code); `cells` has room for the arguments and
-    // results; `frame` outlives the call. Traps come back as status 1 through
+    // SAFETY: `trampoline` and `cells` are as this function's contract requires;
+    // `frame` outlives the call. Traps come back as status 1 through
     // `rwamr_jit_resume`, which only skips compiled frames.
     let status = unsafe {
         rwamr_jit_enter(
@@ -183,7 +196,9 @@ fn take_trap(entry: &FuncEntry) -> Trap {
         for pc in pcs {
             if let Some((module, func_index)) = code::function_at(pc) {
                 let inst = entry.instance();
-                let same = inst.module().is_some_and(|m| std::sync::Arc::ptr_eq(m, &module));
+                let same = inst
+                    .module()
+                    .is_some_and(|m| std::sync::Arc::ptr_eq(m, &module));
                 let name = if same { inst.name() } else { "" };
                 trap.push_frame(name, func_index, module.known_func_name(func_index));
             }
@@ -221,7 +236,7 @@ unsafe fn handle_trap(context: *mut libc::c_void) -> bool {
         // Walk the frame-pointer chain of compiled frames (they keep frame pointers),
         // reading only inside the stack between the fault and the entry.
         let mut fp = gregs[libc::REG_RBP as usize] as usize;
-        while n < MAX_FRAMES && fp >= sp && fp + 16 <= saved_sp && fp % 8 == 0 {
+        while n < MAX_FRAMES && fp >= sp && fp + 16 <= saved_sp && fp.is_multiple_of(8) {
             // SAFETY: `fp..fp+16` lies in this thread's stack between the interrupted
             // stack pointer and the entry's saved one, all mapped and initialized.
             let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };

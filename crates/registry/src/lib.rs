@@ -7,8 +7,8 @@
 use hashbrown::{HashMap, HashSet};
 use rwamr_core::instance::ResolvedImport;
 use rwamr_core::{
-    CompiledModule, Mode, Engine, Error, Extern, ExternKind, Func, GlobalRef, HostModule, Instance,
-    Memory, Result, Table,
+    CompiledModule, Engine, Error, Extern, ExternKind, Func, GlobalRef, HostModule, Instance,
+    Memory, Mode, Result, Table,
 };
 use std::sync::{Arc, Mutex, RwLock};
 

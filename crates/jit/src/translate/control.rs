@@ -196,10 +196,10 @@ impl Translator<'_, '_, '_> {
                 let index = self.pop();
                 let slot = self.table_cell(table_index, index, true);
                 let entry = self.b.ins().load(PTR, trusted(), slot, 0);
-                let have = self
-                    .b
-                    .ins()
-                    .load(types::I32, trusted_readonly(), entry, FuncEntry::SIG_OFFSET);
+                let have =
+                    self.b
+                        .ins()
+                        .load(types::I32, trusted_readonly(), entry, FuncEntry::SIG_OFFSET);
                 let want = self.b.ins().load(
                     types::I32,
                     trusted_readonly(),
@@ -230,10 +230,7 @@ impl Translator<'_, '_, '_> {
         let cur = self.b.ins().load(PTR, trusted(), t, Table::CURRENT_OFFSET);
         let len = self.b.ins().load(PTR, trusted(), cur, Cells::LEN_OFFSET);
         let i = self.b.ins().uextend(PTR, index);
-        let outside = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
+        let outside = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
         let code = if for_call {
             user_trap::UNDEFINED_ELEMENT
         } else {
@@ -386,10 +383,10 @@ impl Translator<'_, '_, '_> {
                     next_reachable: false,
                 })
             }
-            Operator::Else => {
-                if !matches!(self.frames.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
-                    self.switch_to_else();
-                }
+            Operator::Else
+                if !matches!(self.frames.last().map(|f| &f.kind), Some(FrameKind::Dead)) =>
+            {
+                self.switch_to_else()
             }
             Operator::End => self.end(),
             _ => {}

@@ -162,9 +162,7 @@ impl Translator<'_, '_, '_> {
             O::I32Store { ref memarg } | O::F32Store { ref memarg } => self.store(memarg, 4),
             O::I64Store { ref memarg } | O::F64Store { ref memarg } => self.store(memarg, 8),
             O::I32Store8 { ref memarg } | O::I64Store8 { ref memarg } => self.store(memarg, 1),
-            O::I32Store16 { ref memarg } | O::I64Store16 { ref memarg } => {
-                self.store(memarg, 2)
-            }
+            O::I32Store16 { ref memarg } | O::I64Store16 { ref memarg } => self.store(memarg, 2),
             O::I64Store32 { ref memarg } => self.store(memarg, 4),
 
             O::MemorySize { mem } => {

@@ -214,7 +214,9 @@ fn zero_of(b: &mut FunctionBuilder<'_>, t: ir::Type) -> Value {
 
 impl Translator<'_, '_, '_> {
     fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated: operand stack underflow")
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
     }
     fn pop2(&mut self) -> (Value, Value) {
         let y = self.pop();
@@ -254,11 +256,16 @@ impl Translator<'_, '_, '_> {
             .extend(h.params().iter().map(|t| AbiParam::new(*t)));
         sig.returns.push(AbiParam::new(types::I32));
         let sig = self.b.import_signature(sig);
-        let table = self
+        let table = self.b.ins().load(
+            PTR,
+            trusted_readonly(),
+            self.tctx,
+            ThreadCtx::HELPERS_OFFSET,
+        );
+        let f = self
             .b
             .ins()
-            .load(PTR, trusted_readonly(), self.tctx, ThreadCtx::HELPERS_OFFSET);
-        let f = self.b.ins().load(PTR, trusted_readonly(), table, h.offset());
+            .load(PTR, trusted_readonly(), table, h.offset());
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.vmctx);
         all.extend_from_slice(args);

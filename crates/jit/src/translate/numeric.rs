@@ -69,21 +69,21 @@ impl Translator<'_, '_, '_> {
                 self.push(v)
             }
             O::F32Const { value } => {
-                let v = self
-                    .b
-                    .ins()
-                    .f32const(cranelift_codegen::ir::immediates::Ieee32::with_bits(
-                        value.bits(),
-                    ));
+                let v =
+                    self.b
+                        .ins()
+                        .f32const(cranelift_codegen::ir::immediates::Ieee32::with_bits(
+                            value.bits(),
+                        ));
                 self.push(v)
             }
             O::F64Const { value } => {
-                let v = self
-                    .b
-                    .ins()
-                    .f64const(cranelift_codegen::ir::immediates::Ieee64::with_bits(
-                        value.bits(),
-                    ));
+                let v =
+                    self.b
+                        .ins()
+                        .f64const(cranelift_codegen::ir::immediates::Ieee64::with_bits(
+                            value.bits(),
+                        ));
                 self.push(v)
             }
 
@@ -165,18 +165,10 @@ impl Translator<'_, '_, '_> {
             O::I64TruncSatF32U | O::I64TruncSatF64U => {
                 self.un(|b, x| b.ins().fcvt_to_uint_sat(I64, x))
             }
-            O::F32ConvertI32S | O::F32ConvertI64S => {
-                self.un(|b, x| b.ins().fcvt_from_sint(F32, x))
-            }
-            O::F32ConvertI32U | O::F32ConvertI64U => {
-                self.un(|b, x| b.ins().fcvt_from_uint(F32, x))
-            }
-            O::F64ConvertI32S | O::F64ConvertI64S => {
-                self.un(|b, x| b.ins().fcvt_from_sint(F64, x))
-            }
-            O::F64ConvertI32U | O::F64ConvertI64U => {
-                self.un(|b, x| b.ins().fcvt_from_uint(F64, x))
-            }
+            O::F32ConvertI32S | O::F32ConvertI64S => self.un(|b, x| b.ins().fcvt_from_sint(F32, x)),
+            O::F32ConvertI32U | O::F32ConvertI64U => self.un(|b, x| b.ins().fcvt_from_uint(F32, x)),
+            O::F64ConvertI32S | O::F64ConvertI64S => self.un(|b, x| b.ins().fcvt_from_sint(F64, x)),
+            O::F64ConvertI32U | O::F64ConvertI64U => self.un(|b, x| b.ins().fcvt_from_uint(F64, x)),
             O::F32DemoteF64 => self.un(|b, x| b.ins().fdemote(F32, x)),
             O::F64PromoteF32 => self.un(|b, x| b.ins().fpromote(F64, x)),
             O::I32ReinterpretF32 => self.bitcast(I32),
