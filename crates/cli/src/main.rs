@@ -7,6 +7,7 @@ mod watch;
 use clap::{Parser, Subcommand};
 use rwamr::{wasi, Config, Engine, ErrorKind, Mode, Registry};
 use std::path::PathBuf;
+use std::time::Instant;
 use std::process::ExitCode;
 
 /// Exit status of a run that ended in a wasm trap (as wasmtime: 128 + SIGABRT).
@@ -61,6 +62,9 @@ struct RunArgs {
     /// stack exhausted" trap (default 1 MiB).
     #[arg(long, value_name = "BYTES")]
     max_wasm_stack: Option<usize>,
+    /// Print how long reading, compiling, instantiating and running took (stderr).
+    #[arg(long)]
+    timings: bool,
     /// The module to run (.wasm, or .wat text).
     file: PathBuf,
     /// Arguments: of the invoked function with --invoke.
@@ -180,9 +184,30 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         let bytes = read_module(file)?;
         registry.load(name, &bytes)?;
     }
+    let t_read = Instant::now();
     let bytes = read_module(&args.file)?;
     let main_name = "main";
-    registry.load(main_name, &bytes)?;
+    let t_compile = Instant::now();
+    let compiled = registry
+        .compile(&bytes)
+        .map_err(|e| e.context(format!("module `{main_name}`")))?;
+    let t_instantiate = Instant::now();
+    registry.load_compiled(main_name, &compiled)?;
+    let t_run = Instant::now();
+    let timings = |end: Instant| {
+        if args.timings {
+            let us = |a: Instant, b: Instant| (b - a).as_micros();
+            eprintln!(
+                "rwamr: mode={} read_us={} compile_us={} instantiate_us={} run_us={} total_us={}",
+                args.mode,
+                us(t_read, t_compile),
+                us(t_compile, t_instantiate),
+                us(t_instantiate, t_run),
+                us(t_run, end),
+                us(t_read, end)
+            );
+        }
+    };
     let export = args.invoke.as_deref().unwrap_or("_start");
     let func = registry.func(main_name, export)?;
     let params = if args.invoke.is_some() {
@@ -197,7 +222,9 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         Ok(())
     };
     if !args.watch {
-        return run_once();
+        let r = run_once();
+        timings(Instant::now());
+        return r;
     }
     if let Err(e) = run_once() {
         eprintln!("error: {e}");

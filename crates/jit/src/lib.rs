@@ -19,7 +19,10 @@ pub mod traps;
 
 use code::{CodeInfo, CodeMemory, FuncRange};
 use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::ir::ExternalName;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::FinalizedRelocTarget;
 use cranelift_codegen::{settings, settings::Configurable, Context};
 use cranelift_frontend::FunctionBuilderContext;
 use hashbrown::HashMap;
@@ -84,6 +87,7 @@ impl JitCompiler {
             module,
             layout: VmCtxLayout::new(module),
             bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
+            locals_in_memory: self.tier == Tier::Baseline,
         };
         let bodies = compile_in_parallel(isa, &env, indices)?;
 
@@ -103,7 +107,21 @@ impl JitCompiler {
         for (_, ty) in &tramps {
             ctx.clear();
             trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
-            tramp_bytes.push(emit(isa, &mut ctx, "an array-call trampoline")?.0);
+            tramp_bytes.push(emit(isa, &mut ctx, "an array-call trampoline")?.bytes);
+        }
+        // Exit trampolines of the types the code calls with.
+        let mut exit_types: Vec<u32> = bodies
+            .iter()
+            .flat_map(|b| b.exit_calls.iter().map(|c| c.1))
+            .collect();
+        exit_types.sort_unstable();
+        exit_types.dedup();
+        let mut exit_bytes = Vec::with_capacity(exit_types.len());
+        for &t in &exit_types {
+            ctx.clear();
+            let ty = &module.types[t as usize];
+            trampolines::exit_trampoline(ty, &mut ctx.func, &mut fctx);
+            exit_bytes.push(emit(isa, &mut ctx, "an exit trampoline")?);
         }
 
         // Lay everything out in one block of code memory.
@@ -111,10 +129,10 @@ impl JitCompiler {
         let mut funcs = Vec::with_capacity(indices.len());
         let mut traps = Vec::new();
         let mut func_offsets = Vec::with_capacity(indices.len());
-        for (&index, (bytes, func_traps)) in indices.iter().zip(&bodies) {
+        for (&index, body) in indices.iter().zip(&bodies) {
             let start = align(&mut blob);
-            blob.extend_from_slice(bytes);
-            traps.extend(func_traps.iter().map(|(off, code)| (start + off, *code)));
+            blob.extend_from_slice(&body.bytes);
+            traps.extend(body.traps.iter().map(|(off, code)| (start + off, *code)));
             funcs.push(FuncRange {
                 start,
                 end: blob.len() as u32,
@@ -126,6 +144,25 @@ impl JitCompiler {
         for bytes in &tramp_bytes {
             tramp_offsets.push(align(&mut blob));
             blob.extend_from_slice(bytes);
+        }
+        let mut exit_offsets = HashMap::with_capacity(exit_types.len());
+        for (t, e) in exit_types.iter().zip(&exit_bytes) {
+            let start = align(&mut blob);
+            blob.extend_from_slice(&e.bytes);
+            traps.extend(e.traps.iter().map(|(off, code)| (start + off, *code)));
+            exit_offsets.insert(*t, start);
+        }
+        // Resolve the calls to exit trampolines: pc-relative, so the code stays
+        // position independent.
+        for (body, start) in bodies.iter().zip(&func_offsets) {
+            for &(off, t, addend) in &body.exit_calls {
+                let at = (start + off) as i64;
+                let target = exit_offsets[&t] as i64;
+                let rel = i32::try_from(target + addend - at).map_err(|_| {
+                    Error::resource("compiled code is larger than 2 GiB")
+                })?;
+                blob[at as usize..at as usize + 4].copy_from_slice(&rel.to_le_bytes());
+            }
         }
         let memory = Arc::new(CodeMemory::new(
             &blob,
@@ -191,28 +228,53 @@ fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
         .map_err(|e| format!("cannot compile for this host: {e}"))
 }
 
-/// Code bytes and trap sites (offset, raw code) of one compiled function.
-type Emitted = (Vec<u8>, Vec<(u32, u8)>);
+/// One compiled function: code bytes, trap sites (offset, raw code), and its calls to
+/// exit trampolines (offset of the 32-bit pc-relative field, type index, addend).
+struct Emitted {
+    bytes: Vec<u8>,
+    traps: Vec<(u32, u8)>,
+    exit_calls: Vec<(u32, u32, i64)>,
+}
 
 /// Compiles the function in `ctx` to machine code.
 fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
     let code = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| Error::unsupported(format!("cannot compile {what}: {:?}", e.inner)))?;
-    if let Some(r) = code.buffer.relocs().first() {
-        return Err(Error::unsupported(format!(
-            "cannot compile {what}: the code needs a relocation ({:?}), which the compiled \
-             tiers do not support on this host",
-            r.kind
-        )));
-    }
+    let bytes = code.code_buffer().to_vec();
     let traps = code
         .buffer
         .traps()
         .iter()
         .map(|t| (t.offset, code::raw_trap(t.code)))
         .collect();
-    Ok((code.code_buffer().to_vec(), traps))
+    let relocs = code.buffer.relocs().to_vec();
+    let mut exit_calls = Vec::new();
+    for r in relocs {
+        let target = match (&r.kind, &r.target) {
+            (Reloc::X86CallPCRel4, FinalizedRelocTarget::ExternalName(ExternalName::User(n))) => {
+                ctx.func.params.user_named_funcs().get(*n).cloned()
+            }
+            _ => None,
+        };
+        match target {
+            Some(name) if name.namespace == abi::EXIT_TRAMPOLINE_NAMESPACE => {
+                exit_calls.push((r.offset, name.index, r.addend))
+            }
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "cannot compile {what}: the code needs a relocation ({:?}) that the \
+                     compiled tiers do not support on this host",
+                    r.kind
+                )))
+            }
+        }
+    }
+    Ok(Emitted {
+        bytes,
+        traps,
+        exit_calls,
+    })
 }
 
 fn compile_function(

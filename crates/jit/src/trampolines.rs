@@ -1,10 +1,15 @@
-//! Array-call trampolines: how the host (and other tiers) call compiled code. One per
-//! function type of a module: `(entry, tctx, cells)` loads the arguments from `cells`,
-//! calls the entry's native code, and stores the results back as whole cells.
+//! Trampolines between compiled code and the rest, one per function type of a module:
+//! - array-call trampolines, how the host (and other tiers) call compiled code:
+//!   `(entry, tctx, cells)` loads the arguments from `cells`, calls the entry's native
+//!   code, and stores the results back as whole cells;
+//! - exit trampolines, how compiled code calls code that is not compiled (interpreted,
+//!   host): `(caller vmctx, entry, tctx, args...)` spills the arguments to cells, calls
+//!   the `call_cells` helper and reloads the results (or traps with its trap).
 
-use crate::abi::{self, clif_type, PTR};
-use crate::translate::{trusted, trusted_readonly, widen};
-use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
+use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
+use crate::helpers::Helper;
+use crate::translate::{trusted, trusted_readonly, user, widen};
+use cranelift_codegen::ir::{self, types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rwamr_core::{FuncEntry, FuncType};
 
@@ -34,5 +39,52 @@ pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionB
         b.ins().store(trusted(), wide, cells, 8 * i as i32);
     }
     b.ins().return_(&[]);
+    b.finalize(abi::frontend_config());
+}
+
+/// Builds the exit trampoline for functions of type `ty` into `func`.
+pub fn exit_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilderContext) {
+    func.signature = abi::exit_signature(ty);
+    func.name = UserFuncName::user(1, 1);
+    let mut b = FunctionBuilder::new(func, fctx);
+    let start = b.create_block();
+    b.append_block_params_for_function_params(start);
+    b.switch_to_block(start);
+    b.seal_block(start);
+    let p = b.block_params(start).to_vec();
+    let (vmctx, entry, tctx, args) = (p[0], p[1], p[2], &p[3..]);
+    let n = args.len().max(ty.results().len()).max(1) as u32;
+    let area = b.create_sized_stack_slot(ir::StackSlotData::new(
+        ir::StackSlotKind::ExplicitSlot,
+        8 * n,
+        3,
+    ));
+    for (i, v) in args.iter().enumerate() {
+        let wide = widen(&mut b, *v);
+        b.ins().stack_store(PTR, wide, area, 8 * i as i32);
+    }
+    let cells = b.ins().stack_addr(PTR, area, 0);
+    let mut sig = Signature::new(abi::CALL_CONV);
+    for _ in 0..3 {
+        sig.params.push(AbiParam::new(PTR));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    let sig = b.import_signature(sig);
+    let table = b
+        .ins()
+        .load(PTR, trusted_readonly(), tctx, ThreadCtx::HELPERS_OFFSET);
+    let helper = b
+        .ins()
+        .load(PTR, trusted_readonly(), table, Helper::CallCells.offset());
+    let call = b.ins().call_indirect(sig, helper, &[vmctx, entry, cells]);
+    let status = b.inst_results(call)[0];
+    b.ins().trapnz(status, user(user_trap::PENDING));
+    let results: Vec<_> = ty
+        .results()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| b.ins().stack_load(PTR, clif_type(*t), area, 8 * i as i32))
+        .collect();
+    b.ins().return_(&results);
     b.finalize(abi::frontend_config());
 }

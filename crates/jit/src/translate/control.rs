@@ -7,7 +7,6 @@
 
 use super::{trusted, trusted_readonly, user, Frame, FrameKind, Translator};
 use crate::abi::{self, clif_type, user_trap, PTR};
-use crate::helpers::Helper;
 use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, InstBuilder, JumpTableData, Value,
 };
@@ -166,16 +165,16 @@ impl Translator<'_, '_, '_> {
                 self.push(v);
             }
             Operator::LocalGet { local_index } => {
-                let v = self.b.use_var(self.locals[local_index as usize]);
+                let v = self.get_local(local_index);
                 self.push(v);
             }
             Operator::LocalSet { local_index } => {
                 let v = self.pop();
-                self.b.def_var(self.locals[local_index as usize], v);
+                self.set_local(local_index, v);
             }
             Operator::LocalTee { local_index } => {
                 let v = *self.stack.last().expect("validated: tee operand");
-                self.b.def_var(self.locals[local_index as usize], v);
+                self.set_local(local_index, v);
             }
             Operator::Call { function_index } => {
                 let layout = self.env.layout;
@@ -186,8 +185,9 @@ impl Translator<'_, '_, '_> {
                     layout.func_slot(function_index),
                 );
                 let entry = self.b.ins().load(PTR, trusted(), slot, 0);
-                let ty = self.env.module.func_type(function_index).clone();
-                self.call_entry(entry, &ty);
+                let type_index = self.env.module.funcs[function_index as usize];
+                let ty = self.env.module.types[type_index as usize].clone();
+                self.call_entry(entry, type_index, &ty);
             }
             Operator::CallIndirect {
                 type_index,
@@ -209,7 +209,7 @@ impl Translator<'_, '_, '_> {
                 let differ = self.b.ins().icmp(IntCC::NotEqual, have, want);
                 self.b.ins().trapnz(differ, user(user_trap::BAD_SIGNATURE));
                 let ty = self.env.module.types[type_index as usize].clone();
-                self.call_entry(entry, &ty);
+                self.call_entry(entry, type_index, &ty);
             }
             _ => return Ok(false),
         }
@@ -251,7 +251,7 @@ impl Translator<'_, '_, '_> {
 
     /// Calls the function of slot entry `entry`, of type `ty`, with arguments from the
     /// operand stack; pushes the results.
-    fn call_entry(&mut self, entry: Value, ty: &FuncType) {
+    fn call_entry(&mut self, entry: Value, type_index: u32, ty: &FuncType) {
         let np = ty.params().len();
         let call_args = self.stack.split_off(self.stack.len() - np);
         let result_types: Vec<ir::Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
@@ -276,26 +276,43 @@ impl Translator<'_, '_, '_> {
         let results = args(self.b.inst_results(call));
         self.b.ins().jump(join, &results);
 
+        // Not compiled code: its type's exit trampoline calls it (`trampolines.rs`).
         self.b.switch_to_block(slow);
-        let n = np.max(result_types.len()) as u32;
-        let area = self.cells_area(n);
-        for (i, v) in call_args.iter().enumerate() {
-            let wide = self.widen(*v);
-            self.b.ins().stack_store(PTR, wide, area, 8 * i as i32);
-        }
-        let cells = self.b.ins().stack_addr(PTR, area, 0);
-        self.call_helper(Helper::CallCells, &[entry, cells]);
-        let results: Vec<Value> = result_types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| self.b.ins().stack_load(PTR, *t, area, 8 * i as i32))
-            .collect();
-        self.b.ins().jump(join, &args(&results));
+        let exit = self.exit_trampoline(type_index, ty);
+        let mut all = Vec::with_capacity(np + 3);
+        all.push(self.vmctx);
+        all.push(entry);
+        all.push(self.tctx);
+        all.extend_from_slice(&call_args);
+        let call = self.b.ins().call(exit, &all);
+        let results = args(self.b.inst_results(call));
+        self.b.ins().jump(join, &results);
 
         self.b.switch_to_block(join);
         self.b.seal_block(join);
         let results = self.b.block_params(join).to_vec();
         self.stack.extend(results);
+    }
+
+    /// The exit trampoline of type `type_index`, called directly (the code layout
+    /// resolves the call).
+    fn exit_trampoline(&mut self, type_index: u32, ty: &FuncType) -> ir::FuncRef {
+        if let Some(f) = self.exits.get(&type_index) {
+            return *f;
+        }
+        let name = self.b.func.declare_imported_user_function(ir::UserExternalName::new(
+            abi::EXIT_TRAMPOLINE_NAMESPACE,
+            type_index,
+        ));
+        let signature = self.b.import_signature(abi::exit_signature(ty));
+        let f = self.b.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::User(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.exits.insert(type_index, f);
+        f
     }
 
     /// The block a branch to `depth` jumps to and how many values it carries.

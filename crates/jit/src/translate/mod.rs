@@ -31,6 +31,17 @@ pub struct ModuleEnv<'m> {
     pub layout: VmCtxLayout,
     /// Check memory bounds explicitly (the engine's guard regions are too small).
     pub bounds_checks: bool,
+    /// Keep locals in stack slots instead of SSA variables (the baseline tier): the
+    /// register allocator then sees only short live ranges, which compiles much faster
+    /// and runs slower.
+    pub locals_in_memory: bool,
+}
+
+/// Where a local lives.
+#[derive(Clone, Copy)]
+enum Local {
+    Var(Variable),
+    Slot(ir::StackSlot, ir::Type),
 }
 
 /// A wasm control frame.
@@ -68,14 +79,14 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     env: &'a ModuleEnv<'m>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
-    locals: Vec<Variable>,
+    locals: Vec<Local>,
     reachable: bool,
     tctx: Value,
     vmctx: Value,
     /// Base address of memory 0, loaded once in the entry block.
     memory0_base: Option<Value>,
-    /// Scratch stack area for calls into code that is not compiled (`call_cells`).
-    cells_slot: Option<(ir::StackSlot, u32)>,
+    /// Exit trampolines imported so far, by type index.
+    exits: hashbrown::HashMap<u32, ir::FuncRef>,
 }
 
 /// Memory flags for loads of runtime structures that never trap.
@@ -124,17 +135,31 @@ pub fn translate_function(
     let vmctx = b
         .ins()
         .load(PTR, trusted_readonly(), entry_arg, FuncEntry::VMCTX_OFFSET);
-    let memory0_base = (!module.memories.is_empty()).then(|| {
+    // Loaded once; the baseline tier reloads it per access instead (short live ranges).
+    let memory0_base = (!module.memories.is_empty() && !env.locals_in_memory).then(|| {
         b.ins()
             .load(PTR, trusted_readonly(), vmctx, env.layout.memory_base(0))
     });
 
     let body = module.func_body(index);
     let mut locals = Vec::new();
+    let new_local = |b: &mut FunctionBuilder<'_>, ty: ir::Type, init: Value| {
+        if env.locals_in_memory {
+            let slot = b.create_sized_stack_slot(ir::StackSlotData::new(
+                ir::StackSlotKind::ExplicitSlot,
+                ty.bytes(),
+                ty.bytes().trailing_zeros() as u8,
+            ));
+            b.ins().stack_store(PTR, init, slot, 0);
+            Local::Slot(slot, ty)
+        } else {
+            let var = b.declare_var(ty);
+            b.def_var(var, init);
+            Local::Var(var)
+        }
+    };
     for (i, t) in ty.params().iter().enumerate() {
-        let var = b.declare_var(clif_type(*t));
-        b.def_var(var, params[2 + i]);
-        locals.push(var);
+        locals.push(new_local(&mut b, clif_type(*t), params[2 + i]));
     }
     let mut reader = body
         .get_locals_reader()
@@ -143,11 +168,9 @@ pub fn translate_function(
         let (count, vt) = reader.read().map_err(|e| Error::malformed(e.to_string()))?;
         let t = rwamr_core::ValType::from_wasmparser(vt)?;
         let ct = clif_type(t);
+        let zero = zero_of(&mut b, ct);
         for _ in 0..count {
-            let var = b.declare_var(ct);
-            let zero = zero_of(&mut b, ct);
-            b.def_var(var, zero);
-            locals.push(var);
+            locals.push(new_local(&mut b, ct, zero));
         }
     }
 
@@ -172,7 +195,7 @@ pub fn translate_function(
         tctx,
         vmctx,
         memory0_base,
-        cells_slot: None,
+        exits: hashbrown::HashMap::new(),
     };
     let mut ops = body
         .get_operators_reader()
@@ -281,24 +304,24 @@ impl Translator<'_, '_, '_> {
         widen(&mut self.b, v)
     }
 
+    fn get_local(&mut self, index: u32) -> Value {
+        match self.locals[index as usize] {
+            Local::Var(var) => self.b.use_var(var),
+            Local::Slot(slot, ty) => self.b.ins().stack_load(PTR, ty, slot, 0),
+        }
+    }
+
+    fn set_local(&mut self, index: u32, v: Value) {
+        match self.locals[index as usize] {
+            Local::Var(var) => self.b.def_var(var, v),
+            Local::Slot(slot, _) => {
+                self.b.ins().stack_store(PTR, v, slot, 0);
+            }
+        }
+    }
+
     fn i32const(&mut self, v: i64) -> Value {
         self.b.ins().iconst(types::I32, v)
     }
 
-    /// Stack area of at least `n` cells for `call_cells`.
-    fn cells_area(&mut self, n: u32) -> ir::StackSlot {
-        match self.cells_slot {
-            Some((slot, have)) if have >= n => slot,
-            _ => {
-                let n = n.max(4);
-                let slot = self.b.create_sized_stack_slot(ir::StackSlotData::new(
-                    ir::StackSlotKind::ExplicitSlot,
-                    8 * n,
-                    3,
-                ));
-                self.cells_slot = Some((slot, n));
-                slot
-            }
-        }
-    }
 }
