@@ -7,8 +7,8 @@ mod watch;
 use clap::{Parser, Subcommand};
 use rwamr::{wasi, Config, Engine, ErrorKind, Mode, Registry};
 use std::path::PathBuf;
-use std::time::Instant;
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// Exit status of a run that ended in a wasm trap (as wasmtime: 128 + SIGABRT).
 const TRAP_EXIT: u8 = 134;

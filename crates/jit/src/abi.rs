@@ -46,17 +46,17 @@ pub fn native_signature(ty: &FuncType) -> Signature {
     sig
 }
 
-/// The signature of exit trampolines (`trampolines.rs`) for functions of type `ty`:
+/// The signature of call trampolines (`trampolines.rs`) for functions of type `ty`:
 /// the caller's vmctx, then the native signature.
-pub fn exit_signature(ty: &FuncType) -> Signature {
+pub fn call_trampoline_signature(ty: &FuncType) -> Signature {
     let mut sig = native_signature(ty);
     sig.params.insert(0, AbiParam::new(PTR));
     sig
 }
 
-/// Namespace of the user function names compiled code calls directly: exit trampolines,
+/// Namespace of the user function names compiled code calls directly: call trampolines,
 /// by type index. The code layout resolves these calls (`lib.rs`).
-pub const EXIT_TRAMPOLINE_NAMESPACE: u32 = 2;
+pub const CALL_TRAMPOLINE_NAMESPACE: u32 = 2;
 
 /// The signature of the array-call trampolines (`trampolines.rs`): `(entry, tctx, cells)`,
 /// arguments in `cells` on entry, results there on return.

@@ -18,8 +18,8 @@ pub mod translate;
 pub mod traps;
 
 use code::{CodeInfo, CodeMemory, FuncRange};
-use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::ExternalName;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::FinalizedRelocTarget;
@@ -88,6 +88,7 @@ impl JitCompiler {
             layout: VmCtxLayout::new(module),
             bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
             locals_in_memory: self.tier == Tier::Baseline,
+            compact_calls: self.tier == Tier::Baseline,
         };
         let bodies = compile_in_parallel(isa, &env, indices)?;
 
@@ -109,19 +110,19 @@ impl JitCompiler {
             trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
             tramp_bytes.push(emit(isa, &mut ctx, "an array-call trampoline")?.bytes);
         }
-        // Exit trampolines of the types the code calls with.
-        let mut exit_types: Vec<u32> = bodies
+        // Call trampolines of the types the code calls with.
+        let mut call_types: Vec<u32> = bodies
             .iter()
-            .flat_map(|b| b.exit_calls.iter().map(|c| c.1))
+            .flat_map(|b| b.trampoline_calls.iter().map(|c| c.1))
             .collect();
-        exit_types.sort_unstable();
-        exit_types.dedup();
-        let mut exit_bytes = Vec::with_capacity(exit_types.len());
-        for &t in &exit_types {
+        call_types.sort_unstable();
+        call_types.dedup();
+        let mut call_tramp_bytes = Vec::with_capacity(call_types.len());
+        for &t in &call_types {
             ctx.clear();
             let ty = &module.types[t as usize];
-            trampolines::exit_trampoline(ty, &mut ctx.func, &mut fctx);
-            exit_bytes.push(emit(isa, &mut ctx, "an exit trampoline")?);
+            trampolines::call_trampoline(ty, &mut ctx.func, &mut fctx);
+            call_tramp_bytes.push(emit(isa, &mut ctx, "a call trampoline")?);
         }
 
         // Lay everything out in one block of code memory.
@@ -145,22 +146,21 @@ impl JitCompiler {
             tramp_offsets.push(align(&mut blob));
             blob.extend_from_slice(bytes);
         }
-        let mut exit_offsets = HashMap::with_capacity(exit_types.len());
-        for (t, e) in exit_types.iter().zip(&exit_bytes) {
+        let mut call_tramp_offsets = HashMap::with_capacity(call_types.len());
+        for (t, e) in call_types.iter().zip(&call_tramp_bytes) {
             let start = align(&mut blob);
             blob.extend_from_slice(&e.bytes);
             traps.extend(e.traps.iter().map(|(off, code)| (start + off, *code)));
-            exit_offsets.insert(*t, start);
+            call_tramp_offsets.insert(*t, start);
         }
-        // Resolve the calls to exit trampolines: pc-relative, so the code stays
+        // Resolve the calls to call trampolines: pc-relative, so the code stays
         // position independent.
         for (body, start) in bodies.iter().zip(&func_offsets) {
-            for &(off, t, addend) in &body.exit_calls {
+            for &(off, t, addend) in &body.trampoline_calls {
                 let at = (start + off) as i64;
-                let target = exit_offsets[&t] as i64;
-                let rel = i32::try_from(target + addend - at).map_err(|_| {
-                    Error::resource("compiled code is larger than 2 GiB")
-                })?;
+                let target = call_tramp_offsets[&t] as i64;
+                let rel = i32::try_from(target + addend - at)
+                    .map_err(|_| Error::resource("compiled code is larger than 2 GiB"))?;
                 blob[at as usize..at as usize + 4].copy_from_slice(&rel.to_le_bytes());
             }
         }
@@ -229,11 +229,11 @@ fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
 }
 
 /// One compiled function: code bytes, trap sites (offset, raw code), and its calls to
-/// exit trampolines (offset of the 32-bit pc-relative field, type index, addend).
+/// call trampolines (offset of the 32-bit pc-relative field, type index, addend).
 struct Emitted {
     bytes: Vec<u8>,
     traps: Vec<(u32, u8)>,
-    exit_calls: Vec<(u32, u32, i64)>,
+    trampoline_calls: Vec<(u32, u32, i64)>,
 }
 
 /// Compiles the function in `ctx` to machine code.
@@ -249,7 +249,7 @@ fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
         .map(|t| (t.offset, code::raw_trap(t.code)))
         .collect();
     let relocs = code.buffer.relocs().to_vec();
-    let mut exit_calls = Vec::new();
+    let mut trampoline_calls = Vec::new();
     for r in relocs {
         let target = match (&r.kind, &r.target) {
             (Reloc::X86CallPCRel4, FinalizedRelocTarget::ExternalName(ExternalName::User(n))) => {
@@ -258,8 +258,8 @@ fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
             _ => None,
         };
         match target {
-            Some(name) if name.namespace == abi::EXIT_TRAMPOLINE_NAMESPACE => {
-                exit_calls.push((r.offset, name.index, r.addend))
+            Some(name) if name.namespace == abi::CALL_TRAMPOLINE_NAMESPACE => {
+                trampoline_calls.push((r.offset, name.index, r.addend))
             }
             _ => {
                 return Err(Error::unsupported(format!(
@@ -273,7 +273,7 @@ fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
     Ok(Emitted {
         bytes,
         traps,
-        exit_calls,
+        trampoline_calls,
     })
 }
 

@@ -2,14 +2,19 @@
 //! - array-call trampolines, how the host (and other tiers) call compiled code:
 //!   `(entry, tctx, cells)` loads the arguments from `cells`, calls the entry's native
 //!   code, and stores the results back as whole cells;
-//! - exit trampolines, how compiled code calls code that is not compiled (interpreted,
-//!   host): `(caller vmctx, entry, tctx, args...)` spills the arguments to cells, calls
-//!   the `call_cells` helper and reloads the results (or traps with its trap).
+//! - call trampolines, how compiled code calls a slot entry in one instruction:
+//!   `(caller vmctx, entry, tctx, args...)` calls the entry's native code when it has
+//!   some, and otherwise (interpreted, host code) spills the arguments to cells, calls
+//!   the `call_cells` helper and reloads the results (or traps with its trap). The
+//!   baseline tier calls through them always (small call sites compile fast); the
+//!   optimizing tier inlines the native case and uses them for the other.
 
 use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
 use crate::helpers::Helper;
 use crate::translate::{trusted, trusted_readonly, user, widen};
-use cranelift_codegen::ir::{self, types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::ir::{
+    self, types, AbiParam, Function, InstBuilder, Signature, UserFuncName,
+};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rwamr_core::{FuncEntry, FuncType};
 
@@ -42,9 +47,9 @@ pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionB
     b.finalize(abi::frontend_config());
 }
 
-/// Builds the exit trampoline for functions of type `ty` into `func`.
-pub fn exit_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilderContext) {
-    func.signature = abi::exit_signature(ty);
+/// Builds the call trampoline for functions of type `ty` into `func`.
+pub fn call_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilderContext) {
+    func.signature = abi::call_trampoline_signature(ty);
     func.name = UserFuncName::user(1, 1);
     let mut b = FunctionBuilder::new(func, fctx);
     let start = b.create_block();
@@ -53,6 +58,23 @@ pub fn exit_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBu
     b.seal_block(start);
     let p = b.block_params(start).to_vec();
     let (vmctx, entry, tctx, args) = (p[0], p[1], p[2], &p[3..]);
+
+    let native = b
+        .ins()
+        .load(PTR, trusted_readonly(), entry, FuncEntry::NATIVE_OFFSET);
+    let (compiled, other) = (b.create_block(), b.create_block());
+    b.ins().brif(native, compiled, &[], other, &[]);
+    b.seal_block(compiled);
+    b.seal_block(other);
+    b.switch_to_block(compiled);
+    let sig = b.import_signature(abi::native_signature(ty));
+    let mut all = vec![entry, tctx];
+    all.extend_from_slice(args);
+    let call = b.ins().call_indirect(sig, native, &all);
+    let results = b.inst_results(call).to_vec();
+    b.ins().return_(&results);
+
+    b.switch_to_block(other);
     let n = args.len().max(ty.results().len()).max(1) as u32;
     let area = b.create_sized_stack_slot(ir::StackSlotData::new(
         ir::StackSlotKind::ExplicitSlot,

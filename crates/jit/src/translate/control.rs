@@ -3,7 +3,8 @@
 //! Every call goes through a function slot: load the slot's current entry, then its
 //! native entry point. Compiled callees are called directly with the native convention;
 //! for others (interpreted, host) the entry point is null and the call goes through the
-//! `call_cells` helper with the arguments in a stack area.
+//! type's call trampoline (`trampolines.rs`). The baseline tier calls the trampoline for
+//! every call: one instruction per call site instead of a branch and two calls.
 
 use super::{trusted, trusted_readonly, user, Frame, FrameKind, Translator};
 use crate::abi::{self, clif_type, user_trap, PTR};
@@ -254,6 +255,19 @@ impl Translator<'_, '_, '_> {
     fn call_entry(&mut self, entry: Value, type_index: u32, ty: &FuncType) {
         let np = ty.params().len();
         let call_args = self.stack.split_off(self.stack.len() - np);
+        let tramp = self.call_trampoline(type_index, ty);
+        let mut tramp_args = Vec::with_capacity(np + 3);
+        tramp_args.push(self.vmctx);
+        tramp_args.push(entry);
+        tramp_args.push(self.tctx);
+        tramp_args.extend_from_slice(&call_args);
+        if self.env.compact_calls {
+            let call = self.b.ins().call(tramp, &tramp_args);
+            let results = self.b.inst_results(call).to_vec();
+            self.stack.extend(results);
+            return;
+        }
+        // Compiled callees are called directly; others through the trampoline.
         let result_types: Vec<ir::Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
         let native = self
             .b
@@ -276,15 +290,8 @@ impl Translator<'_, '_, '_> {
         let results = args(self.b.inst_results(call));
         self.b.ins().jump(join, &results);
 
-        // Not compiled code: its type's exit trampoline calls it (`trampolines.rs`).
         self.b.switch_to_block(slow);
-        let exit = self.exit_trampoline(type_index, ty);
-        let mut all = Vec::with_capacity(np + 3);
-        all.push(self.vmctx);
-        all.push(entry);
-        all.push(self.tctx);
-        all.extend_from_slice(&call_args);
-        let call = self.b.ins().call(exit, &all);
+        let call = self.b.ins().call(tramp, &tramp_args);
         let results = args(self.b.inst_results(call));
         self.b.ins().jump(join, &results);
 
@@ -294,17 +301,20 @@ impl Translator<'_, '_, '_> {
         self.stack.extend(results);
     }
 
-    /// The exit trampoline of type `type_index`, called directly (the code layout
+    /// The call trampoline of type `type_index`, called directly (the code layout
     /// resolves the call).
-    fn exit_trampoline(&mut self, type_index: u32, ty: &FuncType) -> ir::FuncRef {
+    fn call_trampoline(&mut self, type_index: u32, ty: &FuncType) -> ir::FuncRef {
         if let Some(f) = self.exits.get(&type_index) {
             return *f;
         }
-        let name = self.b.func.declare_imported_user_function(ir::UserExternalName::new(
-            abi::EXIT_TRAMPOLINE_NAMESPACE,
-            type_index,
-        ));
-        let signature = self.b.import_signature(abi::exit_signature(ty));
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(ir::UserExternalName::new(
+                abi::CALL_TRAMPOLINE_NAMESPACE,
+                type_index,
+            ));
+        let signature = self.b.import_signature(abi::call_trampoline_signature(ty));
         let f = self.b.import_function(ir::ExtFuncData {
             name: ir::ExternalName::User(name),
             signature,

@@ -35,6 +35,8 @@ pub struct ModuleEnv<'m> {
     /// register allocator then sees only short live ranges, which compiles much faster
     /// and runs slower.
     pub locals_in_memory: bool,
+    /// Call every function through its type's call trampoline (the baseline tier).
+    pub compact_calls: bool,
 }
 
 /// Where a local lives.
@@ -85,7 +87,7 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     vmctx: Value,
     /// Base address of memory 0, loaded once in the entry block.
     memory0_base: Option<Value>,
-    /// Exit trampolines imported so far, by type index.
+    /// Call trampolines imported so far, by type index.
     exits: hashbrown::HashMap<u32, ir::FuncRef>,
 }
 
@@ -135,8 +137,8 @@ pub fn translate_function(
     let vmctx = b
         .ins()
         .load(PTR, trusted_readonly(), entry_arg, FuncEntry::VMCTX_OFFSET);
-    // Loaded once; the baseline tier reloads it per access instead (short live ranges).
-    let memory0_base = (!module.memories.is_empty() && !env.locals_in_memory).then(|| {
+    // Loaded once, used by every access.
+    let memory0_base = (!module.memories.is_empty()).then(|| {
         b.ins()
             .load(PTR, trusted_readonly(), vmctx, env.layout.memory_base(0))
     });
@@ -323,5 +325,4 @@ impl Translator<'_, '_, '_> {
     fn i32const(&mut self, v: i64) -> Value {
         self.b.ins().iconst(types::I32, v)
     }
-
 }
