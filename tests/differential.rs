@@ -166,7 +166,7 @@ fn compare(seed: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases("RWAMR_DIFF_CASES", 500), ..ProptestConfig::default() })]
     #[test]
     fn same_behaviour_as_wasmi(seed in proptest::collection::vec(any::<u8>(), 64..4096)) {
         compare(&seed);

@@ -38,7 +38,7 @@ fn run_module(seed: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases("RWAMR_RANDOM_CASES", 1000), ..ProptestConfig::default() })]
     #[test]
     fn random_valid_modules_load_and_run(seed in proptest::collection::vec(any::<u8>(), 64..4096)) {
         run_module(&seed);

@@ -89,3 +89,12 @@ pub fn each_mode_mix(mut f: impl FnMut(ModeMix, Registry)) {
         }
     }
 }
+
+/// How many random cases a property test runs: `default`, or the number in `var` (for
+/// longer runs by hand).
+pub fn cases(var: &str, default: u32) -> u32 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
