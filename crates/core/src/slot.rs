@@ -38,6 +38,20 @@ pub trait WasmCode: Any + Send + Sync {
 /// Shared compiled code.
 pub type WasmCodeRef = Arc<dyn WasmCode>;
 
+/// Makes a native entry point for functions of a type whose code has none (interpreted
+/// and host functions): a stub that calls them through [`WasmCode::call`] or the host
+/// function. Registered once per process by a compiled tier (`crates/jit`), before it
+/// compiles anything; from then on every new entry has a native entry point, so
+/// compiled code calls every entry the same way.
+pub type NativeStubProvider = fn(&FuncType) -> *const u8;
+
+static NATIVE_STUBS: std::sync::OnceLock<NativeStubProvider> = std::sync::OnceLock::new();
+
+/// Registers the process's [`NativeStubProvider`] (the first registration stays).
+pub fn set_native_stub_provider(provider: NativeStubProvider) {
+    let _ = NATIVE_STUBS.set(provider);
+}
+
 /// How a function runs.
 #[derive(Clone)]
 pub enum FuncCode {
@@ -50,7 +64,8 @@ pub enum FuncCode {
 /// `repr(C)`: compiled code reads `native`, `vmctx` and `sig` at the offsets below.
 #[repr(C)]
 pub struct FuncEntry {
-    /// Native entry point of compiled code, or null (see [`WasmCode::native_entry`]).
+    /// Native entry point: of compiled code, or its type's stub (see
+    /// [`NativeStubProvider`]); null when no compiled tier exists.
     native: *const u8,
     /// The instance's context words (see `vmctx.rs`), for compiled code.
     vmctx: *const u64,
@@ -98,6 +113,10 @@ impl FuncEntry {
             ),
             FuncCode::Host(_) => (None, ptr::null(), ptr::null()),
         };
+        let native = match NATIVE_STUBS.get() {
+            Some(stub) if native.is_null() => stub(&ty),
+            _ => native,
+        };
         let vmctx = if instance.is_null() {
             ptr::null()
         } else {
@@ -131,7 +150,7 @@ impl FuncEntry {
         }
     }
 
-    /// The native entry point of compiled code (null for interpreted and host code).
+    /// The native entry point (see the field).
     pub fn native(&self) -> *const u8 {
         self.native
     }

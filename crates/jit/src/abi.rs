@@ -1,12 +1,19 @@
 //! The calling convention of compiled code, in one place.
 //!
 //! Every compiled wasm function has the native signature
-//! `(entry: *const FuncEntry, tctx: *const ThreadCtx, params...) -> results`:
+//! `(entry: *const FuncEntry, tctx: *const ThreadCtx, caller_vmctx, params...) -> results`:
 //! - `entry` is the slot entry the caller loaded; the callee reads its instance context
 //!   (`FuncEntry::vmctx`) from it, so a patched entry carries its own context.
 //! - `tctx` is the calling thread's [`ThreadCtx`]: the stack limit every prologue checks
 //!   and the table of runtime helpers. Passing it keeps the code free of relocations
 //!   (the AOT loader only maps it) and of thread-local access.
+//! - `caller_vmctx` is the calling instance's context (0 from the host). Compiled
+//!   callees ignore it; native stubs (`stubs.rs`) pass it to host functions, whose
+//!   `Caller` is the calling instance (WASI reads its memory).
+//!
+//! Every slot entry has a native entry point once a compiled tier exists: compiled
+//! code's own, or its type's stub. So a call is: load the slot's entry, load its native
+//! entry point, call it. No branch, no relocation.
 //!
 //! Values: i32/i64/f32/f64 as themselves, references as i64 cells (see core's `val.rs`).
 
@@ -39,24 +46,13 @@ pub fn native_signature(ty: &FuncType) -> Signature {
     // The thread context is Cranelift's "vmctx": the stack limit is read through it.
     sig.params
         .push(AbiParam::special(PTR, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(PTR));
     sig.params
         .extend(ty.params().iter().map(|t| AbiParam::new(clif_type(*t))));
     sig.returns
         .extend(ty.results().iter().map(|t| AbiParam::new(clif_type(*t))));
     sig
 }
-
-/// The signature of call trampolines (`trampolines.rs`) for functions of type `ty`:
-/// the caller's vmctx, then the native signature.
-pub fn call_trampoline_signature(ty: &FuncType) -> Signature {
-    let mut sig = native_signature(ty);
-    sig.params.insert(0, AbiParam::new(PTR));
-    sig
-}
-
-/// Namespace of the user function names compiled code calls directly: call trampolines,
-/// by type index. The code layout resolves these calls (`lib.rs`).
-pub const CALL_TRAMPOLINE_NAMESPACE: u32 = 2;
 
 /// The signature of the array-call trampolines (`trampolines.rs`): `(entry, tctx, cells)`,
 /// arguments in `cells` on entry, results there on return.

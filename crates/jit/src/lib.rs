@@ -13,16 +13,14 @@
 pub mod abi;
 pub mod code;
 pub mod helpers;
+pub mod stubs;
 pub mod trampolines;
 pub mod translate;
 pub mod traps;
 
 use code::{CodeInfo, CodeMemory, FuncRange};
-use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::ExternalName;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
-use cranelift_codegen::FinalizedRelocTarget;
 use cranelift_codegen::{settings, settings::Configurable, Context};
 use cranelift_frontend::FunctionBuilderContext;
 use hashbrown::HashMap;
@@ -51,6 +49,7 @@ pub struct JitCompiler {
 
 impl JitCompiler {
     pub fn new(tier: Tier) -> JitCompiler {
+        stubs::register();
         JitCompiler {
             tier,
             isa: OnceLock::new(),
@@ -83,12 +82,16 @@ impl JitCompiler {
             ));
         }
         let isa = self.isa()?;
+        // Every entry the code can call has one of the module's types: make sure their
+        // stubs exist (entries made from now on get them; see `stubs.rs`).
+        for ty in &module.types {
+            stubs::native_stub(ty)?;
+        }
         let env = ModuleEnv {
             module,
             layout: VmCtxLayout::new(module),
             bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
             locals_in_memory: self.tier == Tier::Baseline,
-            compact_calls: self.tier == Tier::Baseline,
         };
         let bodies = compile_in_parallel(isa, &env, indices)?;
 
@@ -110,21 +113,6 @@ impl JitCompiler {
             trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
             tramp_bytes.push(emit(isa, &mut ctx, "an array-call trampoline")?.bytes);
         }
-        // Call trampolines of the types the code calls with.
-        let mut call_types: Vec<u32> = bodies
-            .iter()
-            .flat_map(|b| b.trampoline_calls.iter().map(|c| c.1))
-            .collect();
-        call_types.sort_unstable();
-        call_types.dedup();
-        let mut call_tramp_bytes = Vec::with_capacity(call_types.len());
-        for &t in &call_types {
-            ctx.clear();
-            let ty = &module.types[t as usize];
-            trampolines::call_trampoline(ty, &mut ctx.func, &mut fctx);
-            call_tramp_bytes.push(emit(isa, &mut ctx, "a call trampoline")?);
-        }
-
         // Lay everything out in one block of code memory.
         let mut blob = Vec::new();
         let mut funcs = Vec::with_capacity(indices.len());
@@ -145,24 +133,6 @@ impl JitCompiler {
         for bytes in &tramp_bytes {
             tramp_offsets.push(align(&mut blob));
             blob.extend_from_slice(bytes);
-        }
-        let mut call_tramp_offsets = HashMap::with_capacity(call_types.len());
-        for (t, e) in call_types.iter().zip(&call_tramp_bytes) {
-            let start = align(&mut blob);
-            blob.extend_from_slice(&e.bytes);
-            traps.extend(e.traps.iter().map(|(off, code)| (start + off, *code)));
-            call_tramp_offsets.insert(*t, start);
-        }
-        // Resolve the calls to call trampolines: pc-relative, so the code stays
-        // position independent.
-        for (body, start) in bodies.iter().zip(&func_offsets) {
-            for &(off, t, addend) in &body.trampoline_calls {
-                let at = (start + off) as i64;
-                let target = call_tramp_offsets[&t] as i64;
-                let rel = i32::try_from(target + addend - at)
-                    .map_err(|_| Error::resource("compiled code is larger than 2 GiB"))?;
-                blob[at as usize..at as usize + 4].copy_from_slice(&rel.to_le_bytes());
-            }
         }
         let memory = Arc::new(CodeMemory::new(
             &blob,
@@ -228,52 +198,34 @@ fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
         .map_err(|e| format!("cannot compile for this host: {e}"))
 }
 
-/// One compiled function: code bytes, trap sites (offset, raw code), and its calls to
-/// call trampolines (offset of the 32-bit pc-relative field, type index, addend).
+/// One compiled function: code bytes and trap sites (offset, raw code).
 struct Emitted {
     bytes: Vec<u8>,
     traps: Vec<(u32, u8)>,
-    trampoline_calls: Vec<(u32, u32, i64)>,
 }
 
-/// Compiles the function in `ctx` to machine code.
+/// Compiles the function in `ctx` to machine code. The translator's code needs no
+/// relocations (see `translate/mod.rs`): one would be a bug, reported as an error.
 fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
     let code = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| Error::unsupported(format!("cannot compile {what}: {:?}", e.inner)))?;
-    let bytes = code.code_buffer().to_vec();
+    if let Some(r) = code.buffer.relocs().first() {
+        return Err(Error::unsupported(format!(
+            "cannot compile {what}: the code needs a relocation ({:?}), which the compiled \
+             tiers do not support on this host",
+            r.kind
+        )));
+    }
     let traps = code
         .buffer
         .traps()
         .iter()
         .map(|t| (t.offset, code::raw_trap(t.code)))
         .collect();
-    let relocs = code.buffer.relocs().to_vec();
-    let mut trampoline_calls = Vec::new();
-    for r in relocs {
-        let target = match (&r.kind, &r.target) {
-            (Reloc::X86CallPCRel4, FinalizedRelocTarget::ExternalName(ExternalName::User(n))) => {
-                ctx.func.params.user_named_funcs().get(*n).cloned()
-            }
-            _ => None,
-        };
-        match target {
-            Some(name) if name.namespace == abi::CALL_TRAMPOLINE_NAMESPACE => {
-                trampoline_calls.push((r.offset, name.index, r.addend))
-            }
-            _ => {
-                return Err(Error::unsupported(format!(
-                    "cannot compile {what}: the code needs a relocation ({:?}) that the \
-                     compiled tiers do not support on this host",
-                    r.kind
-                )))
-            }
-        }
-    }
     Ok(Emitted {
-        bytes,
+        bytes: code.code_buffer().to_vec(),
         traps,
-        trampoline_calls,
     })
 }
 

@@ -2,12 +2,10 @@
 //! - array-call trampolines, how the host (and other tiers) call compiled code:
 //!   `(entry, tctx, cells)` loads the arguments from `cells`, calls the entry's native
 //!   code, and stores the results back as whole cells;
-//! - call trampolines, how compiled code calls a slot entry in one instruction:
-//!   `(caller vmctx, entry, tctx, args...)` calls the entry's native code when it has
-//!   some, and otherwise (interpreted, host code) spills the arguments to cells, calls
-//!   the `call_cells` helper and reloads the results (or traps with its trap). The
-//!   baseline tier calls through them always (small call sites compile fast); the
-//!   optimizing tier inlines the native case and uses them for the other.
+//! - native stubs, how compiled code calls code that is not compiled (interpreted,
+//!   host): with the native signature, they spill the arguments to cells, call the
+//!   `call_cells` helper with the caller's vmctx and reload the results (or trap with
+//!   the helper's trap).
 
 use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
 use crate::helpers::Helper;
@@ -29,7 +27,9 @@ pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionB
     b.seal_block(start);
     let p = b.block_params(start).to_vec();
     let (entry, tctx, cells) = (p[0], p[1], p[2]);
-    let mut args = vec![entry, tctx];
+    // Called by the host, there is no calling instance.
+    let no_caller = b.ins().iconst(PTR, 0);
+    let mut args = vec![entry, tctx, no_caller];
     for (i, t) in ty.params().iter().enumerate() {
         args.push(b.ins().load(clif_type(*t), trusted(), cells, 8 * i as i32));
     }
@@ -47,9 +47,10 @@ pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionB
     b.finalize(abi::frontend_config());
 }
 
-/// Builds the call trampoline for functions of type `ty` into `func`.
-pub fn call_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilderContext) {
-    func.signature = abi::call_trampoline_signature(ty);
+/// Builds the native stub for functions of type `ty` into `func`: the native entry
+/// point of entries whose code is not compiled (see `stubs.rs`).
+pub fn native_stub(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilderContext) {
+    func.signature = abi::native_signature(ty);
     func.name = UserFuncName::user(1, 1);
     let mut b = FunctionBuilder::new(func, fctx);
     let start = b.create_block();
@@ -57,24 +58,7 @@ pub fn call_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBu
     b.switch_to_block(start);
     b.seal_block(start);
     let p = b.block_params(start).to_vec();
-    let (vmctx, entry, tctx, args) = (p[0], p[1], p[2], &p[3..]);
-
-    let native = b
-        .ins()
-        .load(PTR, trusted_readonly(), entry, FuncEntry::NATIVE_OFFSET);
-    let (compiled, other) = (b.create_block(), b.create_block());
-    b.ins().brif(native, compiled, &[], other, &[]);
-    b.seal_block(compiled);
-    b.seal_block(other);
-    b.switch_to_block(compiled);
-    let sig = b.import_signature(abi::native_signature(ty));
-    let mut all = vec![entry, tctx];
-    all.extend_from_slice(args);
-    let call = b.ins().call_indirect(sig, native, &all);
-    let results = b.inst_results(call).to_vec();
-    b.ins().return_(&results);
-
-    b.switch_to_block(other);
+    let (entry, tctx, vmctx, args) = (p[0], p[1], p[2], &p[3..]);
     let n = args.len().max(ty.results().len()).max(1) as u32;
     let area = b.create_sized_stack_slot(ir::StackSlotData::new(
         ir::StackSlotKind::ExplicitSlot,

@@ -1,10 +1,8 @@
 //! Blocks, branches, calls, locals, `select` and `drop`.
 //!
 //! Every call goes through a function slot: load the slot's current entry, then its
-//! native entry point. Compiled callees are called directly with the native convention;
-//! for others (interpreted, host) the entry point is null and the call goes through the
-//! type's call trampoline (`trampolines.rs`). The baseline tier calls the trampoline for
-//! every call: one instruction per call site instead of a branch and two calls.
+//! native entry point, and call that with the native convention (`abi.rs`): compiled
+//! code directly, other code through its type's stub (`stubs.rs`).
 
 use super::{trusted, trusted_readonly, user, Frame, FrameKind, Translator};
 use crate::abi::{self, clif_type, user_trap, PTR};
@@ -186,9 +184,8 @@ impl Translator<'_, '_, '_> {
                     layout.func_slot(function_index),
                 );
                 let entry = self.b.ins().load(PTR, trusted(), slot, 0);
-                let type_index = self.env.module.funcs[function_index as usize];
-                let ty = self.env.module.types[type_index as usize].clone();
-                self.call_entry(entry, type_index, &ty);
+                let ty = self.env.module.func_type(function_index).clone();
+                self.call_entry(entry, &ty);
             }
             Operator::CallIndirect {
                 type_index,
@@ -210,7 +207,7 @@ impl Translator<'_, '_, '_> {
                 let differ = self.b.ins().icmp(IntCC::NotEqual, have, want);
                 self.b.ins().trapnz(differ, user(user_trap::BAD_SIGNATURE));
                 let ty = self.env.module.types[type_index as usize].clone();
-                self.call_entry(entry, type_index, &ty);
+                self.call_entry(entry, &ty);
             }
             _ => return Ok(false),
         }
@@ -252,77 +249,21 @@ impl Translator<'_, '_, '_> {
 
     /// Calls the function of slot entry `entry`, of type `ty`, with arguments from the
     /// operand stack; pushes the results.
-    fn call_entry(&mut self, entry: Value, type_index: u32, ty: &FuncType) {
+    fn call_entry(&mut self, entry: Value, ty: &FuncType) {
         let np = ty.params().len();
-        let call_args = self.stack.split_off(self.stack.len() - np);
-        let tramp = self.call_trampoline(type_index, ty);
-        let mut tramp_args = Vec::with_capacity(np + 3);
-        tramp_args.push(self.vmctx);
-        tramp_args.push(entry);
-        tramp_args.push(self.tctx);
-        tramp_args.extend_from_slice(&call_args);
-        if self.env.compact_calls {
-            let call = self.b.ins().call(tramp, &tramp_args);
-            let results = self.b.inst_results(call).to_vec();
-            self.stack.extend(results);
-            return;
-        }
-        // Compiled callees are called directly; others through the trampoline.
-        let result_types: Vec<ir::Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
         let native = self
             .b
             .ins()
             .load(PTR, trusted_readonly(), entry, FuncEntry::NATIVE_OFFSET);
-        let (fast, slow) = (self.b.create_block(), self.b.create_block());
-        let join = self.block_with_params(&result_types);
-        self.b.ins().brif(native, fast, &[], slow, &[]);
-        self.b.seal_block(fast);
-        self.b.seal_block(slow);
-        self.b.set_cold_block(slow);
-
-        self.b.switch_to_block(fast);
         let sig = self.b.import_signature(abi::native_signature(ty));
-        let mut all = Vec::with_capacity(np + 2);
+        let mut all = Vec::with_capacity(np + 3);
         all.push(entry);
         all.push(self.tctx);
-        all.extend_from_slice(&call_args);
+        all.push(self.vmctx);
+        all.extend(self.stack.drain(self.stack.len() - np..));
         let call = self.b.ins().call_indirect(sig, native, &all);
-        let results = args(self.b.inst_results(call));
-        self.b.ins().jump(join, &results);
-
-        self.b.switch_to_block(slow);
-        let call = self.b.ins().call(tramp, &tramp_args);
-        let results = args(self.b.inst_results(call));
-        self.b.ins().jump(join, &results);
-
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        let results = self.b.block_params(join).to_vec();
+        let results = self.b.inst_results(call).to_vec();
         self.stack.extend(results);
-    }
-
-    /// The call trampoline of type `type_index`, called directly (the code layout
-    /// resolves the call).
-    fn call_trampoline(&mut self, type_index: u32, ty: &FuncType) -> ir::FuncRef {
-        if let Some(f) = self.exits.get(&type_index) {
-            return *f;
-        }
-        let name = self
-            .b
-            .func
-            .declare_imported_user_function(ir::UserExternalName::new(
-                abi::CALL_TRAMPOLINE_NAMESPACE,
-                type_index,
-            ));
-        let signature = self.b.import_signature(abi::call_trampoline_signature(ty));
-        let f = self.b.import_function(ir::ExtFuncData {
-            name: ir::ExternalName::User(name),
-            signature,
-            colocated: true,
-            patchable: false,
-        });
-        self.exits.insert(type_index, f);
-        f
     }
 
     /// The block a branch to `depth` jumps to and how many values it carries.

@@ -35,8 +35,6 @@ pub struct ModuleEnv<'m> {
     /// register allocator then sees only short live ranges, which compiles much faster
     /// and runs slower.
     pub locals_in_memory: bool,
-    /// Call every function through its type's call trampoline (the baseline tier).
-    pub compact_calls: bool,
 }
 
 /// Where a local lives.
@@ -87,8 +85,6 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     vmctx: Value,
     /// Base address of memory 0, loaded once in the entry block.
     memory0_base: Option<Value>,
-    /// Call trampolines imported so far, by type index.
-    exits: hashbrown::HashMap<u32, ir::FuncRef>,
 }
 
 /// Memory flags for loads of runtime structures that never trap.
@@ -161,7 +157,7 @@ pub fn translate_function(
         }
     };
     for (i, t) in ty.params().iter().enumerate() {
-        locals.push(new_local(&mut b, clif_type(*t), params[2 + i]));
+        locals.push(new_local(&mut b, clif_type(*t), params[3 + i]));
     }
     let mut reader = body
         .get_locals_reader()
@@ -197,7 +193,6 @@ pub fn translate_function(
         tctx,
         vmctx,
         memory0_base,
-        exits: hashbrown::HashMap::new(),
     };
     let mut ops = body
         .get_operators_reader()
