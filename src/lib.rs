@@ -36,10 +36,21 @@ pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, Upda
 pub use rwamr_wasi as wasi;
 
 /// Engine settings, builder style: `Config::default().mode(Mode::Interp)`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     mode: Mode,
     limits: Limits,
+    lazy_baseline: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: Mode::default(),
+            limits: Limits::default(),
+            lazy_baseline: true,
+        }
+    }
 }
 
 impl Config {
@@ -64,6 +75,13 @@ impl Config {
     /// stack bounds it too).
     pub fn max_wasm_stack(mut self, bytes: usize) -> Self {
         self.limits.max_wasm_stack = bytes;
+        self
+    }
+    /// Whether the baseline mode compiles each function on its first call (default) or
+    /// every function when the module loads. The optimized mode always compiles when
+    /// the module loads, on every core.
+    pub fn lazy_baseline(mut self, lazy: bool) -> Self {
+        self.lazy_baseline = lazy;
         self
     }
     pub fn get_mode(&self) -> Mode {
@@ -107,9 +125,10 @@ impl Engine {
             .map(|&m| {
                 let c: Box<dyn rwamr_core::Compiler> = match m {
                     Mode::Interp => Box::new(rwamr_interp::InterpCompiler),
-                    Mode::Baseline => {
-                        Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline))
-                    }
+                    Mode::Baseline => Box::new(
+                        rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline)
+                            .lazy(config.lazy_baseline),
+                    ),
                     _ => Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized)),
                 };
                 (m, c)

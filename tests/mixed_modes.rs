@@ -127,3 +127,31 @@ fn unknown_modes_are_refused_clearly() {
     assert!(e.to_string().contains("not available"), "{e}");
     assert!(reg.find("m").is_none());
 }
+
+/// Lazy baseline compilation installs compiled code only over its own placeholder: a
+/// patch made before a function's first call stays, and one made after replaces the
+/// lazily compiled code.
+#[test]
+fn lazy_compilation_never_undoes_a_patch() {
+    let version = |v: i32| {
+        wat(&format!(
+            r#"(module (func $f (export "f") (result i32) (i32.const {v}))
+                       (func (export "g") (result i32) (call $f)))"#
+        ))
+    };
+    for lazy in [true, false] {
+        let engine = Engine::new(Config::default().mode(Mode::Baseline).lazy_baseline(lazy))
+            .expect("baseline is built");
+        let reg = Registry::new(&engine);
+        reg.load("A", &version(1)).unwrap();
+        // Patched before anything ran: the placeholder is gone, the patch stays.
+        reg.patch_function("A", "f", &version(2)).unwrap();
+        assert_eq!(i32_of(&reg, "A", "g", 0).unwrap(), 2, "lazy={lazy}");
+        assert_eq!(i32_of(&reg, "A", "f", 0).unwrap(), 2, "lazy={lazy}");
+        // `g` compiled on its first call; a later patch of it still takes.
+        reg.patch_function("A", "g", &version(3)).unwrap();
+        assert_eq!(i32_of(&reg, "A", "g", 0).unwrap(), 2, "lazy={lazy}");
+        reg.patch_function("A", "f", &version(4)).unwrap();
+        assert_eq!(i32_of(&reg, "A", "g", 0).unwrap(), 4, "lazy={lazy}");
+    }
+}

@@ -65,6 +65,9 @@ struct RunArgs {
     /// Print how long reading, compiling, instantiating and running took (stderr).
     #[arg(long)]
     timings: bool,
+    /// Baseline mode: compile every function when the module loads, not on first call.
+    #[arg(long)]
+    eager: bool,
     /// The module to run (.wasm, or .wat text).
     file: PathBuf,
     /// Arguments: of the invoked function with --invoke.
@@ -170,7 +173,7 @@ pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
 }
 
 fn run(args: RunArgs) -> rwamr::Result<()> {
-    let mut config = Config::default().mode(args.mode);
+    let mut config = Config::default().mode(args.mode).lazy_baseline(!args.eager);
     if let Some(b) = args.max_wasm_stack {
         config = config.max_wasm_stack(b);
     }

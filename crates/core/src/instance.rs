@@ -87,11 +87,18 @@ unsafe impl Send for Alias {}
 unsafe impl Sync for Alias {}
 
 impl Alias {
-    /// Installs an entry built by `make` if the owner is still alive.
-    fn install(&self, make: impl FnOnce() -> FuncEntry) {
+    /// Installs an entry built by `make` if the owner is still alive (and, with
+    /// `replaced`, only over that code).
+    fn install(&self, make: impl FnOnce() -> FuncEntry, replaced: Option<*const ()>) {
         if let Some(_owner) = self.owner.upgrade() {
             // SAFETY: the slot lives inside `owner`, which we hold for the duration.
-            unsafe { &*self.slot }.install(make());
+            let slot = unsafe { &*self.slot };
+            match replaced {
+                None => slot.install(make()),
+                Some(expected) => {
+                    slot.install_if_code(expected, make());
+                }
+            }
         }
     }
 }
@@ -628,6 +635,19 @@ impl Instance {
     /// this instance's context and must have been compiled for a function of the same
     /// type laid out like this instance (the patch crate checks that).
     pub fn install_code(&self, index: u32, code: crate::slot::WasmCodeRef) -> Result<()> {
+        self.install_code_replacing(index, code, None).map(|_| ())
+    }
+
+    /// Like [`Instance::install_code`], but only where the slot still runs the code
+    /// `replaced` identifies ([`FuncEntry::code_ptr`]): a tier replacing its own
+    /// placeholder (lazy compilation) must not undo a patch that came first. Whether
+    /// the instance's own slot took the code.
+    pub fn install_code_replacing(
+        &self,
+        index: u32,
+        code: crate::slot::WasmCodeRef,
+        replaced: Option<*const ()>,
+    ) -> Result<bool> {
         if !self.defines_func(index) {
             return Err(Error::registry(format!(
                 "function {index} of `{}` is not defined there (imported or out of range)",
@@ -650,15 +670,21 @@ impl Instance {
                 )
             }
         };
-        slot.install(make());
+        let installed = match replaced {
+            None => {
+                slot.install(make());
+                true
+            }
+            Some(expected) => slot.install_if_code(expected, make()),
+        };
         let mut aliases = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(list) = aliases.get_mut(&index) {
             list.retain(|a| a.owner.strong_count() > 0);
             for a in list.iter() {
-                a.install(make);
+                a.install(make, replaced);
             }
         }
-        Ok(())
+        Ok(installed)
     }
 
     /// Makes function `old_index` of `old` (a slot others import) run function
@@ -717,7 +743,7 @@ impl Instance {
             }
         };
         for a in &moved {
-            a.install(entry);
+            a.install(entry, None);
         }
         new.aliases
             .lock()

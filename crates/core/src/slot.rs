@@ -150,6 +150,11 @@ impl FuncEntry {
         }
     }
 
+    /// Identifies the entry's wasm code (the address of its value; null for host code).
+    pub fn code_ptr(&self) -> *const () {
+        self.code_data
+    }
+
     /// The native entry point (see the field).
     pub fn native(&self) -> *const u8 {
         self.native
@@ -223,6 +228,36 @@ impl FuncSlot {
         let old = self
             .entry
             .swap(Box::into_raw(Box::new(entry)), Ordering::AcqRel);
+        Self::retire(old);
+    }
+
+    /// Installs `entry` only while the current entry's code is `expected` (see
+    /// [`FuncEntry::code_ptr`]); `false`, changing nothing, when another install came
+    /// first (lazy compilation must not undo a patch).
+    pub fn install_if_code(&self, expected: *const (), entry: FuncEntry) -> bool {
+        let guard = pin();
+        let cur = self.entry.load(Ordering::Acquire);
+        if cur.is_null() || self.entry(&guard).code_data != expected {
+            return false;
+        }
+        let new = Box::into_raw(Box::new(entry));
+        match self
+            .entry
+            .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(old) => {
+                Self::retire(old);
+                true
+            }
+            Err(_) => {
+                // SAFETY: `new` came from `Box::into_raw` above and was never published.
+                drop(unsafe { Box::from_raw(new) });
+                false
+            }
+        }
+    }
+
+    fn retire(old: *mut FuncEntry) {
         if !old.is_null() {
             let retired = Retired(old);
             let guard = pin();

@@ -54,10 +54,11 @@ pub fn native_signature(ty: &FuncType) -> Signature {
     sig
 }
 
-/// The signature of the array-call trampolines (`trampolines.rs`): `(entry, tctx, cells)`,
-/// arguments in `cells` on entry, results there on return.
+/// The signature of the array-call trampolines (`trampolines.rs`):
+/// `(native, entry, tctx, cells)`, arguments in `cells` on entry, results there on return.
 pub fn array_signature() -> Signature {
     let mut sig = Signature::new(CALL_CONV);
+    sig.params.push(AbiParam::new(PTR));
     sig.params.push(AbiParam::new(PTR));
     sig.params.push(AbiParam::new(PTR));
     sig.params.push(AbiParam::new(PTR));

@@ -42,18 +42,33 @@ pub enum Tier {
 }
 
 /// A compiled tier, as the engine's [`Compiler`].
+///
+/// Compilation is eager by default: every function when the module loads, on every
+/// core. With [`JitCompiler::lazy`], each function compiles on its first call instead:
+/// its slot starts with a placeholder whose first call compiles the function and
+/// installs the code in the slot (the same swap as a patch). Patches always compile
+/// eagerly.
 pub struct JitCompiler {
-    tier: Tier,
-    isa: OnceLock<std::result::Result<OwnedTargetIsa, String>>,
+    tier: Arc<TierCompiler>,
+    lazy: bool,
 }
 
 impl JitCompiler {
     pub fn new(tier: Tier) -> JitCompiler {
         stubs::register();
         JitCompiler {
-            tier,
-            isa: OnceLock::new(),
+            tier: Arc::new(TierCompiler {
+                tier,
+                isa: OnceLock::new(),
+            }),
+            lazy: false,
         }
+    }
+
+    /// Compiles each function on its first call instead of when the module loads.
+    pub fn lazy(mut self, lazy: bool) -> JitCompiler {
+        self.lazy = lazy;
+        self
     }
 
     /// Whether this build can compile for the machine it runs on.
@@ -63,6 +78,18 @@ impl JitCompiler {
 
     /// The target ISA for the host, with the tier's settings (made on first use).
     pub fn isa(&self) -> Result<&dyn TargetIsa> {
+        self.tier.isa()
+    }
+}
+
+/// What compiles: the tier's settings and target.
+struct TierCompiler {
+    tier: Tier,
+    isa: OnceLock<std::result::Result<OwnedTargetIsa, String>>,
+}
+
+impl TierCompiler {
+    fn isa(&self) -> Result<&dyn TargetIsa> {
         self.isa
             .get_or_init(|| build_isa(self.tier))
             .as_ref()
@@ -76,7 +103,7 @@ impl JitCompiler {
         module: &Arc<Module>,
         indices: &[u32],
     ) -> Result<Vec<Arc<dyn WasmCode>>> {
-        if !Self::supported() {
+        if !JitCompiler::supported() {
             return Err(Error::unsupported(
                 "the compiled tiers run on x86_64 Linux only; use the interp mode",
             ));
@@ -307,7 +334,24 @@ impl Compiler for JitCompiler {
     fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
         let first = module.num_imported_funcs;
         let indices: Vec<u32> = (first..first + module.num_defined_funcs()).collect();
-        self.compile_functions(engine, module, &indices)
+        if !self.lazy {
+            return self.tier.compile_functions(engine, module, &indices);
+        }
+        // The stubs the placeholders are called through must exist before any entry.
+        for ty in &module.types {
+            stubs::native_stub(ty)?;
+        }
+        Ok(indices
+            .into_iter()
+            .map(|index| {
+                Arc::new(LazyFunc {
+                    tier: self.tier.clone(),
+                    module: module.clone(),
+                    index,
+                    code: OnceLock::new(),
+                }) as Arc<dyn WasmCode>
+            })
+            .collect())
     }
 
     fn compile_function(
@@ -316,8 +360,39 @@ impl Compiler for JitCompiler {
         module: &Arc<Module>,
         index: u32,
     ) -> Result<Arc<dyn WasmCode>> {
-        let mut code = self.compile_functions(engine, module, &[index])?;
+        let mut code = self.tier.compile_functions(engine, module, &[index])?;
         Ok(code.remove(0))
+    }
+}
+
+/// A function not compiled yet (lazy compilation): its first call compiles it, installs
+/// the code in its slot, and runs it. Callers reach it through its type's native stub
+/// until then.
+struct LazyFunc {
+    tier: Arc<TierCompiler>,
+    module: Arc<Module>,
+    index: u32,
+    code: OnceLock<std::result::Result<Arc<dyn WasmCode>, Error>>,
+}
+
+impl WasmCode for LazyFunc {
+    fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
+        let inst = entry.instance();
+        let code = self
+            .code
+            .get_or_init(|| {
+                let code = self
+                    .tier
+                    .compile_functions(inst.engine(), &self.module, &[self.index])?
+                    .remove(0);
+                // Only over this placeholder: a patch installed meanwhile stays.
+                let me = self as *const LazyFunc as *const ();
+                inst.install_code_replacing(entry.index, code.clone(), Some(me))?;
+                Ok(code)
+            })
+            .as_ref()
+            .map_err(|e| Trap::host(format!("compiling {}: {e}", inst.func_name(entry.index))))?;
+        code.call(entry, cells)
     }
 }
 
@@ -336,11 +411,11 @@ unsafe impl Sync for JitFunc {}
 
 impl WasmCode for JitFunc {
     fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
-        // SAFETY: `trampoline` is the array-call trampoline of this function's type (the
-        // entry's, as every entry holding this code has this function's type), in code
-        // memory this value keeps alive; `cells` has room for arguments and results
-        // (`WasmCode::call`'s contract).
-        unsafe { traps::enter(self.trampoline, entry, cells) }
+        // SAFETY: `native` is this function's code and `trampoline` the array-call
+        // trampoline of its type (the entry's: every entry holding this code, or a
+        // placeholder of it, has this function's type), in code memory this value keeps
+        // alive; `cells` has room for arguments and results (`WasmCode::call`'s contract).
+        unsafe { traps::enter(self.trampoline, self.native, entry, cells) }
     }
 
     fn native_entry(&self) -> *const u8 {

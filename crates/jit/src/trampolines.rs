@@ -1,7 +1,7 @@
 //! Trampolines between compiled code and the rest, one per function type of a module:
 //! - array-call trampolines, how the host (and other tiers) call compiled code:
-//!   `(entry, tctx, cells)` loads the arguments from `cells`, calls the entry's native
-//!   code, and stores the results back as whole cells;
+//!   `(native, entry, tctx, cells)` loads the arguments from `cells`, calls `native`,
+//!   and stores the results back as whole cells;
 //! - native stubs, how compiled code calls code that is not compiled (interpreted,
 //!   host): with the native signature, they spill the arguments to cells, call the
 //!   `call_cells` helper with the caller's vmctx and reload the results (or trap with
@@ -14,7 +14,7 @@ use cranelift_codegen::ir::{
     self, types, AbiParam, Function, InstBuilder, Signature, UserFuncName,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use rwamr_core::{FuncEntry, FuncType};
+use rwamr_core::FuncType;
 
 /// Builds the trampoline for functions of type `ty` into `func`.
 pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilderContext) {
@@ -26,16 +26,13 @@ pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionB
     b.switch_to_block(start);
     b.seal_block(start);
     let p = b.block_params(start).to_vec();
-    let (entry, tctx, cells) = (p[0], p[1], p[2]);
+    let (native, entry, tctx, cells) = (p[0], p[1], p[2], p[3]);
     // Called by the host, there is no calling instance.
     let no_caller = b.ins().iconst(PTR, 0);
     let mut args = vec![entry, tctx, no_caller];
     for (i, t) in ty.params().iter().enumerate() {
         args.push(b.ins().load(clif_type(*t), trusted(), cells, 8 * i as i32));
     }
-    let native = b
-        .ins()
-        .load(PTR, trusted_readonly(), entry, FuncEntry::NATIVE_OFFSET);
     let sig = b.import_signature(abi::native_signature(ty));
     let call = b.ins().call_indirect(sig, native, &args);
     let results = b.inst_results(call).to_vec();

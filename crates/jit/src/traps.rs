@@ -71,7 +71,8 @@ std::arch::global_asm!(
     ".text",
     ".globl rwamr_jit_enter",
     ".type rwamr_jit_enter, @function",
-    // rwamr_jit_enter(trampoline, entry, tctx, cells, saved_sp: *mut usize) -> u32
+    // rwamr_jit_enter(trampoline, native, entry, tctx, cells, saved_sp: *mut usize) -> u32
+    // calls trampoline(native, entry, tctx, cells).
     "rwamr_jit_enter:",
     "push rbp",
     "mov rbp, rsp",
@@ -81,11 +82,12 @@ std::arch::global_asm!(
     "push r14",
     "push r15",
     "sub rsp, 8",
-    "mov [r8], rsp",
+    "mov [r9], rsp",
     "mov rax, rdi",
     "mov rdi, rsi",
     "mov rsi, rdx",
     "mov rdx, rcx",
+    "mov rcx, r8",
     "call rax",
     "xor eax, eax",
     "2:",
@@ -107,6 +109,7 @@ std::arch::global_asm!(
 extern "C" {
     fn rwamr_jit_enter(
         trampoline: *const u8,
+        native: *const u8,
         entry: *const u8,
         tctx: *const ThreadCtx,
         cells: *mut u64,
@@ -115,15 +118,17 @@ extern "C" {
     fn rwamr_jit_resume();
 }
 
-/// Calls compiled code: `trampoline` is the array-call trampoline of `entry`'s type
-/// (`trampolines.rs`), `cells` the arguments, replaced by the results.
+/// Calls compiled code `native` as the function of `entry`: `trampoline` is the
+/// array-call trampoline of its type (`trampolines.rs`), `cells` the arguments,
+/// replaced by the results.
 ///
 /// # Safety
-/// `trampoline` must be the array-call trampoline of `entry`'s type, in code memory
-/// that stays alive during the call, and `cells` must have room for the arguments and
-/// the results.
+/// `native` must be compiled code of `entry`'s function and `trampoline` the array-call
+/// trampoline of its type, both in code memory that stays alive during the call, and
+/// `cells` must have room for the arguments and the results.
 pub unsafe fn enter(
     trampoline: *const u8,
+    native: *const u8,
     entry: &FuncEntry,
     cells: &mut [u64],
 ) -> Result<(), Trap> {
@@ -162,6 +167,7 @@ pub unsafe fn enter(
     let status = unsafe {
         rwamr_jit_enter(
             trampoline,
+            native,
             (entry as *const FuncEntry).cast(),
             tctx,
             cells.as_mut_ptr(),
