@@ -73,6 +73,16 @@ measure() {
   printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((reps + 1) / 2))p"
 }
 
+# `-m "baseline+eager"` runs `rwamr run --mode baseline --eager`.
+mode_args() {
+  local base="${1%%+*}" rest="${1#*+}" f
+  echo "--mode"; echo "$base"
+  [[ "$rest" == "$1" ]] && return
+  IFS=+ read -ra flags <<<"$rest"
+  for f in "${flags[@]}"; do echo "--$f"; done
+}
+
+declare -A logsum count
 header="| program |"; sep="|---|"
 for m in $modes; do header+=" rwamr $m s |"; sep+="---|"; done
 for e in $engines; do header+=" $e s | $e / rwamr |"; sep+="---|---|"; done
@@ -82,10 +92,11 @@ for c in "${cases[@]}"; do
   [[ "$name" =~ $only ]] || continue
   line="| $name |"; base=""
   for m in $modes; do
+    mapfile -t margs < <(mode_args "$m")
     if [[ -n "$export" ]]; then
-      t="$(measure "$expected" "$RWAMR" run --mode "$m" --invoke "$export" "$file" "$arg")"
+      t="$(measure "$expected" "$RWAMR" run "${margs[@]}" --invoke "$export" "$file" "$arg")"
     else
-      t="$(measure "$expected" "$RWAMR" run --mode "$m" "$file" "$arg")"
+      t="$(measure "$expected" "$RWAMR" run "${margs[@]}" "$file" "$arg")"
     fi
     [[ -z "$base" ]] && base="$t"
     line+=" $t |"
@@ -98,6 +109,15 @@ for c in "${cases[@]}"; do
     fi
     ratio="$(awk -v a="$t" -v b="$base" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }')"
     line+=" $t | $ratio |"
+    if [[ "$ratio" != "-" ]]; then
+      logsum[$e]="$(awk -v s="${logsum[$e]:-0}" -v r="$ratio" 'BEGIN { printf "%.6f", s + log(r) }')"
+      count[$e]=$(( ${count[$e]:-0} + 1 ))
+    fi
   done
   echo "$line"
+done
+for e in $engines; do
+  [[ -n "${count[$e]:-}" ]] || continue
+  awk -v e="$e" -v s="${logsum[$e]}" -v n="${count[$e]}" -v m="${modes%% *}" \
+    'BEGIN { printf "geometric mean of %s / rwamr %s: %.2f (%d programs)\n", e, m, exp(s / n), n }'
 done
