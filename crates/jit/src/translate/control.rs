@@ -251,11 +251,19 @@ impl Translator<'_, '_, '_> {
     /// operand stack; pushes the results.
     fn call_entry(&mut self, entry: Value, ty: &FuncType) {
         let np = ty.params().len();
+        // One signature per type and function: Cranelift computes the ABI of each.
+        let sig = match self.signatures.get(ty) {
+            Some(sig) => *sig,
+            None => {
+                let sig = self.b.import_signature(abi::native_signature(ty));
+                self.signatures.insert(ty.clone(), sig);
+                sig
+            }
+        };
         let native = self
             .b
             .ins()
             .load(PTR, trusted_readonly(), entry, FuncEntry::NATIVE_OFFSET);
-        let sig = self.b.import_signature(abi::native_signature(ty));
         let mut all = Vec::with_capacity(np + 3);
         all.push(entry);
         all.push(self.tctx);

@@ -85,6 +85,9 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     vmctx: Value,
     /// Base address of memory 0, loaded once in the entry block.
     memory0_base: Option<Value>,
+    /// Signatures imported so far: of wasm function types, and of helpers.
+    signatures: hashbrown::HashMap<rwamr_core::FuncType, ir::SigRef>,
+    helper_signatures: hashbrown::HashMap<u8, ir::SigRef>,
 }
 
 /// Memory flags for loads of runtime structures that never trap.
@@ -193,6 +196,8 @@ pub fn translate_function(
         tctx,
         vmctx,
         memory0_base,
+        signatures: hashbrown::HashMap::new(),
+        helper_signatures: hashbrown::HashMap::new(),
     };
     let mut ops = body
         .get_operators_reader()
@@ -270,12 +275,19 @@ impl Translator<'_, '_, '_> {
     /// Calls runtime helper `h` with the vmctx and `args`; returns its `i32` result,
     /// or for fallible helpers traps (with the pending trap) when it reports one.
     fn call_helper(&mut self, h: Helper, args: &[Value]) -> Value {
-        let mut sig = Signature::new(abi::CALL_CONV);
-        sig.params.push(AbiParam::new(PTR));
-        sig.params
-            .extend(h.params().iter().map(|t| AbiParam::new(*t)));
-        sig.returns.push(AbiParam::new(types::I32));
-        let sig = self.b.import_signature(sig);
+        let sig = match self.helper_signatures.get(&(h as u8)) {
+            Some(sig) => *sig,
+            None => {
+                let mut sig = Signature::new(abi::CALL_CONV);
+                sig.params.push(AbiParam::new(PTR));
+                sig.params
+                    .extend(h.params().iter().map(|t| AbiParam::new(*t)));
+                sig.returns.push(AbiParam::new(types::I32));
+                let sig = self.b.import_signature(sig);
+                self.helper_signatures.insert(h as u8, sig);
+                sig
+            }
+        };
         let table = self.b.ins().load(
             PTR,
             trusted_readonly(),
