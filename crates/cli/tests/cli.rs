@@ -10,10 +10,26 @@ fn rwamr() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rwamr"))
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory, removed when the test ends.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("rwamr-cli-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 fn write_wat(dir: &Path, file: &str, text: &str) -> PathBuf {
@@ -227,4 +243,33 @@ fn dir_and_env_arguments_are_checked() {
         .output()
         .unwrap();
     assert!(ok.status.success(), "{ok:?}");
+}
+
+#[test]
+fn every_mode_runs_and_reports_timings() {
+    let fib = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fib.wat");
+    for mode in [
+        &["--mode", "interp"][..],
+        &["--mode", "baseline"],
+        &["--mode", "baseline", "--eager"],
+        &["--mode", "optimized"],
+    ] {
+        let out = rwamr()
+            .arg("run")
+            .args(mode)
+            .args(["--timings", "--invoke", "fib", fib, "20"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mode:?}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "6765",
+            "{mode:?}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("rwamr: mode={} ", mode[1])) && err.contains("compile_us="),
+            "{mode:?}: {err}"
+        );
+    }
 }
