@@ -124,9 +124,14 @@ impl Outcome {
 /// Runs `wasm` with `config` (stdout and stderr captured here); the status is 0 when
 /// `_start` returned, else what `proc_exit` said. A trap fails the test.
 fn run_bytes(wasm: &[u8], config: WasiConfig) -> Outcome {
+    run_bytes_in(Mode::Interp, wasm, config)
+}
+
+/// [`run_bytes`] in execution mode `mode`.
+fn run_bytes_in(mode: Mode, wasm: &[u8], config: WasiConfig) -> Outcome {
     let (out, err) = (Captured::default(), Captured::default());
     let host = config.stdout(out.clone()).stderr(err.clone()).host_module();
-    let engine = Engine::new(Config::default().mode(Mode::Interp)).unwrap();
+    let engine = Engine::new(Config::default().mode(mode)).unwrap();
     let registry = Registry::new(&engine);
     registry.define_host(MODULE_NAME, &host).unwrap();
     registry.load("main", wasm).unwrap();
@@ -512,52 +517,62 @@ fn bench_expected() -> (PathBuf, Vec<(String, String, String)>) {
     (dir, rows)
 }
 
-fn run_bench(dir: &Path, name: &str, scale: &str) -> (Outcome, Duration) {
+fn run_bench(mode: Mode, dir: &Path, name: &str, scale: &str) -> (Outcome, Duration) {
     let wasm = std::fs::read(dir.join(format!("wasm/{name}.wasm"))).unwrap();
     let mut args = vec![name.to_string()];
     if !scale.is_empty() {
         args.push(scale.to_string());
     }
     let t = Instant::now();
-    let o = run_bytes(&wasm, WasiConfig::new().args(args));
+    let o = run_bytes_in(mode, &wasm, WasiConfig::new().args(args));
     (o, t.elapsed())
 }
 
 /// Every benchmark program starts, reads its arguments and environment, and prints its
-/// line at scale 0 (no work: the WASI surface the corpus uses, quickly).
+/// line at scale 0 (no work: the WASI surface the corpus uses, quickly), in every mode.
 #[test]
 fn bench_programs_run_at_scale_zero() {
     let (dir, rows) = bench_expected();
     let mut names: Vec<&str> = rows.iter().map(|(n, _, _)| n.as_str()).collect();
     names.dedup();
     assert!(names.len() >= 8, "{names:?}");
-    for name in names {
-        let (o, dt) = run_bench(&dir, name, "0");
-        assert_eq!(o.status, 0, "{name}: {}", o.stderr);
-        let line = o.stdout.trim_end();
-        assert!(
-            line.starts_with(&format!("{name} ")),
-            "{name} printed {line:?}"
-        );
-        eprintln!("{name} scale 0: {dt:?}: {line}");
+    for &mode in rwamr::built_modes() {
+        for name in &names {
+            let (o, dt) = run_bench(mode, &dir, name, "0");
+            assert_eq!(o.status, 0, "{mode} {name}: {}", o.stderr);
+            let line = o.stdout.trim_end();
+            assert!(
+                line.starts_with(&format!("{name} ")),
+                "{mode} {name} printed {line:?}"
+            );
+            eprintln!("{mode} {name} scale 0: {dt:?}: {line}");
+        }
     }
 }
 
-/// The fastest programs at scale 1 print exactly their expected line. Slow in a debug
-/// build of the interpreter, so release only.
+/// The programs at scale 1 print exactly their expected line: the fastest three in the
+/// interpreter, all of them in the compiled modes. Slow in a debug build, so release
+/// only.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "run with --release")]
 fn bench_programs_print_their_expected_lines() {
     let (dir, rows) = bench_expected();
-    // About 8 s together in a release build (all eight match; the rest take 30 s more).
-    for name in ["fib", "sieve", "matmul"] {
-        let (_, _, want) = rows
-            .iter()
-            .find(|(n, args, _)| n == name && args.is_empty())
-            .unwrap_or_else(|| panic!("no EXPECTED.tsv row for {name}"));
-        let (o, dt) = run_bench(&dir, name, "");
-        assert_eq!(o.status, 0, "{name}: {}", o.stderr);
-        assert_eq!(o.stdout.trim_end(), want, "{name}");
-        eprintln!("{name} scale 1: {dt:?}");
+    for &mode in rwamr::built_modes() {
+        let mut names: Vec<&str> = rows.iter().map(|(n, _, _)| n.as_str()).collect();
+        names.dedup();
+        if mode == Mode::Interp {
+            // About 8 s together (all eight match; the rest take 30 s more).
+            names = vec!["fib", "sieve", "matmul"];
+        }
+        for name in names {
+            let (_, _, want) = rows
+                .iter()
+                .find(|(n, args, _)| n == name && args.is_empty())
+                .unwrap_or_else(|| panic!("no EXPECTED.tsv row for {name}"));
+            let (o, dt) = run_bench(mode, &dir, name, "");
+            assert_eq!(o.status, 0, "{mode} {name}: {}", o.stderr);
+            assert_eq!(o.stdout.trim_end(), want, "{mode} {name}");
+            eprintln!("{mode} {name} scale 1: {dt:?}");
+        }
     }
 }
