@@ -14,24 +14,15 @@ use crate::slot::{pin, FuncSlot};
 use crate::trap::TrapCode;
 use crate::types::TableType;
 use crossbeam_epoch::{Atomic, Guard, Owned};
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Most elements a table may have; larger tables are refused (as wasmtime does).
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
 
-/// One published element array. `repr(C)`: compiled code reads `len` and `cells` at the
-/// offsets below (through [`Table::CURRENT_OFFSET`]).
-#[repr(C)]
+/// One published element array.
 pub struct Cells {
-    len: usize,
-    cells: *const AtomicU64,
     owned: Box<[AtomicU64]>,
-}
-
-impl Cells {
-    pub const LEN_OFFSET: i32 = std::mem::offset_of!(Cells, len) as i32;
-    pub const CELLS_OFFSET: i32 = std::mem::offset_of!(Cells, cells) as i32;
 }
 
 impl std::ops::Deref for Cells {
@@ -43,26 +34,21 @@ impl std::ops::Deref for Cells {
 
 impl FromIterator<AtomicU64> for Cells {
     fn from_iter<I: IntoIterator<Item = AtomicU64>>(iter: I) -> Cells {
-        let owned: Box<[AtomicU64]> = iter.into_iter().collect();
         Cells {
-            len: owned.len(),
-            cells: owned.as_ptr(),
-            owned,
+            owned: iter.into_iter().collect(),
         }
     }
 }
 
-// SAFETY: `cells` points into `owned`, which the value owns; atomics are Sync.
-unsafe impl Send for Cells {}
-// SAFETY: as above.
-unsafe impl Sync for Cells {}
-
 pub struct Table {
     ty: TableType,
     elems: Atomic<Cells>,
-    /// The same pointer as `elems`, as a plain atomic pointer whose layout compiled code
-    /// can rely on (crossbeam's `Atomic` promises none). Written with `elems`, under `write`.
-    current: AtomicPtr<Cells>,
+    /// The current array's first cell and length, for compiled code (crossbeam's
+    /// `Atomic` promises no layout). A grow stores `base` before `len`: a reader that
+    /// loads `len` and then `base` never indexes past the array it reads, old or new.
+    /// Arrays are freed by epoch, and compiled code runs under a guard.
+    base: AtomicPtr<AtomicU64>,
+    len: AtomicUsize,
     write: Mutex<()>,
     /// Instances of foreign functions stored here (see `holders.rs`).
     holders: Holders,
@@ -80,13 +66,13 @@ impl Table {
                 ty.min
             )));
         }
-        let elems = Atomic::new(cells(ty.min as usize, init));
-        // SAFETY: nothing else can see `elems` yet; the pointer is only stored.
-        let current = unsafe { elems.load(Ordering::Relaxed, crossbeam_epoch::unprotected()) };
+        let first = cells(ty.min as usize, init);
+        let (base, len) = (first.owned.as_ptr() as *mut AtomicU64, first.len());
         let table = Table {
             ty,
-            current: AtomicPtr::new(current.as_raw() as *mut Cells),
-            elems,
+            base: AtomicPtr::new(base),
+            len: AtomicUsize::new(len),
+            elems: Atomic::new(first),
             write: Mutex::new(()),
             holders: Holders::new(ty.elem == crate::types::ValType::FuncRef),
         };
@@ -108,9 +94,11 @@ impl Table {
         self.write.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Offset of the current element array pointer (`*const Cells`), for compiled code.
-    /// Code that reads through it must run under an epoch guard, as all wasm calls do.
-    pub const CURRENT_OFFSET: i32 = std::mem::offset_of!(Table, current) as i32;
+    /// Offsets of the current array's first cell (`*const u64`) and length (`usize`), for
+    /// compiled code: load the length first, then the base. Code that reads through the
+    /// base must run under an epoch guard, as all wasm calls do.
+    pub const BASE_OFFSET: i32 = std::mem::offset_of!(Table, base) as i32;
+    pub const LEN_OFFSET: i32 = std::mem::offset_of!(Table, len) as i32;
 
     pub fn ty(&self) -> TableType {
         TableType {
@@ -189,10 +177,10 @@ impl Table {
             .map(|c| AtomicU64::new(c.load(Ordering::Acquire)))
             .chain((0..delta).map(|_| AtomicU64::new(init)))
             .collect();
-        let grown = Owned::new(grown).into_shared(&guard);
-        self.current
-            .store(grown.as_raw() as *mut Cells, Ordering::Release);
-        let prev = self.elems.swap(grown, Ordering::AcqRel, &guard);
+        self.base
+            .store(grown.owned.as_ptr() as *mut AtomicU64, Ordering::Release);
+        self.len.store(grown.len(), Ordering::Release);
+        let prev = self.elems.swap(Owned::new(grown), Ordering::AcqRel, &guard);
         // SAFETY: `prev` is unreachable from the table now; readers that loaded it hold
         // guards, and the collector frees it only after they are all dropped.
         unsafe { guard.defer_destroy(prev) };

@@ -9,7 +9,6 @@ use crate::abi::{self, clif_type, user_trap, PTR};
 use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, InstBuilder, JumpTableData, Value,
 };
-use rwamr_core::table::Cells;
 use rwamr_core::{Error, FuncEntry, FuncType, Result, Table};
 use wasmparser::{BlockType, Operator};
 
@@ -224,9 +223,8 @@ impl Translator<'_, '_, '_> {
             self.vmctx,
             self.env.layout.table(table),
         );
-        // The element array is republished when the table grows: not read-only.
-        let cur = self.b.ins().load(PTR, trusted(), t, Table::CURRENT_OFFSET);
-        let len = self.b.ins().load(PTR, trusted(), cur, Cells::LEN_OFFSET);
+        // Length, then base (see core's `table.rs`); both change when the table grows.
+        let len = self.b.ins().load(PTR, trusted(), t, Table::LEN_OFFSET);
         let i = self.b.ins().uextend(PTR, index);
         let outside = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
         let code = if for_call {
@@ -235,7 +233,7 @@ impl Translator<'_, '_, '_> {
             user_trap::TABLE_OUT_OF_BOUNDS
         };
         self.b.ins().trapnz(outside, user(code));
-        let cells = self.b.ins().load(PTR, trusted(), cur, Cells::CELLS_OFFSET);
+        let cells = self.b.ins().load(PTR, trusted(), t, Table::BASE_OFFSET);
         let off = self.b.ins().ishl_imm_u(i, 3);
         let at = self.b.ins().iadd(cells, off);
         let cell = self.b.ins().load(types::I64, trusted(), at, 0);

@@ -124,7 +124,7 @@ impl Translator<'_, '_, '_> {
         self.call_helper(h, &all)
     }
 
-    /// The element array of table `table`: (current array, its length).
+    /// The current length of table `table`.
     fn table_len(&mut self, table: u32) -> Value {
         let t = self.b.ins().load(
             PTR,
@@ -132,13 +132,9 @@ impl Translator<'_, '_, '_> {
             self.vmctx,
             self.env.layout.table(table),
         );
-        let cur = self
-            .b
-            .ins()
-            .load(PTR, trusted(), t, rwamr_core::Table::CURRENT_OFFSET);
         self.b
             .ins()
-            .load(PTR, trusted(), cur, rwamr_core::table::Cells::LEN_OFFSET)
+            .load(PTR, trusted(), t, rwamr_core::Table::LEN_OFFSET)
     }
 
     /// Memory, table and global operators; `false` when `op` is not one.
