@@ -109,11 +109,6 @@ impl TierCompiler {
             ));
         }
         let isa = self.isa()?;
-        // Every entry the code can call has one of the module's types: make sure their
-        // stubs exist (entries made from now on get them; see `stubs.rs`).
-        for ty in &module.types {
-            stubs::native_stub(ty)?;
-        }
         let env = ModuleEnv {
             module,
             layout: VmCtxLayout::new(module),
@@ -334,12 +329,9 @@ impl Compiler for JitCompiler {
     fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
         let first = module.num_imported_funcs;
         let indices: Vec<u32> = (first..first + module.num_defined_funcs()).collect();
+        ensure_stubs(module)?;
         if !self.lazy {
             return self.tier.compile_functions(engine, module, &indices);
-        }
-        // The stubs the placeholders are called through must exist before any entry.
-        for ty in &module.types {
-            stubs::native_stub(ty)?;
         }
         Ok(indices
             .into_iter()
@@ -360,9 +352,20 @@ impl Compiler for JitCompiler {
         module: &Arc<Module>,
         index: u32,
     ) -> Result<Arc<dyn WasmCode>> {
+        ensure_stubs(module)?;
         let mut code = self.tier.compile_functions(engine, module, &[index])?;
         Ok(code.remove(0))
     }
+}
+
+/// Every entry a module's code can call has one of the module's types: their stubs
+/// are compiled now, so that compiling them cannot fail later inside core (entries made
+/// from now on get them; see `stubs.rs`).
+fn ensure_stubs(module: &Module) -> Result<()> {
+    for ty in &module.types {
+        stubs::native_stub(ty)?;
+    }
+    Ok(())
 }
 
 /// A function not compiled yet (lazy compilation): its first call compiles it, installs
