@@ -97,6 +97,34 @@ pub fn trap_code_from_raw(raw: u8) -> TrapCode {
     }
 }
 
+/// With `RWAMR_PERF_MAP` set, names compiled functions for `perf` in
+/// `/tmp/perf-PID.map` (the format `perf report` reads for JIT code).
+fn perf_map(start: usize, info: &CodeInfo) {
+    use std::io::Write;
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ENABLED.get_or_init(|| std::env::var_os("RWAMR_PERF_MAP").is_some()) {
+        return;
+    }
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    let mut lines = String::new();
+    for f in &info.funcs {
+        lines += &format!(
+            "{:x} {:x} wasm::{}\n",
+            start + f.start as usize,
+            f.end - f.start,
+            info.module.func_name(f.func_index)
+        );
+    }
+    let _ = file.write_all(lines.as_bytes());
+}
+
 /// A block of executable memory holding compiled functions, registered with the trap
 /// handler for its lifetime.
 pub struct CodeMemory {
@@ -133,6 +161,7 @@ impl CodeMemory {
         unsafe { mprotect(ptr.cast(), len, MprotectFlags::READ | MprotectFlags::EXEC) }
             .map_err(|e| Error::resource(format!("cannot make compiled code executable: {e}")))?;
         let start = ptr as usize;
+        perf_map(start, &info);
         let mut code = CODE.write().unwrap_or_else(|e| e.into_inner());
         let at = code.partition_point(|r| r.start < start);
         code.insert(
