@@ -15,8 +15,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Helper {
     MemoryGrow,
-    MemoryFill,
-    MemoryCopy,
     MemoryInit,
     DataDrop,
     TableSet,
@@ -27,6 +25,8 @@ pub enum Helper {
     ElemDrop,
     GlobalSetRef,
     CallCells,
+    CopyBytes,
+    FillBytes,
 }
 
 impl Helper {
@@ -40,8 +40,6 @@ impl Helper {
         use types::{I32, I64};
         match self {
             Helper::MemoryGrow => &[I32, I32],
-            Helper::MemoryFill => &[I32, I32, I32, I32],
-            Helper::MemoryCopy => &[I32, I32, I32, I32, I32],
             Helper::MemoryInit => &[I32, I32, I32, I32, I32],
             Helper::DataDrop | Helper::ElemDrop => &[I32],
             Helper::TableSet => &[I32, I32, I64],
@@ -51,6 +49,8 @@ impl Helper {
             Helper::TableInit => &[I32, I32, I32, I32, I32],
             Helper::GlobalSetRef => &[I32, I64],
             Helper::CallCells => &[I64, I64],
+            Helper::CopyBytes => &[I64, I64, I64],
+            Helper::FillBytes => &[I64, I32, I64],
         }
     }
 
@@ -63,6 +63,8 @@ impl Helper {
                 | Helper::DataDrop
                 | Helper::ElemDrop
                 | Helper::GlobalSetRef
+                | Helper::CopyBytes
+                | Helper::FillBytes
         )
     }
 }
@@ -73,8 +75,6 @@ type Vm = *const u64;
 #[repr(C)]
 pub struct Helpers {
     memory_grow: extern "C" fn(Vm, u32, u32) -> u32,
-    memory_fill: extern "C" fn(Vm, u32, u32, u32, u32) -> u32,
-    memory_copy: extern "C" fn(Vm, u32, u32, u32, u32, u32) -> u32,
     memory_init: extern "C" fn(Vm, u32, u32, u32, u32, u32) -> u32,
     data_drop: extern "C" fn(Vm, u32) -> u32,
     table_set: extern "C" fn(Vm, u32, u32, u64) -> u32,
@@ -85,12 +85,12 @@ pub struct Helpers {
     elem_drop: extern "C" fn(Vm, u32) -> u32,
     global_set_ref: extern "C" fn(Vm, u32, u64) -> u32,
     call_cells: extern "C" fn(Vm, *const FuncEntry, *mut u64) -> u32,
+    copy_bytes: unsafe extern "C" fn(Vm, *mut u8, *const u8, usize) -> u32,
+    fill_bytes: unsafe extern "C" fn(Vm, *mut u8, u32, usize) -> u32,
 }
 
 pub static HELPERS: Helpers = Helpers {
     memory_grow,
-    memory_fill,
-    memory_copy,
     memory_init,
     data_drop,
     table_set,
@@ -101,6 +101,8 @@ pub static HELPERS: Helpers = Helpers {
     elem_drop,
     global_set_ref,
     call_cells,
+    copy_bytes,
+    fill_bytes,
 };
 
 /// The instance of a vmctx compiled code passed.
@@ -134,34 +136,6 @@ fn value(fallback: u32, f: impl FnOnce() -> u32) -> u32 {
 extern "C" fn memory_grow(vmctx: Vm, mem: u32, delta: u32) -> u32 {
     value(u32::MAX, || {
         instance(vmctx).memory(mem).grow(delta).unwrap_or(u32::MAX)
-    })
-}
-
-extern "C" fn memory_fill(vmctx: Vm, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
-    status(|| {
-        let m = instance(vmctx).memory(mem);
-        Ok(m.view().fill(dst as u64, val as u8, len as u64)?)
-    })
-}
-
-extern "C" fn memory_copy(
-    vmctx: Vm,
-    dst_mem: u32,
-    src_mem: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    status(|| {
-        let inst = instance(vmctx);
-        if dst_mem == src_mem {
-            let m = inst.memory(dst_mem);
-            return Ok(m.view().copy_within(dst as u64, src as u64, len as u64)?);
-        }
-        let (d, s) = (inst.memory(dst_mem).view(), inst.memory(src_mem).view());
-        let mut buf = vec![0u8; len as usize];
-        s.read(src as u64, &mut buf)?;
-        Ok(d.write(dst as u64, &buf)?)
     })
 }
 
@@ -249,4 +223,27 @@ extern "C" fn call_cells(vmctx: Vm, entry: *const FuncEntry, cells: *mut u64) ->
             FuncCode::Host(h) => h.call_cells(instance(vmctx), cells),
         }
     })
+}
+
+/// `memory.copy` within or between memories whose bounds compiled code has checked: a
+/// plain `memmove`.
+///
+/// # Safety
+/// `src..src+len` and `dst..dst+len` lie inside accessible linear memory.
+unsafe extern "C" fn copy_bytes(_vmctx: Vm, dst: *mut u8, src: *const u8, len: usize) -> u32 {
+    // SAFETY: the caller checked both ranges against the memories' lengths, which never
+    // shrink; overlapping ranges are what `copy` (memmove) is for. Other threads may race
+    // on the bytes, as wasm's memory model allows.
+    unsafe { std::ptr::copy(src, dst, len) };
+    0
+}
+
+/// `memory.fill` of a range compiled code has checked: a plain `memset`.
+///
+/// # Safety
+/// `dst..dst+len` lies inside accessible linear memory.
+unsafe extern "C" fn fill_bytes(_vmctx: Vm, dst: *mut u8, value: u32, len: usize) -> u32 {
+    // SAFETY: the caller checked the range against the memory's length.
+    unsafe { std::ptr::write_bytes(dst, value as u8, len) };
+    0
 }

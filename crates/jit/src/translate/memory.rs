@@ -77,6 +77,26 @@ impl Translator<'_, '_, '_> {
         }
     }
 
+    /// The host address of bytes `at..at+len` of memory `mem` (`len` already 64-bit),
+    /// trapping "out of bounds memory access" unless all of them are inside it.
+    fn checked_range(&mut self, mem: u32, at: Value, len: Value) -> Value {
+        let at = self.b.ins().uextend(PTR, at);
+        let end = self.b.ins().iadd(at, len);
+        let size = self.memory_len(mem);
+        let outside = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, size);
+        self.b.ins().trapnz(outside, TrapCode::HEAP_OUT_OF_BOUNDS);
+        let base = match (mem, self.memory0_base) {
+            (0, Some(base)) => base,
+            _ => self.b.ins().load(
+                PTR,
+                trusted_readonly(),
+                self.vmctx,
+                self.env.layout.memory_base(mem),
+            ),
+        };
+        self.b.ins().iadd(base, at)
+    }
+
     /// The current byte length of memory `mem`.
     fn memory_len(&mut self, mem: u32) -> Value {
         let at = self.b.ins().load(
@@ -172,10 +192,18 @@ impl Translator<'_, '_, '_> {
                 self.push(v)
             }
             O::MemoryFill { mem } => {
-                self.helper_op(Helper::MemoryFill, &[mem], 3);
+                let (dst, value, len) = self.pop3();
+                let len = self.b.ins().uextend(PTR, len);
+                let dst = self.checked_range(mem, dst, len);
+                self.call_helper(Helper::FillBytes, &[dst, value, len]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
-                self.helper_op(Helper::MemoryCopy, &[dst_mem, src_mem], 3);
+                let (dst, src, len) = self.pop3();
+                let len = self.b.ins().uextend(PTR, len);
+                // Both ranges are checked before anything is copied, as the spec says.
+                let dst = self.checked_range(dst_mem, dst, len);
+                let src = self.checked_range(src_mem, src, len);
+                self.call_helper(Helper::CopyBytes, &[dst, src, len]);
             }
             O::MemoryInit { data_index, mem } => {
                 self.helper_op(Helper::MemoryInit, &[mem, data_index], 3);
