@@ -2,9 +2,10 @@
 //! front and made accessible page by page as the memory grows, so the base address never
 //! moves: code may cache it, and a grow never copies.
 //!
-//! All access to the bytes goes through this module; it is one of the few places with
-//! `unsafe`. Accesses are bounds-checked against the current length here (the interpreter)
-//! or by the guard region (compiled code, later). Concurrent accesses from several host
+//! Access to the bytes goes through this module (one of the few places with `unsafe`),
+//! bounds-checked against the current length, or through compiled code
+//! (`crates/jit`), which relies on the guard region: with a guard of 4 GiB or more,
+//! every 32-bit address plus 32-bit offset lands in the reservation. Concurrent accesses from several host
 //! threads to one memory are plain racy byte accesses, as wasm's own memory model allows;
 //! they never leave the mapping.
 
@@ -46,8 +47,9 @@ impl Memory {
     }
 
     /// Like [`Memory::new`], with `guard` more bytes of inaccessible address space after
-    /// the largest size the memory can reach: compiled code can then rely on a fault
-    /// instead of a bounds check for accesses that overshoot by less than `guard`.
+    /// the largest size the memory can reach (after 4 GiB when `guard` is 4 GiB or more):
+    /// compiled code can then rely on a fault instead of a bounds check for accesses
+    /// that overshoot by less than `guard`.
     pub fn with_guard(ty: MemoryType, guard: usize) -> Result<Memory> {
         if ty.min > MAX_PAGES || ty.max.is_some_and(|m| m > MAX_PAGES) {
             return Err(Error::invalid(

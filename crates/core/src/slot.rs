@@ -27,9 +27,10 @@ pub trait WasmCode: Any + Send + Sync {
     fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap>;
 
     /// The machine-code entry point of compiled code, called with the native calling
-    /// convention of the compiled tiers (`crates/jit`): `(entry, thread ctx, params...)
-    /// -> results`. Null (the default) for code that only runs through [`WasmCode::call`];
-    /// compiled callers then go through `call`.
+    /// convention of the compiled tiers (`crates/jit/src/abi.rs`): `(entry, thread ctx,
+    /// caller vmctx, params...) -> results`. Null (the default) for code that only runs
+    /// through [`WasmCode::call`]; its entries then get their type's native stub (see
+    /// [`NativeStubProvider`]), through which compiled callers reach `call`.
     fn native_entry(&self) -> *const u8 {
         ptr::null()
     }
