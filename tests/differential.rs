@@ -62,12 +62,7 @@ fn run_rwamr(reg: &rwamr::Registry, bytes: &[u8]) -> Run {
     names.sort();
     for name in &names {
         if let Some(f) = inst.get_func(name) {
-            let args: Vec<Val> = f
-                .ty()
-                .params()
-                .iter()
-                .map(|t| Val::default_for(*t))
-                .collect();
+            let args = common::default_args(&f);
             let outcome = match f.call(&args) {
                 Ok(r) => Outcome::Returned(r.iter().map(rwamr_val).collect()),
                 Err(_) => Outcome::Trapped,

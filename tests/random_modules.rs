@@ -6,7 +6,7 @@
 mod common;
 use common::{each_mode, random_module};
 use proptest::prelude::*;
-use rwamr::{ErrorKind, Val};
+use rwamr::ErrorKind;
 
 fn run_module(seed: &[u8]) {
     let Some(bytes) = random_module(seed, false, 2_000) else {
@@ -24,12 +24,7 @@ fn run_module(seed: &[u8]) {
             .filter_map(|(name, _)| inst.get_func(name).map(|f| (name.to_string(), f)))
             .collect();
         for (name, f) in funcs {
-            let args: Vec<Val> = f
-                .ty()
-                .params()
-                .iter()
-                .map(|t| Val::default_for(*t))
-                .collect();
+            let args = common::default_args(&f);
             if let Err(e) = f.call(&args) {
                 assert_eq!(e.kind(), ErrorKind::Trap, "{mode}: `{name}` failed: {e}");
             }

@@ -98,3 +98,12 @@ pub fn cases(var: &str, default: u32) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Arguments for `f`: the zero value of each parameter type.
+pub fn default_args(f: &rwamr::Func) -> Vec<rwamr::Val> {
+    f.ty()
+        .params()
+        .iter()
+        .map(|t| rwamr::Val::default_for(*t))
+        .collect()
+}

@@ -20,25 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 /// Most elements a table may have; larger tables are refused (as wasmtime does).
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
 
-/// One published element array.
-pub struct Cells {
-    owned: Box<[AtomicU64]>,
-}
-
-impl std::ops::Deref for Cells {
-    type Target = [AtomicU64];
-    fn deref(&self) -> &[AtomicU64] {
-        &self.owned
-    }
-}
-
-impl FromIterator<AtomicU64> for Cells {
-    fn from_iter<I: IntoIterator<Item = AtomicU64>>(iter: I) -> Cells {
-        Cells {
-            owned: iter.into_iter().collect(),
-        }
-    }
-}
+type Cells = Box<[AtomicU64]>;
 
 pub struct Table {
     ty: TableType,
@@ -67,7 +49,7 @@ impl Table {
             )));
         }
         let first = cells(ty.min as usize, init);
-        let (base, len) = (first.owned.as_ptr() as *mut AtomicU64, first.len());
+        let (base, len) = (first.as_ptr() as *mut AtomicU64, first.len());
         let table = Table {
             ty,
             base: AtomicPtr::new(base),
@@ -178,7 +160,7 @@ impl Table {
             .chain((0..delta).map(|_| AtomicU64::new(init)))
             .collect();
         self.base
-            .store(grown.owned.as_ptr() as *mut AtomicU64, Ordering::Release);
+            .store(grown.as_ptr() as *mut AtomicU64, Ordering::Release);
         self.len.store(grown.len(), Ordering::Release);
         let prev = self.elems.swap(Owned::new(grown), Ordering::AcqRel, &guard);
         // SAFETY: `prev` is unreachable from the table now; readers that loaded it hold

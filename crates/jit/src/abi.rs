@@ -72,7 +72,7 @@ pub struct ThreadCtx {
     /// Lowest stack address a function may grow to (checked in every prologue).
     pub stack_limit: Cell<usize>,
     /// The runtime helpers (`helpers.rs`).
-    pub helpers: Cell<*const u8>,
+    pub helpers: *const u8,
 }
 
 impl ThreadCtx {

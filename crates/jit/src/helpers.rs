@@ -7,7 +7,7 @@
 //! fallible ones a status (0 ok, 1 trapped, the trap waiting in `traps::set_pending`).
 
 use crate::traps;
-use cranelift_codegen::ir::{types, Type};
+use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
 use rwamr_core::{FuncCode, FuncEntry, Instance, Trap, TrapCode};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -52,6 +52,16 @@ impl Helper {
             Helper::CopyBytes => &[I64, I64, I64],
             Helper::FillBytes => &[I64, I32, I64],
         }
+    }
+
+    /// The helper's native signature: the vmctx, [`Helper::params`], an `i32` result.
+    pub fn signature(self) -> Signature {
+        let mut sig = Signature::new(crate::abi::CALL_CONV);
+        sig.params.push(AbiParam::new(crate::abi::PTR));
+        sig.params
+            .extend(self.params().iter().map(|t| AbiParam::new(*t)));
+        sig.returns.push(AbiParam::new(types::I32));
+        sig
     }
 
     /// Whether the result is a status that the caller must turn into a trap.

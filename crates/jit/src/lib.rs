@@ -118,19 +118,22 @@ impl TierCompiler {
         let bodies = compile_in_parallel(isa, &env, indices)?;
 
         // One trampoline per distinct function type.
-        let mut types: HashMap<FuncType, usize> = HashMap::new();
-        let mut tramp_of = Vec::with_capacity(indices.len());
-        for &i in indices {
-            let ty = module.func_type(i);
-            let n = types.len();
-            tramp_of.push(*types.entry(ty.clone()).or_insert(n));
-        }
-        let mut tramps: Vec<(usize, FuncType)> = types.into_iter().map(|(t, n)| (n, t)).collect();
-        tramps.sort_by_key(|(n, _)| *n);
+        let mut tramp_types: Vec<&FuncType> = Vec::new();
+        let mut tramp_index: HashMap<&FuncType, usize> = HashMap::new();
+        let tramp_of: Vec<usize> = indices
+            .iter()
+            .map(|&i| {
+                let ty = module.func_type(i);
+                *tramp_index.entry(ty).or_insert_with(|| {
+                    tramp_types.push(ty);
+                    tramp_types.len() - 1
+                })
+            })
+            .collect();
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
-        let mut tramp_bytes = Vec::with_capacity(tramps.len());
-        for (_, ty) in &tramps {
+        let mut tramp_bytes = Vec::with_capacity(tramp_types.len());
+        for ty in tramp_types {
             ctx.clear();
             trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
             tramp_bytes.push(emit(isa, &mut ctx, "an array-call trampoline")?.bytes);
@@ -186,7 +189,7 @@ fn align(blob: &mut Vec<u8>) -> u32 {
     blob.len() as u32
 }
 
-fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
+pub(crate) fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let (opt, regalloc) = match tier {
         Tier::Baseline => ("none", "single_pass"),
@@ -221,14 +224,14 @@ fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
 }
 
 /// One compiled function: code bytes and trap sites (offset, raw code).
-struct Emitted {
-    bytes: Vec<u8>,
-    traps: Vec<(u32, u8)>,
+pub(crate) struct Emitted {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) traps: Vec<(u32, u8)>,
 }
 
 /// Compiles the function in `ctx` to machine code. The translator's code needs no
 /// relocations (see `translate/mod.rs`): one would be a bug, reported as an error.
-fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
+pub(crate) fn emit(isa: &dyn TargetIsa, ctx: &mut Context, what: &str) -> Result<Emitted> {
     let code = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| Error::unsupported(format!("cannot compile {what}: {:?}", e.inner)))?;

@@ -8,10 +8,9 @@
 //! never freed (there is one per distinct function type).
 
 use crate::code::{CodeInfo, CodeMemory};
-use crate::trampolines;
-use cranelift_codegen::control::ControlPlane;
+use crate::{trampolines, Tier};
 use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::{settings, settings::Configurable, Context};
+use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use hashbrown::HashMap;
 use rwamr_core::{Error, FuncType, Module, Result};
@@ -31,19 +30,9 @@ static STUBS: OnceLock<std::result::Result<Mutex<Stubs>, String>> = OnceLock::ne
 fn stubs() -> Result<&'static Mutex<Stubs>> {
     STUBS
         .get_or_init(|| {
-            let mut flags = settings::builder();
-            flags
-                .set("opt_level", "speed")
-                .and_then(|_| flags.set("preserve_frame_pointers", "true"))
-                .and_then(|_| flags.set("enable_multi_ret_implicit_sret", "true"))
-                .map_err(|e| e.to_string())?;
-            let isa = cranelift_native::builder()
-                .map_err(|e| e.to_string())?
-                .finish(settings::Flags::new(flags))
-                .map_err(|e| e.to_string())?;
             let module = Module::new(b"\0asm\x01\0\0\0").map_err(|e| e.to_string())?;
             Ok(Mutex::new(Stubs {
-                isa,
+                isa: crate::build_isa(Tier::Optimized)?,
                 by_type: HashMap::new(),
                 memories: Vec::new(),
                 module: Arc::new(module),
@@ -62,22 +51,11 @@ pub fn native_stub(ty: &FuncType) -> Result<*const u8> {
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     trampolines::native_stub(ty, &mut ctx.func, &mut fctx);
-    let code = ctx
-        .compile(&*s.isa, &mut ControlPlane::default())
-        .map_err(|e| Error::unsupported(format!("cannot compile a native stub: {:?}", e.inner)))?;
-    if !code.buffer.relocs().is_empty() {
-        return Err(Error::unsupported("a native stub needs a relocation"));
-    }
-    let traps = code
-        .buffer
-        .traps()
-        .iter()
-        .map(|t| (t.offset, crate::code::raw_trap(t.code)))
-        .collect();
+    let code = crate::emit(&*s.isa, &mut ctx, "a native stub")?;
     let memory = CodeMemory::new(
-        code.code_buffer(),
+        &code.bytes,
         CodeInfo {
-            traps,
+            traps: code.traps,
             funcs: Vec::new(),
             module: s.module.clone(),
         },

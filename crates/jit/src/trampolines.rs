@@ -7,12 +7,10 @@
 //!   `call_cells` helper with the caller's vmctx and reload the results (or trap with
 //!   the helper's trap).
 
-use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
+use crate::abi::{self, clif_type, PTR};
 use crate::helpers::Helper;
-use crate::translate::{trusted, trusted_readonly, user, widen};
-use cranelift_codegen::ir::{
-    self, types, AbiParam, Function, InstBuilder, Signature, UserFuncName,
-};
+use crate::translate::{call_helper, start_function, trusted, widen};
+use cranelift_codegen::ir::{self, Function, InstBuilder, UserFuncName};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rwamr_core::FuncType;
 
@@ -21,11 +19,7 @@ pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionB
     func.signature = abi::array_signature();
     func.name = UserFuncName::user(1, 0);
     let mut b = FunctionBuilder::new(func, fctx);
-    let start = b.create_block();
-    b.append_block_params_for_function_params(start);
-    b.switch_to_block(start);
-    b.seal_block(start);
-    let p = b.block_params(start).to_vec();
+    let p = start_function(&mut b);
     let (native, entry, tctx, cells) = (p[0], p[1], p[2], p[3]);
     // Called by the host, there is no calling instance.
     let no_caller = b.ins().iconst(PTR, 0);
@@ -50,11 +44,7 @@ pub fn native_stub(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilde
     func.signature = abi::native_signature(ty);
     func.name = UserFuncName::user(1, 1);
     let mut b = FunctionBuilder::new(func, fctx);
-    let start = b.create_block();
-    b.append_block_params_for_function_params(start);
-    b.switch_to_block(start);
-    b.seal_block(start);
-    let p = b.block_params(start).to_vec();
+    let p = start_function(&mut b);
     let (entry, tctx, vmctx, args) = (p[0], p[1], p[2], &p[3..]);
     let n = args.len().max(ty.results().len()).max(1) as u32;
     let area = b.create_sized_stack_slot(ir::StackSlotData::new(
@@ -67,21 +57,8 @@ pub fn native_stub(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilde
         b.ins().stack_store(PTR, wide, area, 8 * i as i32);
     }
     let cells = b.ins().stack_addr(PTR, area, 0);
-    let mut sig = Signature::new(abi::CALL_CONV);
-    for _ in 0..3 {
-        sig.params.push(AbiParam::new(PTR));
-    }
-    sig.returns.push(AbiParam::new(types::I32));
-    let sig = b.import_signature(sig);
-    let table = b
-        .ins()
-        .load(PTR, trusted_readonly(), tctx, ThreadCtx::HELPERS_OFFSET);
-    let helper = b
-        .ins()
-        .load(PTR, trusted_readonly(), table, Helper::CallCells.offset());
-    let call = b.ins().call_indirect(sig, helper, &[vmctx, entry, cells]);
-    let status = b.inst_results(call)[0];
-    b.ins().trapnz(status, user(user_trap::PENDING));
+    let sig = b.import_signature(Helper::CallCells.signature());
+    call_helper(&mut b, sig, tctx, vmctx, Helper::CallCells, &[entry, cells]);
     let results: Vec<_> = ty
         .results()
         .iter()

@@ -43,7 +43,7 @@ thread_local! {
     static THREAD_CTX: ThreadCtx = const {
         ThreadCtx {
             stack_limit: Cell::new(0),
-            helpers: Cell::new(std::ptr::null()),
+            helpers: &crate::helpers::HELPERS as *const crate::helpers::Helpers as *const u8,
         }
     };
     static INNERMOST: Cell<*const EntryFrame> = const { Cell::new(std::ptr::null()) };
@@ -142,11 +142,7 @@ pub unsafe fn enter(
     let here = &remaining as *const usize as usize;
     let budget = entry.instance().engine().limits().max_wasm_stack;
     let mut limit = (here - remaining + STACK_RESERVE).max(here.saturating_sub(budget));
-    let tctx: *const ThreadCtx = THREAD_CTX.with(|t| {
-        t.helpers
-            .set(&crate::helpers::HELPERS as *const _ as *const u8);
-        t as *const ThreadCtx
-    });
+    let tctx: *const ThreadCtx = THREAD_CTX.with(|t| t as *const ThreadCtx);
     // SAFETY: `tctx` points to this thread's context, alive for the thread.
     let old_limit = unsafe { (*tctx).stack_limit.get() };
     // A nested entry (wasm -> host -> wasm) shares the outer entry's budget.

@@ -213,16 +213,21 @@ impl Translator<'_, '_, '_> {
         Ok(true)
     }
 
-    /// The cell of element `index` of table `table`. For `call_indirect`
-    /// (`for_call`), an index outside the table traps "undefined element" and a null
-    /// cell "uninitialized element"; otherwise outside is "out of bounds table access".
-    pub(super) fn table_cell(&mut self, table: u32, index: Value, for_call: bool) -> Value {
-        let t = self.b.ins().load(
+    /// The address of the `Table` of table index `table`.
+    pub(super) fn table_ptr(&mut self, table: u32) -> Value {
+        self.b.ins().load(
             PTR,
             trusted_readonly(),
             self.vmctx,
             self.env.layout.table(table),
-        );
+        )
+    }
+
+    /// The cell of element `index` of table `table`. For `call_indirect`
+    /// (`for_call`), an index outside the table traps "undefined element" and a null
+    /// cell "uninitialized element"; otherwise outside is "out of bounds table access".
+    pub(super) fn table_cell(&mut self, table: u32, index: Value, for_call: bool) -> Value {
+        let t = self.table_ptr(table);
         // Length, then base (see core's `table.rs`); both change when the table grows.
         let len = self.b.ins().load(PTR, trusted(), t, Table::LEN_OFFSET);
         let i = self.b.ins().uextend(PTR, index);

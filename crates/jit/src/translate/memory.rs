@@ -53,15 +53,7 @@ impl Translator<'_, '_, '_> {
             // Validation (GC is off) admits no other target.
             wasmparser::MemArgTarget::Array(_) => 0,
         };
-        let base = match (mem, self.memory0_base) {
-            (0, Some(base)) => base,
-            _ => self.b.ins().load(
-                PTR,
-                trusted_readonly(),
-                self.vmctx,
-                self.env.layout.memory_base(mem),
-            ),
-        };
+        let base = self.memory_base(mem);
         let a = self.b.ins().uextend(PTR, addr);
         if self.env.bounds_checks {
             let len = self.memory_len(mem);
@@ -85,7 +77,13 @@ impl Translator<'_, '_, '_> {
         let size = self.memory_len(mem);
         let outside = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, size);
         self.b.ins().trapnz(outside, TrapCode::HEAP_OUT_OF_BOUNDS);
-        let base = match (mem, self.memory0_base) {
+        let base = self.memory_base(mem);
+        self.b.ins().iadd(base, at)
+    }
+
+    /// The base address of memory `mem` (memory 0's was loaded in the entry block).
+    fn memory_base(&mut self, mem: u32) -> Value {
+        match (mem, self.memory0_base) {
             (0, Some(base)) => base,
             _ => self.b.ins().load(
                 PTR,
@@ -93,8 +91,7 @@ impl Translator<'_, '_, '_> {
                 self.vmctx,
                 self.env.layout.memory_base(mem),
             ),
-        };
-        self.b.ins().iadd(base, at)
+        }
     }
 
     /// The current byte length of memory `mem`.
@@ -146,12 +143,7 @@ impl Translator<'_, '_, '_> {
 
     /// The current length of table `table`.
     fn table_len(&mut self, table: u32) -> Value {
-        let t = self.b.ins().load(
-            PTR,
-            trusted_readonly(),
-            self.vmctx,
-            self.env.layout.table(table),
-        );
+        let t = self.table_ptr(table);
         self.b
             .ins()
             .load(PTR, trusted(), t, rwamr_core::Table::LEN_OFFSET)

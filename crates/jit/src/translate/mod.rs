@@ -18,8 +18,8 @@ mod numeric;
 use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
 use crate::helpers::Helper;
 use cranelift_codegen::ir::{
-    self, types, AbiParam, Function, GlobalValueData, InstBuilder, MemFlagsData, Signature,
-    TrapCode, UserFuncName, Value,
+    self, types, Function, GlobalValueData, InstBuilder, MemFlagsData, TrapCode, UserFuncName,
+    Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rwamr_core::{Error, FuncEntry, Module, Result, VmCtxLayout};
@@ -127,11 +127,7 @@ pub fn translate_function(
     func.stack_limit = Some(limit);
 
     let mut b = FunctionBuilder::new(func, fctx);
-    let start = b.create_block();
-    b.append_block_params_for_function_params(start);
-    b.switch_to_block(start);
-    b.seal_block(start);
-    let params = b.block_params(start).to_vec();
+    let params = start_function(&mut b);
     let (entry_arg, tctx) = (params[0], params[1]);
     let vmctx = b
         .ins()
@@ -216,6 +212,42 @@ pub fn translate_function(
     Ok(())
 }
 
+/// Calls runtime helper `h` (imported as `sig`) through the helper table of thread
+/// context `tctx`, with `vmctx` and `args`; returns its `i32` result, or for fallible
+/// helpers traps (with the pending trap) when it reports one.
+pub fn call_helper(
+    b: &mut FunctionBuilder<'_>,
+    sig: ir::SigRef,
+    tctx: Value,
+    vmctx: Value,
+    h: Helper,
+    args: &[Value],
+) -> Value {
+    let table = b
+        .ins()
+        .load(PTR, trusted_readonly(), tctx, ThreadCtx::HELPERS_OFFSET);
+    let f = b.ins().load(PTR, trusted_readonly(), table, h.offset());
+    let mut all = Vec::with_capacity(args.len() + 1);
+    all.push(vmctx);
+    all.extend_from_slice(args);
+    let call = b.ins().call_indirect(sig, f, &all);
+    let r = b.inst_results(call)[0];
+    if h.can_trap() {
+        b.ins().trapnz(r, user(user_trap::PENDING));
+    }
+    r
+}
+
+/// Starts building a function: its entry block, sealed, with the function's
+/// parameters as block parameters (returned).
+pub fn start_function(b: &mut FunctionBuilder<'_>) -> Vec<Value> {
+    let start = b.create_block();
+    b.append_block_params_for_function_params(start);
+    b.switch_to_block(start);
+    b.seal_block(start);
+    b.block_params(start).to_vec()
+}
+
 /// `v` as a whole 8-byte cell: narrower values zero-extended (as `Val` cells are).
 pub fn widen(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
     match b.func.dfg.value_type(v) {
@@ -278,35 +310,12 @@ impl Translator<'_, '_, '_> {
         let sig = match self.helper_signatures.get(&(h as u8)) {
             Some(sig) => *sig,
             None => {
-                let mut sig = Signature::new(abi::CALL_CONV);
-                sig.params.push(AbiParam::new(PTR));
-                sig.params
-                    .extend(h.params().iter().map(|t| AbiParam::new(*t)));
-                sig.returns.push(AbiParam::new(types::I32));
-                let sig = self.b.import_signature(sig);
+                let sig = self.b.import_signature(h.signature());
                 self.helper_signatures.insert(h as u8, sig);
                 sig
             }
         };
-        let table = self.b.ins().load(
-            PTR,
-            trusted_readonly(),
-            self.tctx,
-            ThreadCtx::HELPERS_OFFSET,
-        );
-        let f = self
-            .b
-            .ins()
-            .load(PTR, trusted_readonly(), table, h.offset());
-        let mut all = Vec::with_capacity(args.len() + 1);
-        all.push(self.vmctx);
-        all.extend_from_slice(args);
-        let call = self.b.ins().call_indirect(sig, f, &all);
-        let r = self.b.inst_results(call)[0];
-        if h.can_trap() {
-            self.b.ins().trapnz(r, user(user_trap::PENDING));
-        }
-        r
+        call_helper(&mut self.b, sig, self.tctx, self.vmctx, h, args)
     }
 
     fn widen(&mut self, v: Value) -> Value {
