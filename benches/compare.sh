@@ -8,8 +8,9 @@
 # programs of ../shared/bench/wasm at SCALE (1 or 2, the scales EXPECTED.tsv lists) -- on
 # each rwamr mode and each peer engine (../shared/tools/peers' peer-run), checks each
 # output against EXPECTED.tsv, and prints the median wall time per program and engine with
-# its ratio to rwamr's first mode (ratio > 1: the peer is slower). Timings are
-# whole-process wall times, compile and startup included.
+# its ratio to rwamr's first mode (ratio > 1: the peer is slower), then each mode's and
+# each peer's geometric mean. Timings are whole-process wall times, compile and startup
+# included.
 # Env: PEER_RUN (default /tmp/peers-target/release/peer-run), RWAMR (default
 # target/release/rwamr, built if missing), SHARED (default ../shared).
 set -euo pipefail
@@ -31,12 +32,12 @@ while [[ $# -gt 0 ]]; do
     --programs)
       programs=1; shift
       if [[ $# -gt 0 && "$1" =~ ^[0-9]+$ ]]; then programs="$1"; shift; fi ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 [[ -x "$RWAMR" ]] || (cd "$here" && cargo build --release -q -p rwamr-cli)
-[[ -x "$PEER_RUN" ]] || { echo "peer-run not built; see $SHARED/tools/peers/README.md" >&2; exit 2; }
+[[ -z "$engines" || -x "$PEER_RUN" ]] || { echo "peer-run not built; see $SHARED/tools/peers/README.md" >&2; exit 2; }
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
 # name|file|export (empty: a WASI program)|arg|expected
@@ -82,7 +83,7 @@ mode_args() {
   for f in "${flags[@]}"; do echo "--$f"; done
 }
 
-declare -A logsum count
+declare -A logsum count mlogsum mcount
 header="| program |"; sep="|---|"
 for m in $modes; do header+=" rwamr $m s |"; sep+="---|"; done
 for e in $engines; do header+=" $e s | $e / rwamr |"; sep+="---|---|"; done
@@ -100,6 +101,10 @@ for c in "${cases[@]}"; do
     fi
     [[ -z "$base" ]] && base="$t"
     line+=" $t |"
+    if awk -v t="$t" 'BEGIN { exit !(t + 0 > 0) }'; then
+      mlogsum[$m]="$(awk -v s="${mlogsum[$m]:-0}" -v t="$t" 'BEGIN { printf "%.6f", s + log(t) }')"
+      mcount[$m]=$(( ${mcount[$m]:-0} + 1 ))
+    fi
   done
   for e in $engines; do
     if [[ -n "$export" ]]; then
@@ -115,6 +120,11 @@ for c in "${cases[@]}"; do
     fi
   done
   echo "$line"
+done
+for m in $modes; do
+  [[ -n "${mcount[$m]:-}" ]] || continue
+  awk -v m="$m" -v s="${mlogsum[$m]}" -v n="${mcount[$m]}" \
+    'BEGIN { printf "geometric mean of rwamr %s: %.3f s (%d programs)\n", m, exp(s / n), n }'
 done
 for e in $engines; do
   [[ -n "${count[$e]:-}" ]] || continue

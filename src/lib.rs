@@ -2,7 +2,7 @@
 //!
 //! A WebAssembly runtime in pure Rust on WAMR's design: one runtime core, several
 //! execution modes for the same module, a registry of named modules that import from
-//! each other, and (soon) hot patching of whole modules or single functions.
+//! each other, and hot patching of whole modules or single functions while they run.
 //!
 //! ```
 //! use rwamr::{Config, Engine, Mode, Registry, Val};
@@ -34,6 +34,7 @@ pub use rwamr_core::{
 };
 pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;
+use std::sync::Arc;
 
 /// Engine settings, builder style: `Config::default().mode(Mode::Interp)`.
 #[derive(Debug, Clone)]
@@ -41,6 +42,7 @@ pub struct Config {
     mode: Mode,
     limits: Limits,
     lazy_baseline: bool,
+    mixed_modes: bool,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             mode: Mode::default(),
             limits: Limits::default(),
             lazy_baseline: true,
+            mixed_modes: true,
         }
     }
 }
@@ -84,6 +87,14 @@ impl Config {
         self.lazy_baseline = lazy;
         self
     }
+    /// Whether modules may also be loaded in the other built modes, with
+    /// [`Registry::load_in_mode`] (default: yes). Without, the engine has only `mode`'s
+    /// tier: an interpreter engine then never starts Cranelift, neither to compile
+    /// functions nor the native stubs through which compiled code calls the rest.
+    pub fn mixed_modes(mut self, mixed: bool) -> Self {
+        self.mixed_modes = mixed;
+        self
+    }
     pub fn get_mode(&self) -> Mode {
         self.mode
     }
@@ -106,8 +117,8 @@ pub struct Engine {
 
 impl Engine {
     /// Creates an engine whose modules run in `config`'s mode by default; every built
-    /// mode is available to [`Registry::load_in_mode`]. Fails for a mode this build
-    /// does not have.
+    /// mode is available to [`Registry::load_in_mode`] unless [`Config::mixed_modes`] is
+    /// off. Fails for a mode this build does not have.
     pub fn new(config: Config) -> Result<Engine> {
         if !built_modes().contains(&config.mode) {
             return Err(Error::unsupported(format!(
@@ -120,8 +131,9 @@ impl Engine {
                     .join(", ")
             )));
         }
-        let compilers = built_modes()
+        let compilers: Vec<(Mode, Box<dyn rwamr_core::Compiler>)> = built_modes()
             .iter()
+            .filter(|&&m| config.mixed_modes || m == config.mode)
             .map(|&m| {
                 let c: Box<dyn rwamr_core::Compiler> = match m {
                     Mode::Interp => Box::new(rwamr_interp::InterpCompiler),
@@ -134,8 +146,16 @@ impl Engine {
                 (m, c)
             })
             .collect();
+        // Compiled tiers call every function through a native entry point: the engine
+        // compiles stubs for the functions that have none (interpreted, host).
+        let stubs = compilers
+            .iter()
+            .any(|(_, c)| c.emits_native_code())
+            .then(|| {
+                Arc::new(rwamr_jit::CraneliftStubs::new()) as Arc<dyn rwamr_core::NativeStubs>
+            });
         Ok(Engine {
-            inner: rwamr_core::Engine::new(config.mode, config.limits, compilers)?,
+            inner: rwamr_core::Engine::new(config.mode, config.limits, compilers, stubs)?,
         })
     }
 
@@ -147,5 +167,51 @@ impl Engine {
 impl AsRef<rwamr_core::Engine> for Engine {
     fn as_ref(&self) -> &rwamr_core::Engine {
         &self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `module`.`name`'s current entry has a native entry point.
+    fn has_native_entry(registry: &Registry, module: &str, name: &str) -> bool {
+        let f = registry.func(module, name).expect("export");
+        let guard = rwamr_core::slot::pin();
+        !f.slot().entry(&guard).native().is_null()
+    }
+
+    fn registry(config: Config) -> Registry {
+        let engine = Engine::new(config).expect("engine");
+        let registry = Registry::new(&engine);
+        let env = HostModule::new().func("f", FuncType::new([], []), |_, _, _| Ok(()));
+        registry.define_host("env", &env).expect("host module");
+        registry
+    }
+
+    #[test]
+    fn an_interpreter_only_engine_makes_no_native_code() {
+        let r = registry(Config::default().mode(Mode::Interp).mixed_modes(false));
+        assert_eq!(r.engine().modes(), [Mode::Interp]);
+        assert!(!has_native_entry(&r, "env", "f"));
+        let e = r
+            .load_in_mode("m", b"\0asm\x01\0\0\0", Mode::Optimized)
+            .unwrap_err();
+        assert!(e.to_string().contains("not available"), "{e}");
+    }
+
+    #[test]
+    fn engines_with_a_compiled_tier_give_every_entry_a_native_entry_point() {
+        if !built_modes().contains(&Mode::Baseline) {
+            eprintln!("skipped: this build has no compiled tier");
+            return;
+        }
+        for config in [
+            Config::default().mode(Mode::Interp),
+            Config::default().mode(Mode::Baseline).mixed_modes(false),
+        ] {
+            let r = registry(config);
+            assert!(has_native_entry(&r, "env", "f"));
+        }
     }
 }

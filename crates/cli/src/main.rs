@@ -173,7 +173,11 @@ pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
 }
 
 fn run(args: RunArgs) -> rwamr::Result<()> {
-    let mut config = Config::default().mode(args.mode).lazy_baseline(!args.eager);
+    // Everything loads in one mode: an interpreter run starts no compiler.
+    let mut config = Config::default()
+        .mode(args.mode)
+        .lazy_baseline(!args.eager)
+        .mixed_modes(false);
     if let Some(b) = args.max_wasm_stack {
         config = config.max_wasm_stack(b);
     }

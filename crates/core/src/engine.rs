@@ -1,10 +1,11 @@
 //! The engine: settings shared by everything loaded with it, the canonical type table,
-//! and the compiler of the configured execution mode.
+//! the compiler of each of its execution modes, and the native stubs of its compiled
+//! tiers.
 
+use crate::compile::Compiler;
 use crate::error::{Error, Result};
-use crate::module::Module;
-use crate::slot::WasmCode;
-use crate::types::TypeRegistry;
+use crate::slot::{FuncCode, NativeStubs};
+use crate::types::{FuncType, TypeRegistry};
 use std::fmt;
 use std::sync::Arc;
 
@@ -87,27 +88,14 @@ impl Default for Limits {
     }
 }
 
-/// Turns a module's function bodies into runnable code (one execution tier).
-pub trait Compiler: Send + Sync {
-    /// Compiles every defined function; the result is indexed by defined-function index.
-    fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>>;
-
-    /// Compiles one function (`index` of the function index space, a defined one), for
-    /// hot patching.
-    fn compile_function(
-        &self,
-        engine: &Engine,
-        module: &Arc<Module>,
-        index: u32,
-    ) -> Result<Arc<dyn WasmCode>>;
-}
-
 struct EngineInner {
     mode: Mode,
     limits: Limits,
     types: TypeRegistry,
     /// One compiler per available mode; the engine's own mode's comes first.
     compilers: Vec<(Mode, Box<dyn Compiler>)>,
+    /// Native entry points for code without its own, when a compiled tier may call it.
+    native_stubs: Option<Arc<dyn NativeStubs>>,
 }
 
 /// Shared engine state; cheap to clone.
@@ -119,10 +107,13 @@ pub struct Engine {
 impl Engine {
     /// An engine whose modules compile in `mode` by default; `compilers` gives the
     /// compiler of every mode modules may be compiled in (it must include `mode`).
+    /// `native_stubs` is required when a compiler emits native code (compiled code
+    /// calls every function through a native entry point), and unused otherwise.
     pub fn new(
         mode: Mode,
         limits: Limits,
         mut compilers: Vec<(Mode, Box<dyn Compiler>)>,
+        native_stubs: Option<Arc<dyn NativeStubs>>,
     ) -> Result<Engine> {
         let Some(at) = compilers.iter().position(|(m, _)| *m == mode) else {
             return Err(Error::unsupported(format!(
@@ -130,14 +121,51 @@ impl Engine {
             )));
         };
         compilers.swap(0, at);
+        let native = compilers.iter().find(|(_, c)| c.emits_native_code());
+        let native_stubs = match (native, native_stubs) {
+            (Some((m, _)), None) => {
+                return Err(Error::unsupported(format!(
+                    "the compiler of mode `{m}` emits native code, which needs native stubs; \
+                     none were given"
+                )))
+            }
+            (Some(_), stubs) => stubs,
+            // Nothing compiled can call an entry: no entry needs a native entry point.
+            (None, _) => None,
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 mode,
                 limits,
                 types: TypeRegistry::default(),
                 compilers,
+                native_stubs,
             }),
         })
+    }
+
+    /// The native entry point of an entry running `code` of type `ty`: the code's own,
+    /// else its type's native stub; null in an engine without compiled tiers (nothing
+    /// there calls native entry points). An error when a stub cannot be made.
+    pub fn native_entry(&self, code: &FuncCode, ty: &FuncType) -> Result<*const u8> {
+        if let FuncCode::Wasm(c) = code {
+            let own = c.native_entry();
+            if !own.is_null() {
+                return Ok(own);
+            }
+        }
+        match &self.inner.native_stubs {
+            Some(stubs) => {
+                let stub = stubs.native_stub(ty)?;
+                if stub.is_null() {
+                    return Err(Error::unsupported(format!(
+                        "no native stub for functions of type {ty}"
+                    )));
+                }
+                Ok(stub)
+            }
+            None => Ok(std::ptr::null()),
+        }
     }
     pub fn mode(&self) -> Mode {
         self.inner.mode
@@ -202,31 +230,66 @@ impl fmt::Debug for Engine {
     }
 }
 
-/// A module compiled for an engine, ready to instantiate any number of times.
-pub struct CompiledModule {
-    pub module: Arc<Module>,
-    pub code: Vec<Arc<dyn WasmCode>>,
-    /// The mode the code was compiled for.
-    pub mode: Mode,
-}
-
-impl CompiledModule {
-    /// Decodes, validates and compiles `bytes` with the engine's tier.
-    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<CompiledModule> {
-        Self::new_in(engine, bytes, engine.mode())
-    }
-
-    /// Decodes, validates and compiles `bytes` for `mode` (one of the engine's modes).
-    pub fn new_in(engine: &Engine, bytes: &[u8], mode: Mode) -> Result<CompiledModule> {
-        let compiler = engine.compiler_for(mode)?;
-        let module = Arc::new(Module::new(bytes)?);
-        let code = compiler.compile(engine, &module)?;
-        Ok(CompiledModule { module, code, mode })
-    }
-}
-
 impl AsRef<Engine> for Engine {
     fn as_ref(&self) -> &Engine {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::Compiler;
+    use crate::host::HostModule;
+    use crate::instance::Instance;
+    use crate::module::Module;
+    use crate::slot::WasmCode;
+
+    /// A tier that claims to emit native code (it is never asked to compile here).
+    struct NativeTier;
+    impl Compiler for NativeTier {
+        fn compile(&self, _: &Engine, _: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
+            Err(Error::unsupported("not in this test"))
+        }
+        fn compile_function(
+            &self,
+            _: &Engine,
+            _: &Arc<Module>,
+            _: u32,
+        ) -> Result<Arc<dyn WasmCode>> {
+            Err(Error::unsupported("not in this test"))
+        }
+        fn emits_native_code(&self) -> bool {
+            true
+        }
+    }
+
+    struct FailingStubs;
+    // SAFETY: returns no stub at all.
+    unsafe impl NativeStubs for FailingStubs {
+        fn native_stub(&self, ty: &FuncType) -> Result<*const u8> {
+            Err(Error::unsupported(format!("no stub for {ty} today")))
+        }
+    }
+
+    fn host() -> HostModule {
+        HostModule::new().func("f", FuncType::new([], []), |_, _, _| Ok(()))
+    }
+
+    #[test]
+    fn a_tier_with_native_code_needs_stubs() {
+        let compilers = || vec![(Mode::Optimized, Box::new(NativeTier) as Box<dyn Compiler>)];
+        let e = Engine::new(Mode::Optimized, Limits::default(), compilers(), None).unwrap_err();
+        assert!(e.to_string().contains("needs native stubs"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_stub_is_an_error_not_a_null_entry_point() {
+        let compilers = vec![(Mode::Optimized, Box::new(NativeTier) as Box<dyn Compiler>)];
+        let stubs: Arc<dyn NativeStubs> = Arc::new(FailingStubs);
+        let engine = Engine::new(Mode::Optimized, Limits::default(), compilers, Some(stubs))
+            .expect("engine");
+        let e = Instance::new_host(&engine, "env", &host()).unwrap_err();
+        assert!(e.to_string().contains("no stub for"), "{e}");
     }
 }

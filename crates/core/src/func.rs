@@ -121,7 +121,10 @@ impl Func {
                 for (c, a) in cells.iter_mut().zip(args) {
                     *c = a.to_cell();
                 }
-                code.call(entry, cells)?;
+                // SAFETY: the entry's own code; `cells` holds `max(params, results)`
+                // cells, the arguments checked against the parameter types above (a
+                // funcref argument's slot is kept alive by the `Func` in `args`).
+                unsafe { code.call(entry, cells)? };
                 Ok(ty
                     .results()
                     .iter()

@@ -29,7 +29,7 @@ impl Global {
     }
     /// Where the value cell is, for compiled code (plain loads and stores of numbers;
     /// references go through [`Global::set`] so that holders are kept).
-    pub fn value_ptr(&self) -> *const u64 {
+    pub(crate) fn value_ptr(&self) -> *const u64 {
         self.value.as_ptr()
     }
     #[inline]
@@ -42,7 +42,7 @@ impl Global {
         self.value.store(cell, Ordering::Relaxed)
     }
     /// Records the instance that owns the global (its own functions need no holding).
-    pub fn set_owner(&self, owner: *const crate::instance::Instance) {
+    pub(crate) fn set_owner(&self, owner: *const crate::instance::Instance) {
         self.holders.set_owner(owner);
     }
 }

@@ -1,7 +1,7 @@
 //! Host functions and host modules: Rust code that wasm modules import by name.
 
 use crate::error::{Error, Result};
-use crate::instance::{Extern, Instance};
+use crate::instance::Instance;
 use crate::memory::Memory;
 use crate::trap::Trap;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
@@ -111,10 +111,7 @@ impl<'a> Caller<'a> {
 
     /// The caller's exported memory named `name` (WASI uses "memory").
     pub fn exported_memory(&self, name: &str) -> Option<&'a Arc<Memory>> {
-        match self.instance?.export(name)? {
-            Extern::Memory(m) => Some(m),
-            _ => None,
-        }
+        self.instance?.exported_memory(name)
     }
 }
 

@@ -3,11 +3,14 @@
 //! ([`memory`]), tables, globals, instances, host functions, and the function-slot
 //! table ([`slot`]) through which every call goes.
 //!
-//! Execution tiers (the interpreter, later the JITs) plug in through
-//! [`engine::Compiler`] and [`slot::WasmCode`]; this crate depends on none of them.
+//! Execution tiers (the interpreter, the Cranelift tiers) plug in through
+//! [`compile::Compiler`], [`slot::WasmCode`] and [`slot::NativeStubs`], which the engine
+//! is given; this crate depends on none of them.
 
+pub mod compile;
 pub mod engine;
 pub mod error;
+mod forward;
 pub mod func;
 pub mod global;
 mod holders;
@@ -22,7 +25,8 @@ pub mod types;
 pub mod val;
 pub mod vmctx;
 
-pub use engine::{CompiledModule, Compiler, Engine, Limits, Mode, UNCHECKED_MEMORY_GUARD};
+pub use compile::{compile_each, CompiledModule, Compiler};
+pub use engine::{Engine, Limits, Mode, UNCHECKED_MEMORY_GUARD};
 pub use error::{Error, ErrorKind, Result};
 pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use global::{Global, GlobalRef};
@@ -30,7 +34,7 @@ pub use host::{Caller, HostFunc, HostModule};
 pub use instance::{Extern, Instance, ResolvedImport};
 pub use memory::{Memory, MemoryView, PAGE_SIZE};
 pub use module::{ExternKind, Module};
-pub use slot::{FuncCode, FuncEntry, FuncSlot, WasmCode};
+pub use slot::{FuncCode, FuncEntry, FuncSlot, NativeStubs, WasmCode};
 pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{FuncType, GlobalType, MemoryType, SigId, TableType, ValType};

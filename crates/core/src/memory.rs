@@ -130,11 +130,11 @@ impl Memory {
     }
 
     /// The base address (fixed for the memory's lifetime), for compiled code.
-    pub fn base_ptr(&self) -> *mut u8 {
+    pub(crate) fn base_ptr(&self) -> *mut u8 {
         self.base.as_ptr()
     }
     /// Where the byte length is (an `AtomicUsize`), for compiled code.
-    pub fn len_ptr(&self) -> *const usize {
+    pub(crate) fn len_ptr(&self) -> *const usize {
         self.len.as_ptr()
     }
     /// Bytes of address space reserved at the base (accessible or not).

@@ -20,17 +20,29 @@ use std::sync::Arc;
 pub use crossbeam_epoch::{pin, Guard};
 
 /// Compiled code of one wasm function, as one execution tier made it.
-pub trait WasmCode: Any + Send + Sync {
+///
+/// # Safety
+/// Implementations promise that [`WasmCode::native_entry`], when not null, is machine
+/// code following the native calling convention of the compiled tiers
+/// (`crates/jit/src/abi.rs`) for the type of every entry the code is installed in, that
+/// it stays valid as long as the value lives, and that it reads the entry it is called
+/// with only at [`FuncEntry`]'s published offsets.
+pub unsafe trait WasmCode: Any + Send + Sync {
     /// Runs the function described by `entry`. On entry `cells[..params]` hold the
-    /// arguments; on success `cells[..results]` hold the results. `cells` has room for
-    /// `max(params, results)` values.
-    fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap>;
+    /// arguments; on success `cells[..results]` hold the results.
+    ///
+    /// # Safety
+    /// `entry` runs this code: its code is `self`, or a placeholder standing for `self`
+    /// (the same function of the same module, as lazy compilation installs). `cells`
+    /// has room for `max(params, results)` values of `entry.ty`, and the arguments are
+    /// values of the parameter types (a funcref is 0 or a live slot's address).
+    unsafe fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> Result<(), Trap>;
 
     /// The machine-code entry point of compiled code, called with the native calling
     /// convention of the compiled tiers (`crates/jit/src/abi.rs`): `(entry, thread ctx,
     /// caller vmctx, params...) -> results`. Null (the default) for code that only runs
-    /// through [`WasmCode::call`]; its entries then get their type's native stub (see
-    /// [`NativeStubProvider`]), through which compiled callers reach `call`.
+    /// through [`WasmCode::call`]; its entries then get their type's native stub from
+    /// the engine (see [`NativeStubs`]), through which compiled callers reach `call`.
     fn native_entry(&self) -> *const u8 {
         ptr::null()
     }
@@ -39,18 +51,20 @@ pub trait WasmCode: Any + Send + Sync {
 /// Shared compiled code.
 pub type WasmCodeRef = Arc<dyn WasmCode>;
 
-/// Makes a native entry point for functions of a type whose code has none (interpreted
-/// and host functions): a stub that calls them through [`WasmCode::call`] or the host
-/// function. Registered once per process by a compiled tier (`crates/jit`), before it
-/// compiles anything; from then on every new entry has a native entry point, so
-/// compiled code calls every entry the same way.
-pub type NativeStubProvider = fn(&FuncType) -> *const u8;
-
-static NATIVE_STUBS: std::sync::OnceLock<NativeStubProvider> = std::sync::OnceLock::new();
-
-/// Registers the process's [`NativeStubProvider`] (the first registration stays).
-pub fn set_native_stub_provider(provider: NativeStubProvider) {
-    let _ = NATIVE_STUBS.set(provider);
+/// Native entry points for functions whose code has none of its own (interpreted and
+/// host functions): one stub per function type, which spills the native arguments to
+/// cells and calls the entry's [`WasmCode::call`] or host function. An engine with a
+/// compiled tier has one (the Cranelift tiers compile them, an AOT loader may map them
+/// from a file), so compiled code calls every entry the same way: load its native entry
+/// point, call it. An engine without compiled tiers has none and compiles nothing.
+///
+/// # Safety
+/// A stub returned for `ty` is machine code following the native calling convention for
+/// functions of type `ty`, valid as long as the implementation lives.
+pub unsafe trait NativeStubs: Send + Sync {
+    /// The stub for functions of type `ty` (made on first use); an error when it cannot
+    /// be made, never a null pointer.
+    fn native_stub(&self, ty: &FuncType) -> crate::Result<*const u8>;
 }
 
 /// How a function runs.
@@ -65,8 +79,8 @@ pub enum FuncCode {
 /// `repr(C)`: compiled code reads `native`, `vmctx` and `sig` at the offsets below.
 #[repr(C)]
 pub struct FuncEntry {
-    /// Native entry point: of compiled code, or its type's stub (see
-    /// [`NativeStubProvider`]); null when no compiled tier exists.
+    /// Native entry point: of compiled code, or its type's stub (see [`NativeStubs`]);
+    /// null in an engine without compiled tiers, where no compiled code can call it.
     native: *const u8,
     /// The instance's context words (see `vmctx.rs`), for compiled code.
     vmctx: *const u64,
@@ -99,24 +113,21 @@ impl FuncEntry {
 
     /// # Safety
     /// `instance` must stay alive as long as any slot this entry is installed in.
+    /// `native` is the code's own native entry point, or a native stub for `ty` (see
+    /// [`NativeStubs`]) that lives as long as the entry, or null when no compiled code
+    /// can reach the entry (its engine has no compiled tier): `Engine::native_entry`
+    /// chooses it.
     pub unsafe fn new(
         sig: SigId,
         ty: FuncType,
         instance: *const Instance,
         index: u32,
         code: FuncCode,
+        native: *const u8,
     ) -> FuncEntry {
-        let (code_type, code_data, native) = match &code {
-            FuncCode::Wasm(c) => (
-                Some((**c).type_id()),
-                Arc::as_ptr(c) as *const (),
-                c.native_entry(),
-            ),
-            FuncCode::Host(_) => (None, ptr::null(), ptr::null()),
-        };
-        let native = match NATIVE_STUBS.get() {
-            Some(stub) if native.is_null() => stub(&ty),
-            _ => native,
+        let (code_type, code_data) = match &code {
+            FuncCode::Wasm(c) => (Some((**c).type_id()), Arc::as_ptr(c) as *const ()),
+            FuncCode::Host(_) => (None, ptr::null()),
         };
         let vmctx = if instance.is_null() {
             ptr::null()
@@ -301,8 +312,9 @@ mod tests {
     static DROPPED: AtomicUsize = AtomicUsize::new(0);
 
     struct Code;
-    impl WasmCode for Code {
-        fn call(&self, _: &FuncEntry, _: &mut [u64]) -> Result<(), Trap> {
+    // SAFETY: no native entry point.
+    unsafe impl WasmCode for Code {
+        unsafe fn call(&self, _: &FuncEntry, _: &mut [u64]) -> Result<(), Trap> {
             Ok(())
         }
     }
@@ -313,7 +325,7 @@ mod tests {
     }
 
     fn entry() -> FuncEntry {
-        // SAFETY: the test never asks the entry for its instance.
+        // SAFETY: the test never asks the entry for its instance nor calls it natively.
         unsafe {
             FuncEntry::new(
                 SigId(0),
@@ -321,6 +333,7 @@ mod tests {
                 ptr::null(),
                 0,
                 FuncCode::Wasm(Arc::new(Code)),
+                ptr::null(),
             )
         }
     }

@@ -94,7 +94,7 @@ impl Table {
     }
 
     /// Records the instance that owns the table (its own functions need no holding).
-    pub fn set_owner(&self, owner: *const crate::instance::Instance) {
+    pub(crate) fn set_owner(&self, owner: *const crate::instance::Instance) {
         self.holders.set_owner(owner);
     }
 

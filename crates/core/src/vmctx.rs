@@ -15,7 +15,14 @@
 //! Every word is written once, before the instance is published, and never changes:
 //! memories do not move when they grow, tables publish a new element array themselves.
 
+use crate::global::Global;
+use crate::instance::Instance;
+use crate::memory::Memory;
 use crate::module::Module;
+use crate::slot::FuncSlot;
+use crate::table::Table;
+use crate::types::SigId;
+use std::sync::Arc;
 
 /// Word offsets into a module's vmctx, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,5 +77,38 @@ impl VmCtxLayout {
     }
     pub fn sig(&self, type_index: u32) -> i32 {
         (self.types + 8 * type_index) as i32
+    }
+
+    /// The context words of an instance with these items (index spaces complete,
+    /// imports first), owned by `instance`.
+    pub(crate) fn fill(
+        &self,
+        instance: *const Instance,
+        memories: &[Arc<Memory>],
+        globals: &[Arc<Global>],
+        funcs: &[*const FuncSlot],
+        tables: &[Arc<Table>],
+        sigs: &[SigId],
+    ) -> Box<[u64]> {
+        let mut words = vec![0u64; self.words()].into_boxed_slice();
+        let mut set = |off: i32, v: u64| words[off as usize / 8] = v;
+        set(self.instance(), instance as u64);
+        for (i, m) in (0..).zip(memories) {
+            set(self.memory_base(i), m.base_ptr() as u64);
+            set(self.memory_len(i), m.len_ptr() as u64);
+        }
+        for (i, g) in (0..).zip(globals) {
+            set(self.global(i), g.value_ptr() as u64);
+        }
+        for (i, f) in (0..).zip(funcs) {
+            set(self.func_slot(i), *f as u64);
+        }
+        for (i, t) in (0..).zip(tables) {
+            set(self.table(i), Arc::as_ptr(t) as u64);
+        }
+        for (i, s) in (0..).zip(sigs) {
+            set(self.sig(i), s.0 as u64);
+        }
+        words
     }
 }

@@ -14,6 +14,7 @@ fn main() {
         Mode::Interp,
         Limits::default(),
         vec![(Mode::Interp, Box::new(rwamr_interp::InterpCompiler) as _)],
+        None,
     )
     .expect("interp compiler given");
     let bytes = std::fs::read(file).expect("readable file");

@@ -471,7 +471,10 @@ fn call_out<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<
     let depth = cx.depth_base + cx.frames.len() + 1;
     let cells = fp.cells(base as usize, n);
     let result = match &entry.code {
-        FuncCode::Wasm(code) => stack::with_depth(depth, || code.call(entry, cells)),
+        // SAFETY: the entry's own code; `cells` are the callee's `max(params, results)`
+        // cells of this frame (the translator reserved them), holding validated
+        // arguments.
+        FuncCode::Wasm(code) => stack::with_depth(depth, || unsafe { code.call(entry, cells) }),
         FuncCode::Host(h) => stack::with_depth(depth, || h.call_cells(cx.inst, cells)),
     };
     tr!(cx, result);

@@ -229,7 +229,9 @@ extern "C" fn call_cells(vmctx: Vm, entry: *const FuncEntry, cells: *mut u64) ->
         // sizes it for this type).
         let cells = unsafe { std::slice::from_raw_parts_mut(cells, n) };
         match &entry.code {
-            FuncCode::Wasm(code) => code.call(entry, cells),
+            // SAFETY: the entry's own code; `cells` are sized for its type and hold the
+            // arguments compiled code passed with the type's native signature.
+            FuncCode::Wasm(code) => unsafe { code.call(entry, cells) },
             FuncCode::Host(h) => h.call_cells(instance(vmctx), cells),
         }
     })

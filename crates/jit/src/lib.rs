@@ -5,10 +5,12 @@
 //!   and with its single-pass register allocator (fast compile).
 //! - [`Tier::Optimized`] stands in for WAMR's LLVM JIT: Cranelift at `speed`.
 //!
-//! A module's functions compile eagerly when it loads, on every core for large modules,
-//! into one block of code memory with the array-call trampolines of its types. The
-//! machine code depends on the module alone (see `translate/mod.rs`), which is what lets
-//! the AOT compiler reuse it. Calling conventions: `abi.rs`; traps: `traps.rs`.
+//! A module's functions compile when it loads (on every core for large modules), or
+//! each on its first call ([`JitCompiler::lazy`]), into blocks of code memory with the
+//! array-call trampolines of their types. The machine code depends on the module alone
+//! (see `translate/mod.rs`), so it needs no relocations and an AOT file could hold it
+//! as it is. Calling conventions: `abi.rs`; traps: `traps.rs`; native stubs for the
+//! engine's other code: `stubs.rs`.
 
 pub mod abi;
 pub mod code;
@@ -18,6 +20,8 @@ pub mod trampolines;
 pub mod translate;
 pub mod traps;
 
+pub use stubs::CraneliftStubs;
+
 use code::{CodeInfo, CodeMemory, FuncRange};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -25,8 +29,8 @@ use cranelift_codegen::{settings, settings::Configurable, Context};
 use cranelift_frontend::FunctionBuilderContext;
 use hashbrown::HashMap;
 use rwamr_core::{
-    Compiler, Engine, Error, FuncEntry, FuncType, Module, Result, Trap, VmCtxLayout, WasmCode,
-    UNCHECKED_MEMORY_GUARD,
+    compile_each, Compiler, Engine, Error, FuncEntry, FuncType, Module, Result, Trap, VmCtxLayout,
+    WasmCode, UNCHECKED_MEMORY_GUARD,
 };
 use std::sync::{Arc, OnceLock};
 use translate::ModuleEnv;
@@ -55,7 +59,6 @@ pub struct JitCompiler {
 
 impl JitCompiler {
     pub fn new(tier: Tier) -> JitCompiler {
-        stubs::register();
         JitCompiler {
             tier: Arc::new(TierCompiler {
                 tier,
@@ -115,7 +118,12 @@ impl TierCompiler {
             bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
             locals_in_memory: self.tier == Tier::Baseline,
         };
-        let bodies = compile_in_parallel(isa, &env, indices)?;
+        let bodies = compile_each(
+            indices,
+            MIN_FUNCS_PER_THREAD,
+            || (Context::new(), FunctionBuilderContext::new()),
+            |(ctx, fctx), index| compile_function(isa, &env, index, ctx, fctx),
+        )?;
 
         // One trampoline per distinct function type.
         let mut tramp_types: Vec<&FuncType> = Vec::new();
@@ -268,71 +276,10 @@ fn compile_function(
     emit(isa, ctx, &format!("function {}", name()))
 }
 
-/// Compiles `indices` on every core (each thread takes every n-th function, which
-/// balances large and small ones); the error reported is the lowest function's.
-fn compile_in_parallel(
-    isa: &dyn TargetIsa,
-    env: &ModuleEnv<'_>,
-    indices: &[u32],
-) -> Result<Vec<Emitted>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |p| p.get())
-        .min(indices.len() / MIN_FUNCS_PER_THREAD)
-        .max(1);
-    let run = |t: usize| {
-        let mut ctx = Context::new();
-        let mut fctx = FunctionBuilderContext::new();
-        let mut out = Vec::new();
-        for at in (t..indices.len()).step_by(threads) {
-            let r = compile_function(isa, env, indices[at], &mut ctx, &mut fctx);
-            let failed = r.is_err();
-            out.push((at, r));
-            if failed {
-                break;
-            }
-        }
-        out
-    };
-    let parts: Vec<Vec<(usize, Result<Emitted>)>> = if threads == 1 {
-        vec![run(0)]
-    } else {
-        std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads).map(|t| s.spawn(move || run(t))).collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join().unwrap_or_else(|_| {
-                        vec![(0, Err(Error::unsupported("the compiler panicked")))]
-                    })
-                })
-                .collect()
-        })
-    };
-    let mut out: Vec<Option<Emitted>> = (0..indices.len()).map(|_| None).collect();
-    let mut first_error: Option<(usize, Error)> = None;
-    for (at, r) in parts.into_iter().flatten() {
-        match r {
-            Ok(e) => out[at] = Some(e),
-            Err(e) if first_error.as_ref().is_none_or(|(j, _)| at < *j) => {
-                first_error = Some((at, e))
-            }
-            Err(_) => {}
-        }
-    }
-    if let Some((_, e)) = first_error {
-        return Err(e);
-    }
-    Ok(out
-        .into_iter()
-        .map(|e| e.expect("every function compiled"))
-        .collect())
-}
-
 impl Compiler for JitCompiler {
     fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
         let first = module.num_imported_funcs;
         let indices: Vec<u32> = (first..first + module.num_defined_funcs()).collect();
-        ensure_stubs(module)?;
         if !self.lazy {
             return self.tier.compile_functions(engine, module, &indices);
         }
@@ -355,20 +302,13 @@ impl Compiler for JitCompiler {
         module: &Arc<Module>,
         index: u32,
     ) -> Result<Arc<dyn WasmCode>> {
-        ensure_stubs(module)?;
         let mut code = self.tier.compile_functions(engine, module, &[index])?;
         Ok(code.remove(0))
     }
-}
 
-/// Every entry a module's code can call has one of the module's types: their stubs
-/// are compiled now, so that compiling them cannot fail later inside core (entries made
-/// from now on get them; see `stubs.rs`).
-fn ensure_stubs(module: &Module) -> Result<()> {
-    for ty in &module.types {
-        stubs::native_stub(ty)?;
+    fn emits_native_code(&self) -> bool {
+        true
     }
-    Ok(())
 }
 
 /// A function not compiled yet (lazy compilation): its first call compiles it, installs
@@ -381,8 +321,9 @@ struct LazyFunc {
     code: OnceLock<std::result::Result<Arc<dyn WasmCode>, Error>>,
 }
 
-impl WasmCode for LazyFunc {
-    fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
+// SAFETY: no native entry point: callers reach it through its type's native stub.
+unsafe impl WasmCode for LazyFunc {
+    unsafe fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
         let inst = entry.instance();
         let code = self
             .code
@@ -393,12 +334,16 @@ impl WasmCode for LazyFunc {
                     .remove(0);
                 // Only over this placeholder: a patch installed meanwhile stays.
                 let me = self as *const LazyFunc as *const ();
-                inst.install_code_replacing(entry.index, code.clone(), Some(me))?;
+                // SAFETY: the code is this placeholder's function, compiled from the
+                // module the instance was made from.
+                unsafe { inst.install_code_replacing(entry.index, code.clone(), Some(me))? };
                 Ok(code)
             })
             .as_ref()
             .map_err(|e| Trap::host(format!("compiling {}: {e}", inst.func_name(entry.index))))?;
-        code.call(entry, cells)
+        // SAFETY: `entry` runs this placeholder, which stands for `code` (`call`'s
+        // contract); the caller's contract covers `cells`.
+        unsafe { code.call(entry, cells) }
     }
 }
 
@@ -415,8 +360,10 @@ unsafe impl Send for JitFunc {}
 // SAFETY: as above.
 unsafe impl Sync for JitFunc {}
 
-impl WasmCode for JitFunc {
-    fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
+// SAFETY: `native` is this function's machine code, made by the translator with the
+// native convention for the function's type, in code memory this value keeps alive.
+unsafe impl WasmCode for JitFunc {
+    unsafe fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
         // SAFETY: `native` is this function's code and `trampoline` the array-call
         // trampoline of its type (the entry's: every entry holding this code, or a
         // placeholder of it, has this function's type), in code memory this value keeps

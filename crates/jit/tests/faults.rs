@@ -4,10 +4,10 @@
 //! process (this test binary, re-run with an environment variable).
 
 use rwamr_core::{
-    CompiledModule, Engine, Extern, FuncType, HostModule, Instance, Limits, Mode, ResolvedImport,
-    Trap, TrapCode, Val,
+    CompiledModule, Engine, FuncType, HostModule, Instance, Limits, Mode, ResolvedImport, Trap,
+    TrapCode, Val,
 };
-use rwamr_jit::{JitCompiler, Tier};
+use rwamr_jit::{CraneliftStubs, JitCompiler, Tier};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::sync::Arc;
@@ -22,6 +22,7 @@ fn engine() -> Engine {
             Mode::Optimized,
             Box::new(JitCompiler::new(Tier::Optimized)) as _,
         )],
+        Some(Arc::new(CraneliftStubs::new())),
     )
     .expect("engine")
 }
@@ -58,13 +59,8 @@ fn module_calling_host(engine: &Engine, body: fn()) -> Arc<Instance> {
     )
     .unwrap();
     let compiled = CompiledModule::new(engine, &wasm).expect("compiles");
-    let Some(Extern::Func(f)) = env.export("f").cloned() else {
-        panic!("host export")
-    };
-    let imports = vec![ResolvedImport {
-        item: Extern::Func(f),
-        owner: env,
-    }];
+    let item = env.export("f").expect("host export");
+    let imports = vec![ResolvedImport { item, owner: env }];
     Instance::instantiate(engine, "m", &compiled, imports).expect("instantiates")
 }
 

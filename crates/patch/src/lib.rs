@@ -9,7 +9,7 @@
 //!
 //! Replaced entries are kept by their slot until the slot's instance is dropped, so no
 //! call can ever be inside freed code.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod usage;
 
@@ -163,7 +163,7 @@ pub fn patch_function(
         .compiler_for(inst.mode())?
         .compile_function(engine, &new, new_index)?;
     let t1 = Instant::now();
-    inst.install_code(old_index, code)?;
+    install(inst, old_index, code)?;
     let swap = t1.elapsed();
     Ok(PatchReport {
         function: old.func_name(old_index),
@@ -248,7 +248,7 @@ pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateRe
     let unchanged = old.num_defined_funcs() as usize - compiled.len();
     let mut swapped = Vec::with_capacity(compiled.len());
     for (i, code) in compiled {
-        inst.install_code(i, code)?;
+        install(inst, i, code)?;
         swapped.push(old.func_name(i));
     }
     Ok(UpdateReport {
@@ -349,4 +349,15 @@ pub fn forward_exports(old: &Arc<Instance>, new: &Arc<Instance>) -> Result<Updat
         swapped,
         unchanged,
     })
+}
+
+/// Installs `code`, compiled from a new version of `inst`'s module, as function `index`
+/// of `inst`.
+#[allow(unsafe_code)]
+fn install(inst: &Instance, index: u32, code: rwamr_core::slot::WasmCodeRef) -> Result<()> {
+    // SAFETY: both callers compiled `code` for function `index` of a new version whose
+    // function has the same type, after `check_compatible` found everything the body
+    // uses (functions, types, globals, tables, memory, segments) at the same indices and
+    // of the same types in `inst`'s module, with `inst`'s own tier and layout.
+    unsafe { inst.install_code(index, code) }
 }

@@ -174,7 +174,7 @@ impl Registry {
                 ))
             })?;
             out.push(ResolvedImport {
-                item: item.clone(),
+                item,
                 owner: owner.clone(),
             });
             from.insert(imp.module.clone());
@@ -211,7 +211,7 @@ impl Registry {
         want: ExternKind,
     ) -> Result<(Arc<Instance>, Extern)> {
         let inst = self.find(module).ok_or_else(|| unknown_module(module))?;
-        let item = inst.export(name).cloned().ok_or_else(|| {
+        let item = inst.export(name).ok_or_else(|| {
             Error::registry(format!("module `{module}` has no export named `{name}`"))
         })?;
         if item.kind() != want {

@@ -1,0 +1,152 @@
+//! How execution tiers plug in: a [`Compiler`] turns a module's function bodies into
+//! [`WasmCode`], and [`compile_each`] is the one parallel loop every tier compiles
+//! large modules with.
+
+use crate::engine::{Engine, Mode};
+use crate::error::{Error, Result};
+use crate::module::Module;
+use crate::slot::WasmCode;
+use std::sync::Arc;
+
+/// Turns a module's function bodies into runnable code (one execution tier).
+pub trait Compiler: Send + Sync {
+    /// Compiles every defined function; the result is indexed by defined-function index.
+    fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>>;
+
+    /// Compiles one function (`index` of the function index space, a defined one), for
+    /// hot patching.
+    fn compile_function(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        index: u32,
+    ) -> Result<Arc<dyn WasmCode>>;
+
+    /// Whether the code this tier makes is machine code that calls other functions
+    /// through their native entry points (then the engine must have native stubs for
+    /// the functions that have none; see `NativeStubs`).
+    fn emits_native_code(&self) -> bool {
+        false
+    }
+}
+
+/// A module compiled for an engine, ready to instantiate any number of times.
+pub struct CompiledModule {
+    pub module: Arc<Module>,
+    pub code: Vec<Arc<dyn WasmCode>>,
+    /// The mode the code was compiled for.
+    pub mode: Mode,
+}
+
+impl CompiledModule {
+    /// Decodes, validates and compiles `bytes` with the engine's tier.
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<CompiledModule> {
+        Self::new_in(engine, bytes, engine.mode())
+    }
+
+    /// Decodes, validates and compiles `bytes` for `mode` (one of the engine's modes).
+    pub fn new_in(engine: &Engine, bytes: &[u8], mode: Mode) -> Result<CompiledModule> {
+        let compiler = engine.compiler_for(mode)?;
+        let module = Arc::new(Module::new(bytes)?);
+        let code = compiler.compile(engine, &module)?;
+        Ok(CompiledModule { module, code, mode })
+    }
+}
+
+/// Compiles `indices` with `compile`, on every core once there are at least
+/// `min_per_thread` functions per thread. Each thread takes every n-th function, which
+/// balances big and small ones, and has its own scratch state from `scratch` (a tier's
+/// reusable contexts). Each thread stops at its first error; the error returned is the
+/// one of the lowest index, as a sequential loop would report. Results come back in the
+/// order of `indices`.
+pub fn compile_each<S, T: Send>(
+    indices: &[u32],
+    min_per_thread: usize,
+    scratch: impl Fn() -> S + Sync,
+    compile: impl Fn(&mut S, u32) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .min(indices.len() / min_per_thread.max(1))
+        .max(1);
+    let run = |t: usize| {
+        let mut s = scratch();
+        let mut out = Vec::new();
+        for at in (t..indices.len()).step_by(threads) {
+            let r = compile(&mut s, indices[at]);
+            let failed = r.is_err();
+            out.push((at, r));
+            if failed {
+                break;
+            }
+        }
+        out
+    };
+    let parts: Vec<Vec<(usize, Result<T>)>> = if threads == 1 {
+        vec![run(0)]
+    } else {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads).map(|t| s.spawn(move || run(t))).collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| vec![(0, Err(Error::invalid("a compiler panicked")))])
+                })
+                .collect()
+        })
+    };
+    let mut out: Vec<Option<T>> = (0..indices.len()).map(|_| None).collect();
+    let mut first_error: Option<(usize, Error)> = None;
+    for (at, r) in parts.into_iter().flatten() {
+        match r {
+            Ok(v) => out[at] = Some(v),
+            Err(e) if first_error.as_ref().is_none_or(|(j, _)| at < *j) => {
+                first_error = Some((at, e))
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    Ok(out
+        .into_iter()
+        .map(|v| v.expect("every function compiled or an error returned"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_keep_order_and_the_lowest_error_wins() {
+        let indices: Vec<u32> = (0..1000).collect();
+        let out = compile_each(
+            &indices,
+            1,
+            || 0u32,
+            |n, i| {
+                *n += 1;
+                Ok(i * 2)
+            },
+        )
+        .unwrap();
+        assert_eq!(out, indices.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let err = compile_each(
+            &indices,
+            1,
+            || (),
+            |_, i| {
+                if i % 300 == 299 {
+                    Err(Error::invalid(format!("bad {i}")))
+                } else {
+                    Ok(i)
+                }
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bad 299"), "{err}");
+    }
+}

@@ -1,0 +1,145 @@
+//! Forwarding, the slot mechanism across instances: after a `Fresh` module update, the
+//! slots of the old instance that others import run the new instance's functions, and
+//! keep doing so when the new functions are patched later.
+//!
+//! The rule: a slot that forwards to function `i` of instance `new` is an *alias* of
+//! `new`'s slot `i`; every install into that slot is repeated into its aliases, with the
+//! same entry (code and instance are `new`'s). The old instance keeps `new` alive; an
+//! alias holds its own instance weakly and is skipped once that instance is gone.
+
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::slot::{FuncEntry, FuncSlot};
+use hashbrown::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+/// An instance's side of forwarding.
+#[derive(Default)]
+pub(crate) struct Forwarding {
+    /// Slots of other (older) instances that forward to our functions, by function
+    /// index: an install here is repeated there.
+    aliases: Mutex<HashMap<u32, Vec<Alias>>>,
+    /// Instances whose code runs in our slots (a newer version we forward to).
+    keep_alive: Mutex<Vec<Arc<Instance>>>,
+}
+
+/// A slot of another instance that forwards to one of ours.
+#[derive(Clone)]
+struct Alias {
+    owner: Weak<Instance>,
+    slot: *const FuncSlot,
+}
+// SAFETY: slots are Sync, and `slot` is only dereferenced while `owner` is upgraded.
+unsafe impl Send for Alias {}
+// SAFETY: as above.
+unsafe impl Sync for Alias {}
+
+impl Alias {
+    /// Installs an entry built by `make` if the owner is still alive (and, with
+    /// `replaced`, only over that code).
+    fn install(&self, make: impl FnOnce() -> FuncEntry, replaced: Option<*const ()>) {
+        if let Some(_owner) = self.owner.upgrade() {
+            // SAFETY: the slot lives inside `owner`, which we hold for the duration.
+            let slot = unsafe { &*self.slot };
+            match replaced {
+                None => slot.install(make()),
+                Some(expected) => {
+                    slot.install_if_code(expected, make());
+                }
+            }
+        }
+    }
+}
+
+impl Forwarding {
+    /// Repeats an install into our function `index`'s slot in every slot forwarding to
+    /// it (see `Instance::install_code_replacing`).
+    pub(crate) fn repeat_install(
+        &self,
+        index: u32,
+        make: impl Fn() -> FuncEntry,
+        replaced: Option<*const ()>,
+    ) {
+        let mut aliases = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = aliases.get_mut(&index) {
+            list.retain(|a| a.owner.strong_count() > 0);
+            for a in list.iter() {
+                a.install(&make, replaced);
+            }
+        }
+    }
+}
+
+impl Instance {
+    /// Makes function `old_index` of `old` (a slot others import) run function
+    /// `new_index` of `new` from now on, including after later patches of `new`'s
+    /// function. `old` keeps `new` alive. Types must be equal (checked).
+    pub fn forward_to(
+        old: &Arc<Instance>,
+        old_index: u32,
+        new: &Arc<Instance>,
+        new_index: u32,
+    ) -> Result<()> {
+        if !old.defines_func(old_index) || !new.defines_func(new_index) {
+            return Err(Error::registry(
+                "forwarding needs functions defined by both instances",
+            ));
+        }
+        let old_slot = old.func_slot(old_index);
+        let guard = crate::slot::pin();
+        let new_entry = new.func_slot(new_index).entry(&guard);
+        if old_slot.entry(&guard).sig != new_entry.sig {
+            return Err(Error::registry(format!(
+                "cannot forward a function of type {} to one of type {}",
+                old_slot.entry(&guard).ty,
+                new_entry.ty
+            )));
+        }
+        {
+            let fw = old.forwarding();
+            let mut keep = fw.keep_alive.lock().unwrap_or_else(|e| e.into_inner());
+            if !keep.iter().any(|k| Arc::ptr_eq(k, new)) {
+                keep.push(new.clone());
+            }
+        }
+        // Slots that forwarded to the old function now forward to the new one too.
+        let mut moved = old
+            .forwarding()
+            .aliases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&old_index)
+            .cloned()
+            .unwrap_or_default();
+        moved.push(Alias {
+            owner: Arc::downgrade(old),
+            slot: old_slot as *const FuncSlot,
+        });
+        let entry = || {
+            // SAFETY: `new` is kept alive by `old` (just above), and transitively by the
+            // owners of the moved aliases, which keep `old` alive; the native entry point
+            // is the one `new`'s engine chose for this code and type.
+            unsafe {
+                FuncEntry::new(
+                    new_entry.sig,
+                    new_entry.ty.clone(),
+                    Arc::as_ptr(new),
+                    new_index,
+                    new_entry.code.clone(),
+                    new_entry.native(),
+                )
+            }
+        };
+        for a in &moved {
+            a.install(entry, None);
+        }
+        new.forwarding()
+            .aliases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(new_index)
+            .or_default()
+            .extend(moved);
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Host instances: a [`HostModule`]'s items as an instance, so that wasm modules import
+//! from it like from any other module.
+
+use super::Instance;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::forward::Forwarding;
+use crate::global::Global;
+use crate::host::{HostItem, HostModule};
+use crate::memory::Memory;
+use crate::module::ExternKind;
+use crate::slot::{FuncCode, FuncSlot};
+use crate::table::Table;
+use hashbrown::HashMap;
+use std::sync::Arc;
+
+impl Instance {
+    /// Creates the instance of a host module.
+    pub fn new_host(engine: &Engine, name: &str, host: &HostModule) -> Result<Arc<Instance>> {
+        host.check()?;
+        let mut funcs = Vec::new();
+        let mut memories = Vec::new();
+        let mut tables = Vec::new();
+        let mut globals = Vec::new();
+        let mut exports = HashMap::new();
+        for (n, item) in &host.items {
+            let export = match item {
+                HostItem::Func(f) => {
+                    funcs.push(f.clone());
+                    (ExternKind::Func, funcs.len() - 1)
+                }
+                HostItem::Memory(ty) => {
+                    let guard = engine.limits().memory_guard_bytes;
+                    memories.push(Arc::new(Memory::with_guard(*ty, guard)?));
+                    (ExternKind::Memory, memories.len() - 1)
+                }
+                HostItem::Table(ty, init) => {
+                    tables.push(Arc::new(Table::new(*ty, init.to_cell())?));
+                    (ExternKind::Table, tables.len() - 1)
+                }
+                HostItem::Global(ty, v) => {
+                    globals.push(Arc::new(Global::new(*ty, v.to_cell())));
+                    (ExternKind::Global, globals.len() - 1)
+                }
+            };
+            exports.insert(n.clone(), (export.0, export.1 as u32));
+        }
+        let slots: Box<[FuncSlot]> = funcs.iter().map(|_| FuncSlot::empty()).collect();
+        let inst = Arc::new(Instance {
+            name: name.to_string(),
+            engine: engine.clone(),
+            module: None,
+            funcs: slots.iter().map(|s| s as *const FuncSlot).collect(),
+            slots,
+            sigs: Box::new([]),
+            memories: memories.into_boxed_slice(),
+            tables: tables.into_boxed_slice(),
+            globals: globals.into_boxed_slice(),
+            elems: Box::new([]),
+            data_dropped: Box::new([]),
+            exports,
+            deps: Vec::new(),
+            forwarding: Forwarding::default(),
+            mode: engine.mode(),
+            vmctx: Box::new([]),
+        });
+        let ptr = Arc::as_ptr(&inst);
+        for t in inst.tables.iter() {
+            t.set_owner(ptr);
+        }
+        for g in inst.globals.iter() {
+            g.set_owner(ptr);
+        }
+        for (i, (slot, f)) in inst.slots.iter().zip(funcs).enumerate() {
+            let sig = engine.types().intern(f.ty());
+            let entry = inst.new_entry(sig, f.ty().clone(), i as u32, FuncCode::Host(f))?;
+            slot.init(ptr, entry);
+        }
+        Ok(inst)
+    }
+}

@@ -1,0 +1,495 @@
+//! Instances: a module's functions (as slots), memories, tables and globals, linked to
+//! the instances it imports from. Host modules are instances too, made of host items
+//! (`host.rs`); imports are checked against the module's declarations in `imports.rs`.
+
+mod host;
+mod imports;
+
+use crate::compile::CompiledModule;
+use crate::engine::{Engine, Mode};
+use crate::error::{Error, Result};
+use crate::forward::Forwarding;
+use crate::func::Func;
+use crate::global::Global;
+use crate::memory::Memory;
+use crate::module::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, Module};
+use crate::slot::{FuncCode, FuncEntry, FuncSlot, WasmCodeRef};
+use crate::table::Table;
+use crate::types::{FuncType, SigId};
+use crate::vmctx::VmCtxLayout;
+use hashbrown::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// An exported item.
+#[derive(Clone, Debug)]
+pub enum Extern {
+    Func(Func),
+    Table(Arc<Table>),
+    Memory(Arc<Memory>),
+    Global(Arc<Global>),
+}
+
+impl Extern {
+    pub fn kind(&self) -> ExternKind {
+        match self {
+            Extern::Func(_) => ExternKind::Func,
+            Extern::Table(_) => ExternKind::Table,
+            Extern::Memory(_) => ExternKind::Memory,
+            Extern::Global(_) => ExternKind::Global,
+        }
+    }
+}
+
+/// An import resolved by the linker: the item, and the instance that must stay alive
+/// for it (the exporter).
+pub struct ResolvedImport {
+    pub item: Extern,
+    pub owner: Arc<Instance>,
+}
+
+pub struct Instance {
+    name: String,
+    engine: Engine,
+    module: Option<Arc<Module>>,
+    /// The function index space: imported functions point into their exporter's slots.
+    funcs: Box<[*const FuncSlot]>,
+    /// Slots of the functions this instance defines.
+    slots: Box<[FuncSlot]>,
+    /// Canonical id of each type of the module's type section.
+    sigs: Box<[SigId]>,
+    memories: Box<[Arc<Memory>]>,
+    tables: Box<[Arc<Table>]>,
+    globals: Box<[Arc<Global>]>,
+    /// Element segments as cells; a dropped segment is empty.
+    elems: Box<[Mutex<Arc<[u64]>>]>,
+    data_dropped: Box<[AtomicBool]>,
+    /// Export name -> kind and index in the instance's index space of that kind.
+    exports: HashMap<String, (ExternKind, u32)>,
+    /// Instances this one imports from, kept alive by it.
+    deps: Vec<Arc<Instance>>,
+    /// Slots of older instances that run our functions (see `forward.rs`).
+    forwarding: Forwarding,
+    /// The execution mode the module was compiled for (patches compile with it too).
+    mode: Mode,
+    /// Context words for compiled code (see `vmctx.rs`); empty for host instances.
+    vmctx: Box<[u64]>,
+}
+
+// SAFETY: the raw slot pointers point into `slots` of this instance or of an instance in
+// `deps`, all kept alive by this instance; slots, memories, tables and globals are Sync.
+unsafe impl Send for Instance {}
+// SAFETY: as above; all mutable state is behind atomics or locks.
+unsafe impl Sync for Instance {}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+fn eval_const(expr: &ConstExpr, globals: &[Arc<Global>], funcs: &[*const FuncSlot]) -> u64 {
+    let mut stack: Vec<u64> = Vec::with_capacity(2);
+    for op in expr.iter() {
+        let v = match *op {
+            ConstOp::I32(v) => v as u32 as u64,
+            ConstOp::I64(v) => v as u64,
+            ConstOp::F32(v) => v as u64,
+            ConstOp::F64(v) => v,
+            ConstOp::RefNull(_) => 0,
+            ConstOp::RefFunc(i) => funcs[i as usize] as u64,
+            ConstOp::GlobalGet(i) => globals[i as usize].get(),
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let (b, a) = (
+                    stack.pop().unwrap_or(0) as u32,
+                    stack.pop().unwrap_or(0) as u32,
+                );
+                (match op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }) as u64
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let (b, a) = (stack.pop().unwrap_or(0), stack.pop().unwrap_or(0));
+                match op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().unwrap_or(0)
+}
+
+impl Instance {
+    /// Instantiates a compiled module: checks the resolved imports against the module's
+    /// import types, creates its state, runs the active segments and the start function.
+    /// A trap during segments or start is returned as an error (effects on imported
+    /// memories and tables stay, as the spec says).
+    pub fn instantiate(
+        engine: &Engine,
+        name: &str,
+        compiled: &CompiledModule,
+        imports: Vec<ResolvedImport>,
+    ) -> Result<Arc<Instance>> {
+        let module = &compiled.module;
+        let sigs: Box<[SigId]> = module
+            .types
+            .iter()
+            .map(|t| engine.types().intern(t))
+            .collect();
+        let imports::Imported {
+            mut funcs,
+            mut tables,
+            mut memories,
+            mut globals,
+            deps,
+        } = imports::check(engine, module, &sigs, imports)?;
+
+        // Defined functions get fresh slots; their addresses are final already (the boxed
+        // slice does not move when the instance is built around it).
+        let slots: Box<[FuncSlot]> = (0..module.num_defined_funcs())
+            .map(|_| FuncSlot::empty())
+            .collect();
+        funcs.extend(slots.iter().map(|s| s as *const FuncSlot));
+
+        for (i, init) in module.global_inits.iter().enumerate() {
+            let ty = module.globals[module.num_imported_globals as usize + i];
+            let v = eval_const(init, &globals, &funcs);
+            globals.push(Arc::new(Global::new(ty, v)));
+        }
+        for ty in &module.tables[module.num_imported_tables as usize..] {
+            tables.push(Arc::new(Table::new(*ty, 0)?));
+        }
+        for ty in &module.memories[module.num_imported_memories as usize..] {
+            memories.push(Arc::new(Memory::with_guard(
+                *ty,
+                engine.limits().memory_guard_bytes,
+            )?));
+        }
+        let elems: Box<[Mutex<Arc<[u64]>>]> = module
+            .elems
+            .iter()
+            .map(|seg| {
+                let cells: Arc<[u64]> = seg
+                    .items
+                    .iter()
+                    .map(|e| eval_const(e, &globals, &funcs))
+                    .collect();
+                Mutex::new(cells)
+            })
+            .collect();
+        let data_dropped = module
+            .datas
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect();
+
+        let layout = VmCtxLayout::new(module);
+        let inst = Arc::new_cyclic(|me| Instance {
+            mode: compiled.mode,
+            vmctx: layout.fill(me.as_ptr(), &memories, &globals, &funcs, &tables, &sigs),
+            name: name.to_string(),
+            engine: engine.clone(),
+            module: Some(module.clone()),
+            funcs: funcs.into_boxed_slice(),
+            slots,
+            sigs,
+            memories: memories.into_boxed_slice(),
+            tables: tables.into_boxed_slice(),
+            globals: globals.into_boxed_slice(),
+            elems,
+            data_dropped,
+            exports: module.exports.clone(),
+            deps,
+            forwarding: Forwarding::default(),
+        });
+        let ptr = Arc::as_ptr(&inst);
+        for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
+            let index = module.num_imported_funcs + i as u32;
+            let t = module.funcs[index as usize] as usize;
+            let entry = inst.new_entry(
+                inst.sigs[t],
+                module.types[t].clone(),
+                index,
+                FuncCode::Wasm(code.clone()),
+            )?;
+            slot.init(ptr, entry);
+        }
+        // Storage we define holds our own functions without keeping us alive (that would
+        // be a cycle); foreign storage holds us once our functions are stored in it.
+        for t in &inst.tables[module.num_imported_tables as usize..] {
+            t.set_owner(ptr);
+        }
+        for g in &inst.globals[module.num_imported_globals as usize..] {
+            g.set_owner(ptr);
+        }
+
+        inst.run_initializers()?;
+        Ok(inst)
+    }
+
+    /// An entry running `code` (of type `ty`, function `index` of our index space) in
+    /// this instance, with its native entry point (see `Engine::native_entry`).
+    fn new_entry(&self, sig: SigId, ty: FuncType, index: u32, code: FuncCode) -> Result<FuncEntry> {
+        let native = self.engine.native_entry(&code, &ty)?;
+        // SAFETY: the entry runs in `self`, which owns the slot it goes into and outlives
+        // it (slots forwarding to ours keep `self` alive, see `forward.rs`); `native` is
+        // the engine's choice for the code, kept alive by the code or the engine, which
+        // `self` holds.
+        Ok(unsafe { FuncEntry::new(sig, ty, self, index, code, native) })
+    }
+
+    fn run_initializers(&self) -> Result<()> {
+        let module = self.module.as_ref().expect("wasm instance");
+        for (i, seg) in module.elems.iter().enumerate() {
+            match &seg.mode {
+                ElemMode::Active { table, offset } => {
+                    let at = eval_const(offset, &self.globals, &self.funcs) as u32;
+                    let items = self.elem_items(i as u32);
+                    self.tables[*table as usize].init(at, &items, 0, items.len() as u32)?;
+                    self.drop_elem(i as u32);
+                }
+                ElemMode::Declared => self.drop_elem(i as u32),
+                ElemMode::Passive => {}
+            }
+        }
+        for (i, seg) in module.datas.iter().enumerate() {
+            if let DataMode::Active { memory, offset } = &seg.mode {
+                let at = eval_const(offset, &self.globals, &self.funcs) as u32;
+                let bytes = &module.bytes()[seg.range.clone()];
+                self.memories[*memory as usize].write(at as u64, bytes)?;
+                self.drop_data(i as u32);
+            }
+        }
+        if let Some(start) = module.start {
+            let guard = crate::slot::pin();
+            let entry = self.func_slot(start).entry(&guard);
+            match &entry.code {
+                // SAFETY: the entry's own code; the start function takes and returns
+                // nothing, so no cells are needed.
+                FuncCode::Wasm(code) => unsafe { code.call(entry, &mut [])? },
+                FuncCode::Host(h) => h.call_cells(self, &mut [])?,
+            }
+        }
+        Ok(())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The execution mode the instance's module was compiled for.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// The context words compiled code runs with (see `vmctx.rs`).
+    pub(crate) fn vmctx_ptr(&self) -> *const u64 {
+        self.vmctx.as_ptr()
+    }
+    /// The instance whose context words start at `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be the context of a live instance (as compiled code holds it).
+    pub unsafe fn from_vmctx<'a>(vmctx: *const u64) -> &'a Instance {
+        // SAFETY: word 0 of a vmctx is its instance (`vmctx.rs`), alive by the contract.
+        unsafe { &*(*vmctx as *const Instance) }
+    }
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+    /// The module, for wasm instances (`None` for host modules).
+    pub fn module(&self) -> Option<&Arc<Module>> {
+        self.module.as_ref()
+    }
+
+    /// Exported item `name`.
+    pub fn export(&self, name: &str) -> Option<Extern> {
+        let &(kind, index) = self.exports.get(name)?;
+        Some(self.item(kind, index))
+    }
+
+    /// Every export, by name.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, Extern)> + '_ {
+        self.exports
+            .iter()
+            .map(|(name, &(kind, index))| (name.as_str(), self.item(kind, index)))
+    }
+
+    /// Item `index` of the index space of `kind`.
+    fn item(&self, kind: ExternKind, index: u32) -> Extern {
+        let i = index as usize;
+        match kind {
+            ExternKind::Func => Extern::Func(self.func_handle(self.funcs[i])),
+            ExternKind::Table => Extern::Table(self.tables[i].clone()),
+            ExternKind::Memory => Extern::Memory(self.memories[i].clone()),
+            ExternKind::Global => Extern::Global(self.globals[i].clone()),
+        }
+    }
+
+    /// A handle to exported function `name`.
+    pub fn get_func(&self, name: &str) -> Option<Func> {
+        match self.exports.get(name)? {
+            &(ExternKind::Func, i) => self.func_by_index(i),
+            _ => None,
+        }
+    }
+
+    /// Exported memory `name`, borrowed.
+    pub fn exported_memory(&self, name: &str) -> Option<&Arc<Memory>> {
+        match self.exports.get(name)? {
+            &(ExternKind::Memory, i) => self.memories.get(i as usize),
+            _ => None,
+        }
+    }
+
+    /// A handle to function `index` of the function index space.
+    pub fn func_by_index(&self, index: u32) -> Option<Func> {
+        self.funcs.get(index as usize).map(|s| self.func_handle(*s))
+    }
+
+    fn func_handle(&self, slot: *const FuncSlot) -> Func {
+        // SAFETY: `slot` is one of our own or our deps' slots, alive while `self` is; the
+        // handle keeps the slot's owner alive from here on.
+        unsafe { Func::from_cell(slot as u64) }.expect("slot pointers are never null")
+    }
+
+    /// The instances this one imports from.
+    pub fn deps(&self) -> &[Arc<Instance>] {
+        &self.deps
+    }
+
+    /// The slot of function `index` of the function index space.
+    #[inline(always)]
+    pub fn func_slot(&self, index: u32) -> &FuncSlot {
+        // SAFETY: every pointer in `funcs` points into our own slots or those of an
+        // instance in `deps`; both live as long as `self`.
+        unsafe { &*self.funcs[index as usize] }
+    }
+
+    #[inline(always)]
+    pub fn sig(&self, type_index: u32) -> SigId {
+        self.sigs[type_index as usize]
+    }
+    #[inline(always)]
+    pub fn memory(&self, index: u32) -> &Arc<Memory> {
+        &self.memories[index as usize]
+    }
+    pub fn memories(&self) -> &[Arc<Memory>] {
+        &self.memories
+    }
+    #[inline(always)]
+    pub fn table(&self, index: u32) -> &Arc<Table> {
+        &self.tables[index as usize]
+    }
+    #[inline(always)]
+    pub fn global(&self, index: u32) -> &Arc<Global> {
+        &self.globals[index as usize]
+    }
+
+    /// The cells of element segment `index` (empty once dropped).
+    pub fn elem_items(&self, index: u32) -> Arc<[u64]> {
+        self.elems[index as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    pub fn drop_elem(&self, index: u32) {
+        *self.elems[index as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new([]);
+    }
+
+    /// The bytes of data segment `index` (empty once dropped).
+    pub fn data(&self, index: u32) -> &[u8] {
+        if self.data_dropped[index as usize].load(Ordering::Acquire) {
+            return &[];
+        }
+        let module = self
+            .module
+            .as_ref()
+            .expect("data segments exist only in wasm instances");
+        &module.bytes()[module.datas[index as usize].range.clone()]
+    }
+    pub fn drop_data(&self, index: u32) {
+        self.data_dropped[index as usize].store(true, Ordering::Release);
+    }
+
+    /// Whether function `index` of the index space is defined here (not imported).
+    pub fn defines_func(&self, index: u32) -> bool {
+        let owned = self.slots.as_ptr_range();
+        self.funcs
+            .get(index as usize)
+            .is_some_and(|p| owned.contains(p))
+    }
+
+    /// Slots of older instances that run our functions.
+    pub(crate) fn forwarding(&self) -> &Forwarding {
+        &self.forwarding
+    }
+
+    /// Replaces the code of defined function `index` (of the index space): one atomic
+    /// store into its slot, and into every slot that forwards to it.
+    ///
+    /// # Safety
+    /// `code` was compiled for a function of the same type as function `index`, by a tier
+    /// of this instance's engine, from a module laid out like this instance's wherever
+    /// the code reaches (the types, functions, globals, tables, memories and segments it
+    /// uses, at the same indices and of the same types, and the same vmctx layout for
+    /// compiled code): the patch crate checks that before it compiles.
+    pub unsafe fn install_code(&self, index: u32, code: WasmCodeRef) -> Result<()> {
+        // SAFETY: the caller's contract.
+        unsafe { self.install_code_replacing(index, code, None) }.map(|_| ())
+    }
+
+    /// Like [`Instance::install_code`], but only where the slot still runs the code
+    /// `replaced` identifies ([`FuncEntry::code_ptr`]): a tier replacing its own
+    /// placeholder (lazy compilation) must not undo a patch that came first. Whether
+    /// the instance's own slot took the code.
+    ///
+    /// # Safety
+    /// As for [`Instance::install_code`].
+    pub unsafe fn install_code_replacing(
+        &self,
+        index: u32,
+        code: WasmCodeRef,
+        replaced: Option<*const ()>,
+    ) -> Result<bool> {
+        if !self.defines_func(index) {
+            return Err(Error::registry(format!(
+                "function {index} of `{}` is not defined there (imported or out of range)",
+                self.name
+            )));
+        }
+        let slot = self.func_slot(index);
+        let guard = crate::slot::pin();
+        let old = slot.entry(&guard);
+        let code = FuncCode::Wasm(code);
+        let native = self.engine.native_entry(&code, &old.ty)?;
+        let make = || {
+            // SAFETY: as in `new_entry`; the caller guarantees the code fits the slot.
+            unsafe { FuncEntry::new(old.sig, old.ty.clone(), self, index, code.clone(), native) }
+        };
+        let installed = match replaced {
+            None => {
+                slot.install(make());
+                true
+            }
+            Some(expected) => slot.install_if_code(expected, make()),
+        };
+        self.forwarding.repeat_install(index, make, replaced);
+        Ok(installed)
+    }
+
+    /// Name of function `index`, for backtraces and errors.
+    pub fn func_name(&self, index: u32) -> String {
+        match &self.module {
+            Some(m) => m.func_name(index),
+            None => format!("host[{index}]"),
+        }
+    }
+}
