@@ -106,6 +106,48 @@ fn single_function_patch_keeps_state() {
     });
 }
 
+/// A patch whose new version has more memories, globals, types, functions and tables
+/// than the running one (so compiled code's view of the instance, the vmctx, is laid
+/// out differently) runs with the running instance's layout: the body's calls, global,
+/// memory and table accesses reach the running instance's items.
+#[test]
+fn patch_from_a_version_with_more_items_uses_the_running_layout() {
+    let running = wat(r#"(module
+        (type $t (func (result i32)))
+        (global $g (mut i32) (i32.const 7))
+        (table 1 funcref)
+        (elem (i32.const 0) $one)
+        (func $one (result i32) (i32.const 1))
+        (func (export "f") (result i32)
+            (i32.add (call $one) (global.get $g))))"#);
+    let new_version = wat(r#"(module
+        (type $t (func (result i32)))
+        (type $u (func (param i64)))
+        (memory 1)
+        (global $g (mut i32) (i32.const 7))
+        (global $h (mut i32) (i32.const 100))
+        (global $i (mut i64) (i64.const 100))
+        (table 1 funcref)
+        (table 3 funcref)
+        (elem (i32.const 0) $one)
+        (func $one (result i32) (i32.const 1))
+        (func (export "f") (result i32)
+            (global.set $g (i32.add (global.get $g) (i32.const 1)))
+            (i32.add (call $one)
+              (i32.add (call_indirect (type $t) (i32.const 0))
+                (i32.mul (global.get $g) (i32.const 10)))))
+        (func $later (param i64)))"#);
+    each_mode_mix(|mix, reg| {
+        mix.load(&reg, "A", &running).unwrap();
+        let f = reg.func("A", "f").unwrap();
+        assert_eq!(f.call(&[]).unwrap(), vec![Val::I32(8)], "{mix}");
+        reg.patch_function("A", "f", &new_version).unwrap();
+        // $g goes 7 -> 8: 1 + 1 + 80.
+        assert_eq!(f.call(&[]).unwrap(), vec![Val::I32(82)], "{mix}");
+        assert_eq!(f.call(&[]).unwrap(), vec![Val::I32(92)], "{mix}");
+    });
+}
+
 #[test]
 fn module_loaded_after_a_patch_sees_it() {
     each_mode_mix(|mode, reg| {

@@ -13,13 +13,17 @@ pub trait Compiler: Send + Sync {
     /// Compiles every defined function; the result is indexed by defined-function index.
     fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>>;
 
-    /// Compiles one function (`index` of the function index space, a defined one), for
-    /// hot patching.
+    /// Compiles function `index` (of the function index space, a defined one) of
+    /// `module` to run in instances of `running`, for hot patching: the code must use the
+    /// running instance's layout (its vmctx, which depends on how many memories,
+    /// globals, functions, tables and types `running` has), not the new version's. The
+    /// patch crate has checked that everything the body uses is the same in both.
     fn compile_function(
         &self,
         engine: &Engine,
         module: &Arc<Module>,
         index: u32,
+        running: &Module,
     ) -> Result<Arc<dyn WasmCode>>;
 
     /// Whether the code this tier makes is machine code that calls other functions

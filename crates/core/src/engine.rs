@@ -256,6 +256,7 @@ mod tests {
             _: &Engine,
             _: &Arc<Module>,
             _: u32,
+            _: &Module,
         ) -> Result<Arc<dyn WasmCode>> {
             Err(Error::unsupported("not in this test"))
         }

@@ -60,6 +60,10 @@ impl VmCtxLayout {
     pub const fn instance(&self) -> i32 {
         0
     }
+    /// Whether the module has memory `index`.
+    pub fn has_memory(&self, index: u32) -> bool {
+        self.memories + 16 * index < self.globals
+    }
     pub fn memory_base(&self, index: u32) -> i32 {
         (self.memories + 16 * index) as i32
     }

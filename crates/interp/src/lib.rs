@@ -33,7 +33,7 @@ impl Compiler for InterpCompiler {
             &indices,
             MIN_FUNCS_PER_THREAD,
             || (),
-            |_, i| self.compile_function(engine, module, i),
+            |_, i| self.compile_function(engine, module, i, module),
         )
     }
 
@@ -42,6 +42,8 @@ impl Compiler for InterpCompiler {
         _engine: &Engine,
         module: &Arc<Module>,
         index: u32,
+        // The bytecode names what it uses by index; the instance resolves them.
+        _running: &Module,
     ) -> Result<Arc<dyn WasmCode>> {
         let f = translate::translate(module, index)
             .map_err(|e| e.context(format!("function {}", module.func_name(index))))?;

@@ -100,11 +100,15 @@ impl TierCompiler {
             .map_err(|e| Error::unsupported(e.clone()))
     }
 
+    /// Compiles functions `indices` of `module` to run in instances of `running` (the
+    /// module itself, or for a patch the running version: its vmctx layout is the one
+    /// the code reads).
     fn compile_functions(
         &self,
         engine: &Engine,
         module: &Arc<Module>,
         indices: &[u32],
+        running: &Module,
     ) -> Result<Vec<Arc<dyn WasmCode>>> {
         if !JitCompiler::supported() {
             return Err(Error::unsupported(
@@ -114,7 +118,7 @@ impl TierCompiler {
         let isa = self.isa()?;
         let env = ModuleEnv {
             module,
-            layout: VmCtxLayout::new(module),
+            layout: VmCtxLayout::new(running),
             bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
             locals_in_memory: self.tier == Tier::Baseline,
         };
@@ -281,7 +285,9 @@ impl Compiler for JitCompiler {
         let first = module.num_imported_funcs;
         let indices: Vec<u32> = (first..first + module.num_defined_funcs()).collect();
         if !self.lazy {
-            return self.tier.compile_functions(engine, module, &indices);
+            return self
+                .tier
+                .compile_functions(engine, module, &indices, module);
         }
         Ok(indices
             .into_iter()
@@ -301,8 +307,11 @@ impl Compiler for JitCompiler {
         engine: &Engine,
         module: &Arc<Module>,
         index: u32,
+        running: &Module,
     ) -> Result<Arc<dyn WasmCode>> {
-        let mut code = self.tier.compile_functions(engine, module, &[index])?;
+        let mut code = self
+            .tier
+            .compile_functions(engine, module, &[index], running)?;
         Ok(code.remove(0))
     }
 
@@ -330,7 +339,7 @@ unsafe impl WasmCode for LazyFunc {
             .get_or_init(|| {
                 let code = self
                     .tier
-                    .compile_functions(inst.engine(), &self.module, &[self.index])?
+                    .compile_functions(inst.engine(), &self.module, &[self.index], &self.module)?
                     .remove(0);
                 // Only over this placeholder: a patch installed meanwhile stays.
                 let me = self as *const LazyFunc as *const ();

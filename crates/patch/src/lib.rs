@@ -161,7 +161,7 @@ pub fn patch_function(
     let engine = inst.engine();
     let code = engine
         .compiler_for(inst.mode())?
-        .compile_function(engine, &new, new_index)?;
+        .compile_function(engine, &new, new_index, old)?;
     let t1 = Instant::now();
     install(inst, old_index, code)?;
     let swap = t1.elapsed();
@@ -243,7 +243,7 @@ pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateRe
             ))
         })?;
         let compiler = engine.compiler_for(inst.mode())?;
-        compiled.push((i, compiler.compile_function(engine, &new, i)?));
+        compiled.push((i, compiler.compile_function(engine, &new, i, old)?));
     }
     let unchanged = old.num_defined_funcs() as usize - compiled.len();
     let mut swapped = Vec::with_capacity(compiled.len());

@@ -27,7 +27,10 @@ use wasmparser::Operator;
 
 /// What the translator needs to know beyond the function body.
 pub struct ModuleEnv<'m> {
+    /// The module the function bodies come from.
     pub module: &'m Module,
+    /// The vmctx layout of the instances the code runs in: the module's own, or for a
+    /// patch the running version's (whose counts of items may differ).
     pub layout: VmCtxLayout,
     /// Check memory bounds explicitly (the engine's guard regions are too small).
     pub bounds_checks: bool,
@@ -133,7 +136,7 @@ pub fn translate_function(
         .ins()
         .load(PTR, trusted_readonly(), entry_arg, FuncEntry::VMCTX_OFFSET);
     // Loaded once, used by every access.
-    let memory0_base = (!module.memories.is_empty()).then(|| {
+    let memory0_base = env.layout.has_memory(0).then(|| {
         b.ins()
             .load(PTR, trusted_readonly(), vmctx, env.layout.memory_base(0))
     });
