@@ -20,6 +20,7 @@ pub mod memory;
 pub mod module;
 pub mod slot;
 pub mod table;
+pub mod translate;
 pub mod trap;
 pub mod types;
 pub mod val;

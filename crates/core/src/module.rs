@@ -9,9 +9,49 @@ use std::ops::Range;
 use std::sync::Arc;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
-/// The wasm features a module may use: Wasm 2.0 without SIMD (no mode runs SIMD yet).
+/// The proposals whose operators the tiers implement, by wasmparser's names for them:
+/// `if_proposal_supported!(NAME { yes } { no })` expands to `yes` for these and `no` for
+/// the others. This is the one declaration: the translators' visitors forward these
+/// operators and refuse the rest (`translate.rs`), and validation admits exactly these
+/// ([`supported_features`]). Every tier runs the same set today.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! if_proposal_supported {
+    (mvp { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
+    (sign_extension { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
+    (saturating_float_to_int { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
+    (bulk_memory { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
+    (reference_types { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
+    ($other:ident { $($yes:tt)* } { $($no:tt)* }) => { $($no)* };
+}
+
+/// The validator feature that enables the operators of proposal `name` (wasmparser's
+/// name); empty for the MVP's and for names unknown here.
+fn proposal_feature(name: &str) -> WasmFeatures {
+    match name {
+        "sign_extension" => WasmFeatures::SIGN_EXTENSION,
+        "saturating_float_to_int" => WasmFeatures::SATURATING_FLOAT_TO_INT,
+        "bulk_memory" => WasmFeatures::BULK_MEMORY,
+        "reference_types" => WasmFeatures::REFERENCE_TYPES,
+        _ => WasmFeatures::empty(),
+    }
+}
+
+/// The wasm features a module may use: those of the supported proposals (see
+/// [`if_proposal_supported!`]) and the proposals without operators of their own that
+/// every tier handles (mutable globals, multi-value). Today: Wasm 2.0 without SIMD.
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    // wasmparser's MVP set (floats, and the type machinery references need).
+    let mut features = WasmFeatures::MVP | WasmFeatures::MUTABLE_GLOBAL | WasmFeatures::MULTI_VALUE;
+    macro_rules! add_supported {
+        ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+            $( $crate::if_proposal_supported!($proposal {
+                features |= proposal_feature(stringify!($proposal));
+            } {}); )*
+        };
+    }
+    wasmparser::for_each_operator!(add_supported);
+    features
 }
 
 /// One instruction of a constant expression (global initializers, segment offsets,
@@ -560,5 +600,35 @@ impl Module {
     pub fn func_name(&self, index: u32) -> String {
         self.known_func_name(index)
             .unwrap_or_else(|| format!("func[{index}]"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supported_features_are_wasm2_without_simd() {
+        assert_eq!(
+            supported_features(),
+            WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+        );
+    }
+
+    #[test]
+    fn every_supported_proposal_but_the_mvp_has_a_feature() {
+        let mut missing = Vec::new();
+        macro_rules! check {
+            ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+                $( crate::if_proposal_supported!($proposal {
+                    let p = stringify!($proposal);
+                    if p != "mvp" && proposal_feature(p).is_empty() {
+                        missing.push(p);
+                    }
+                } {}); )*
+            };
+        }
+        wasmparser::for_each_operator!(check);
+        assert!(missing.is_empty(), "{missing:?}");
     }
 }

@@ -109,14 +109,21 @@ impl Table {
     /// The function stored at `index`, for `call_indirect`: "undefined element" outside
     /// the table, "uninitialized element" for null.
     ///
+    /// The caller's `guard` (a running call's) keeps the element array readable: pinning
+    /// here would cost every `call_indirect` an epoch pin.
+    ///
     /// # Safety
     /// The instance that owns the table must be alive for as long as the returned slot is
     /// used (its own functions are stored without a holder). That holds for any instance
     /// that owns or imports the table, while it runs: an importer keeps the owner alive.
     #[inline]
-    pub unsafe fn func_at(&self, index: u32) -> Result<&FuncSlot, TrapCode> {
+    pub unsafe fn func_at<'g>(
+        &'g self,
+        index: u32,
+        guard: &'g Guard,
+    ) -> Result<&'g FuncSlot, TrapCode> {
         let cell = self
-            .read(&pin())
+            .read(guard)
             .get(index as usize)
             .map(|c| c.load(Ordering::Acquire))
             .ok_or(TrapCode::UndefinedElement)?;

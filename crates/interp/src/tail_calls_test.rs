@@ -35,9 +35,10 @@ fn tail_calls_are_jumps() {
             finish(current.take(), &mut handlers);
             if let Some(start) = line.find(" <rwamr_interp::handlers::") {
                 let name = line[start + 2..].trim_end_matches(">:").to_string();
-                // Handlers are `handlers::Name`; helpers (`work`, `call_out`, ...) are not.
+                // Handlers are `handlers::family::Name`; helpers (`work`, `call_out`, ...)
+                // are not.
                 let last = name.rsplit("::").next().unwrap_or("");
-                if name.matches("::").count() == 2 && last.starts_with(char::is_uppercase) {
+                if name.matches("::").count() == 3 && last.starts_with(char::is_uppercase) {
                     current = Some((name, false, Vec::new()));
                 }
             }

@@ -4,16 +4,23 @@
 //! the machine code runs in any instance of the module and needs no relocations.
 //!
 //! The translator keeps wasm's operand stack as SSA values and its locals as frontend
-//! variables; control frames map to Cranelift blocks. Code after `br`, `return` or
-//! `unreachable` is skipped until the frame that makes it reachable again ends.
+//! variables (or stack slots, in the baseline tier); control frames map to Cranelift
+//! blocks. Core's `translate_operators` skips unreachable code (after `br`, `return`,
+//! `unreachable`) until the frame that makes it reachable again.
 //!
-//! Families of operators live in their own files: `control.rs` (blocks, branches,
-//! calls), `numeric.rs` (arithmetic, comparisons, conversions), `memory.rs` (loads,
-//! stores, memory and table instructions, globals).
+//! The translator is a visitor (core's `visit_operators!`): one method per operator,
+//! `visit_*` as wasmparser names it, in files by instruction family, as in the
+//! interpreter: `control.rs` (blocks, branches, `drop`, `select`), `calls.rs`,
+//! `variables.rs` (locals, globals), `memory.rs` (loads, stores, memory instructions),
+//! `table.rs` (table instructions, function references), `numeric.rs` (constants,
+//! arithmetic, comparisons, conversions).
 
+mod calls;
 mod control;
 mod memory;
 mod numeric;
+mod table;
+mod variables;
 
 use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
 use crate::helpers::Helper;
@@ -22,8 +29,8 @@ use cranelift_codegen::ir::{
     Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use rwamr_core::{Error, FuncEntry, Module, Result, VmCtxLayout};
-use wasmparser::Operator;
+use rwamr_core::translate::{read_err, translate_operators, ControlStack, FuncTranslator};
+use rwamr_core::{FuncEntry, Module, Result, VmCtxLayout};
 
 /// What the translator needs to know beyond the function body.
 pub struct ModuleEnv<'m> {
@@ -47,41 +54,38 @@ enum Local {
     Slot(ir::StackSlot, ir::Type),
 }
 
-/// A wasm control frame.
-struct Frame {
-    kind: FrameKind,
+/// Where branches to a control frame go, and what its `end` needs.
+struct Label {
     /// Where execution continues after `end`; its parameters are the frame's results.
     next: ir::Block,
-    num_params: usize,
-    num_results: usize,
-    /// Operand stack height below the frame's parameters.
-    height: usize,
     /// Whether anything reaches `next` (a branch, or falling off the end).
     next_reachable: bool,
+    /// A loop's header: where its branches go.
+    loop_header: Option<ir::Block>,
+    /// An `if`'s else branch, until `else` (or the `end` of an `if` without one)
+    /// switches to it.
+    else_block: Option<ir::Block>,
+    /// An `if`'s parameters, which the else branch starts from.
+    if_params: Vec<Value>,
 }
 
-enum FrameKind {
-    Block,
-    Loop {
-        header: ir::Block,
-    },
-    If {
-        /// The else branch, until `else` switches to it.
-        else_block: Option<ir::Block>,
-        /// The frame's parameters, which the else branch starts from.
-        params: Vec<Value>,
-        /// Whether the `if` itself was reachable (its else branch then is too).
-        head_reachable: bool,
-    },
-    /// A frame opened in unreachable code: only its `end` matters.
-    Dead,
+impl Label {
+    fn new(next: ir::Block) -> Label {
+        Label {
+            next,
+            next_reachable: false,
+            loop_header: None,
+            else_block: None,
+            if_params: Vec::new(),
+        }
+    }
 }
 
 pub(crate) struct Translator<'a, 'f, 'm> {
     b: FunctionBuilder<'f>,
     env: &'a ModuleEnv<'m>,
     stack: Vec<Value>,
-    frames: Vec<Frame>,
+    control: ControlStack<Label>,
     locals: Vec<Local>,
     reachable: bool,
     tctx: Value,
@@ -91,6 +95,14 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     /// Signatures imported so far: of wasm function types, and of helpers.
     signatures: hashbrown::HashMap<rwamr_core::FuncType, ir::SigRef>,
     helper_signatures: hashbrown::HashMap<u8, ir::SigRef>,
+}
+
+rwamr_core::visit_operators!(Translator<'_, '_, '_>);
+
+impl FuncTranslator for Translator<'_, '_, '_> {
+    fn reachable(&self) -> bool {
+        self.reachable
+    }
 }
 
 /// Memory flags for loads of runtime structures that never trap.
@@ -161,11 +173,9 @@ pub fn translate_function(
     for (i, t) in ty.params().iter().enumerate() {
         locals.push(new_local(&mut b, clif_type(*t), params[3 + i]));
     }
-    let mut reader = body
-        .get_locals_reader()
-        .map_err(|e| Error::malformed(e.to_string()))?;
+    let mut reader = body.get_locals_reader().map_err(read_err)?;
     for _ in 0..reader.get_count() {
-        let (count, vt) = reader.read().map_err(|e| Error::malformed(e.to_string()))?;
+        let (count, vt) = reader.read().map_err(read_err)?;
         let t = rwamr_core::ValType::from_wasmparser(vt)?;
         let ct = clif_type(t);
         let zero = zero_of(&mut b, ct);
@@ -182,14 +192,7 @@ pub fn translate_function(
         b,
         env,
         stack: Vec::new(),
-        frames: vec![Frame {
-            kind: FrameKind::Block,
-            next: ret,
-            num_params: 0,
-            num_results: ty.results().len(),
-            height: 0,
-            next_reachable: false,
-        }],
+        control: ControlStack::new(ty.results().len(), Label::new(ret)),
         locals,
         reachable: true,
         tctx,
@@ -198,13 +201,7 @@ pub fn translate_function(
         signatures: hashbrown::HashMap::new(),
         helper_signatures: hashbrown::HashMap::new(),
     };
-    let mut ops = body
-        .get_operators_reader()
-        .map_err(|e| Error::malformed(e.to_string()))?;
-    while !ops.eof() {
-        let op = ops.read().map_err(|e| Error::malformed(e.to_string()))?;
-        t.operator(op)?;
-    }
+    translate_operators(body.get_operators_reader().map_err(read_err)?, &mut t)?;
     // The function's final `end` switched to `ret` (and left a trap there when nothing
     // reaches it).
     if t.reachable {
@@ -295,18 +292,6 @@ impl Translator<'_, '_, '_> {
         &self.stack[self.stack.len() - n..]
     }
 
-    fn operator(&mut self, op: Operator<'_>) -> Result<()> {
-        if !self.reachable {
-            return self.unreachable_operator(op);
-        }
-        if self.control(&op)? || self.numeric(&op)? || self.memory(&op)? {
-            return Ok(());
-        }
-        Err(Error::unsupported(format!(
-            "the compiled tiers do not support the operator {op:?}"
-        )))
-    }
-
     /// Calls runtime helper `h` with the vmctx and `args`; returns its `i32` result,
     /// or for fallible helpers traps (with the pending trap) when it reports one.
     fn call_helper(&mut self, h: Helper, args: &[Value]) -> Value {
@@ -325,20 +310,13 @@ impl Translator<'_, '_, '_> {
         widen(&mut self.b, v)
     }
 
-    fn get_local(&mut self, index: u32) -> Value {
-        match self.locals[index as usize] {
-            Local::Var(var) => self.b.use_var(var),
-            Local::Slot(slot, ty) => self.b.ins().stack_load(PTR, ty, slot, 0),
-        }
-    }
-
-    fn set_local(&mut self, index: u32, v: Value) {
-        match self.locals[index as usize] {
-            Local::Var(var) => self.b.def_var(var, v),
-            Local::Slot(slot, _) => {
-                self.b.ins().stack_store(PTR, v, slot, 0);
-            }
-        }
+    /// Calls helper `h` with immediates `imms` (as `i32`s) and the top `popped`
+    /// operands, which it pops.
+    fn helper_op(&mut self, h: Helper, imms: &[u32], popped: usize) -> Value {
+        let operands = self.stack.split_off(self.stack.len() - popped);
+        let mut all: Vec<Value> = imms.iter().map(|i| self.i32const(*i as i64)).collect();
+        all.extend(operands);
+        self.call_helper(h, &all)
     }
 
     fn i32const(&mut self, v: i64) -> Value {

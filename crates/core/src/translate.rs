@@ -1,0 +1,278 @@
+//! What every tier's translator shares: the visitor that hands each wasm operator to
+//! the tier (or refuses it), the loop that skips unreachable code, the control frames,
+//! block signatures, and the table of memory accesses.
+//!
+//! A tier implements one inherent method per operator it supports, named as
+//! wasmparser's `VisitOperator` names it (`visit_i32_add`, ...), in files by instruction
+//! family, and declares its visitor with [`visit_operators!`]: the visitor forwards every
+//! operator of a supported proposal (see `if_proposal_supported!` in `module.rs`) to the
+//! method of that name, so an operator a tier lacks is a compile error, and refuses the
+//! operators of the other proposals with an error naming them.
+
+use crate::error::{Error, Result};
+use crate::module::Module;
+use crate::types::{FuncType, ValType};
+use wasmparser::{BlockType, Operator, OperatorsReader, VisitOperator};
+
+/// Implements wasmparser's `VisitOperator` for `&mut $translator`, forwarding every
+/// operator of a supported proposal to `$translator`'s inherent method of the same name
+/// (the visitor is the `&mut`, so the forward finds only inherent methods: a missing one
+/// does not compile) and refusing the others.
+#[macro_export]
+macro_rules! visit_operators {
+    ($translator:ty) => {
+        const _: () = {
+            // wasmparser's list takes the callback by a plain name.
+            use $crate::visit_operator_methods as methods;
+            impl<'a> wasmparser::VisitOperator<'a> for &mut $translator {
+                type Output = $crate::Result<()>;
+                wasmparser::for_each_visit_operator!(methods);
+            }
+        };
+    };
+}
+
+/// The methods of [`visit_operators!`]'s visitor (one per operator of wasmparser's list).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! visit_operator_methods {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            $crate::if_proposal_supported!($proposal {
+                fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                    // A path on the translator type itself: only its inherent methods
+                    // match (the visitor is implemented for `&mut` of it).
+                    <<Self as ::std::ops::Deref>::Target>::$visit(&mut **self $($(, $arg)*)?)
+                }
+            } {
+                fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                    $($( let _ = $arg; )*)?
+                    Err($crate::translate::unsupported_operator(
+                        stringify!($proposal),
+                        stringify!($op),
+                    ))
+                }
+            });
+        )*
+    };
+}
+
+/// The error for an operator of a proposal no tier runs (validation refuses such
+/// modules first, naming the proposal; this is the translator's own guard).
+pub fn unsupported_operator(proposal: &str, op: &str) -> Error {
+    Error::unsupported(format!(
+        "instruction `{op}` of the {proposal} proposal is not supported yet"
+    ))
+}
+
+/// A decoding error inside a function body.
+pub fn read_err(e: wasmparser::BinaryReaderError) -> Error {
+    Error::malformed(format!(
+        "{} (at byte offset {:#x})",
+        e.message(),
+        e.offset()
+    ))
+}
+
+/// A tier's function translator: a visitor (see [`visit_operators!`]) that knows
+/// whether the code at its position can run.
+pub trait FuncTranslator {
+    /// Whether the next operator can be reached. After `br`, `return`, `unreachable` and
+    /// the like, nothing can until the `else` or `end` of the innermost frame.
+    fn reachable(&self) -> bool;
+}
+
+/// Feeds the operators of a function body to `t`. In unreachable code only the frame
+/// structure matters: blocks opened there are counted and skipped here, and `t` sees
+/// only the `else` or `end` of its innermost open frame, which may make code reachable
+/// again. Tiers therefore never translate unreachable code.
+pub fn translate_operators<'a, T>(mut ops: OperatorsReader<'a>, t: &mut T) -> Result<()>
+where
+    T: FuncTranslator,
+    for<'t> &'t mut T: VisitOperator<'a, Output = Result<()>>,
+{
+    // Blocks opened in unreachable code, not yet ended.
+    let mut dead = 0u32;
+    while !ops.eof() {
+        if t.reachable() {
+            ops.visit_operator(&mut &mut *t).map_err(read_err)??;
+            continue;
+        }
+        match ops.read().map_err(read_err)? {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => dead += 1,
+            Operator::Else if dead == 0 => VisitOperator::visit_else(&mut &mut *t)?,
+            Operator::End if dead == 0 => VisitOperator::visit_end(&mut &mut *t)?,
+            Operator::End => dead -= 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The kind of a control frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A `block`, or the function body (frame 0).
+    Block,
+    Loop,
+    /// An `if` whose `else` has not come (yet).
+    If,
+    /// The `else` branch of an `if`.
+    Else,
+}
+
+/// A wasm control frame as both translators keep it; `L` is the tier's own label data
+/// (where branches go).
+pub struct Frame<L> {
+    pub kind: FrameKind,
+    /// Operand stack height below the frame's parameters.
+    pub height: usize,
+    pub params: usize,
+    pub results: usize,
+    pub label: L,
+}
+
+impl<L> Frame<L> {
+    /// How many values a branch to this frame carries: a loop's parameters (it branches
+    /// to its start), else its results.
+    pub fn branch_arity(&self) -> usize {
+        match self.kind {
+            FrameKind::Loop => self.params,
+            _ => self.results,
+        }
+    }
+}
+
+/// The open control frames, the function body's first.
+pub struct ControlStack<L> {
+    frames: Vec<Frame<L>>,
+}
+
+impl<L> ControlStack<L> {
+    /// The stack with the function body's frame, of `results` results.
+    pub fn new(results: usize, label: L) -> ControlStack<L> {
+        ControlStack {
+            frames: vec![Frame {
+                kind: FrameKind::Block,
+                height: 0,
+                params: 0,
+                results,
+                label,
+            }],
+        }
+    }
+    pub fn push(&mut self, frame: Frame<L>) {
+        self.frames.push(frame);
+    }
+    pub fn pop(&mut self) -> Frame<L> {
+        self.frames
+            .pop()
+            .expect("validated: `end` of an open frame")
+    }
+    /// The innermost frame.
+    pub fn top(&self) -> &Frame<L> {
+        self.frames.last().expect("validated: inside a frame")
+    }
+    pub fn top_mut(&mut self) -> &mut Frame<L> {
+        self.frames.last_mut().expect("validated: inside a frame")
+    }
+    /// The index of the frame a branch of `depth` targets (0: the function body).
+    pub fn index(&self, depth: u32) -> usize {
+        self.frames.len() - 1 - depth as usize
+    }
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+}
+
+impl<L> std::ops::Index<usize> for ControlStack<L> {
+    type Output = Frame<L>;
+    fn index(&self, i: usize) -> &Frame<L> {
+        &self.frames[i]
+    }
+}
+
+impl<L> std::ops::IndexMut<usize> for ControlStack<L> {
+    fn index_mut(&mut self, i: usize) -> &mut Frame<L> {
+        &mut self.frames[i]
+    }
+}
+
+/// A block's type: its parameters and results.
+pub enum BlockSig<'m> {
+    Empty,
+    Result([ValType; 1]),
+    Func(&'m FuncType),
+}
+
+impl<'m> BlockSig<'m> {
+    pub fn new(module: &'m Module, ty: BlockType) -> Result<BlockSig<'m>> {
+        Ok(match ty {
+            BlockType::Empty => BlockSig::Empty,
+            BlockType::Type(t) => BlockSig::Result([ValType::from_wasmparser(t)?]),
+            BlockType::FuncType(i) => BlockSig::Func(&module.types[i as usize]),
+        })
+    }
+    pub fn params(&self) -> &[ValType] {
+        match self {
+            BlockSig::Func(f) => f.params(),
+            _ => &[],
+        }
+    }
+    pub fn results(&self) -> &[ValType] {
+        match self {
+            BlockSig::Empty => &[],
+            BlockSig::Result(r) => r,
+            BlockSig::Func(f) => f.results(),
+        }
+    }
+}
+
+/// How a load reads memory: `bytes` bytes, sign- or zero-extended to `ty` when fewer
+/// than `ty` has (full-width loads are neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadKind {
+    pub ty: ValType,
+    pub bytes: u8,
+    pub signed: bool,
+}
+
+/// Calls `$m!` with the table of wasm's loads and stores, one line per operator:
+/// `loads: visit_i32_load8_s => (I32, 1, true), ...; stores: visit_i32_store8 => 1, ...`
+/// (value type, access bytes, sign extension; a store writes the low bytes of its value).
+/// Both tiers generate their load and store methods from it.
+#[macro_export]
+macro_rules! for_each_memory_access {
+    ($m:ident) => {
+        $m! {
+            loads:
+            visit_i32_load => (I32, 4, false),
+            visit_i64_load => (I64, 8, false),
+            visit_f32_load => (F32, 4, false),
+            visit_f64_load => (F64, 8, false),
+            visit_i32_load8_s => (I32, 1, true),
+            visit_i32_load8_u => (I32, 1, false),
+            visit_i32_load16_s => (I32, 2, true),
+            visit_i32_load16_u => (I32, 2, false),
+            visit_i64_load8_s => (I64, 1, true),
+            visit_i64_load8_u => (I64, 1, false),
+            visit_i64_load16_s => (I64, 2, true),
+            visit_i64_load16_u => (I64, 2, false),
+            visit_i64_load32_s => (I64, 4, true),
+            visit_i64_load32_u => (I64, 4, false);
+            stores:
+            visit_i32_store => 4,
+            visit_i64_store => 8,
+            visit_f32_store => 4,
+            visit_f64_store => 8,
+            visit_i32_store8 => 1,
+            visit_i32_store16 => 2,
+            visit_i64_store8 => 1,
+            visit_i64_store16 => 2,
+            visit_i64_store32 => 4;
+        }
+    };
+}

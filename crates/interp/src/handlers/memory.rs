@@ -1,0 +1,111 @@
+//! Loads and stores (plain and indexed) and the memory instructions, on memory 0.
+
+use super::*;
+
+macro_rules! load {
+    ($($name:ident: $t:ty => |$v:ident| $e:expr;)*) => {$(
+        handler!($name { dst, addr, offset } (ip, fp, cx, acc) {
+            let $v = tr!(cx, cx.mem.load::<$t>(u32_of(acc.get(fp, addr)) as u64 + offset as u64));
+            acc = Acc::set(fp, dst, $e);
+            next!(ip.next(), fp, acc)
+        });
+    )*};
+}
+
+macro_rules! load_indexed {
+    ($($name:ident: $t:ty => |$v:ident| $e:expr;)*) => {$(
+        handler!($name { dst, base, index, offset } (ip, fp, cx, acc) {
+            let addr = u32_of(acc.get(fp, base)).wrapping_add(u32_of(acc.get(fp, index)));
+            let $v = tr!(cx, cx.mem.load::<$t>(addr as u64 + offset as u64));
+            acc = Acc::set(fp, dst, $e);
+            next!(ip.next(), fp, acc)
+        });
+    )*};
+}
+
+macro_rules! store_indexed {
+    ($($name:ident: $t:ty;)*) => {$(
+        handler!($name { base, index, src, offset } (ip, fp, cx, acc) {
+            let addr = u32_of(acc.get(fp, base)).wrapping_add(u32_of(acc.get(fp, index)));
+            tr!(cx, cx.mem.store::<$t>(addr as u64 + offset as u64, acc.get(fp, src) as $t));
+            next!(ip.next(), fp, acc)
+        });
+    )*};
+}
+
+macro_rules! store {
+    ($($name:ident: $t:ty;)*) => {$(
+        handler!($name { addr, src, offset } (ip, fp, cx, acc) {
+            let ea = u32_of(acc.get(fp, addr)) as u64 + offset as u64;
+            tr!(cx, cx.mem.store::<$t>(ea, acc.get(fp, src) as $t));
+            next!(ip.next(), fp, acc)
+        });
+    )*};
+}
+
+load! {
+    Load8S: i8 => |v| v as i64 as u64;
+    Load8U: u8 => |v| v as u64;
+    Load16S: i16 => |v| v as i64 as u64;
+    Load16U: u16 => |v| v as u64;
+    Load32S: i32 => |v| v as i64 as u64;
+    Load32U: u32 => |v| v as u64;
+    Load64: u64 => |v| v;
+}
+load_indexed! {
+    Load8SIdx: i8 => |v| v as i64 as u64;
+    Load8UIdx: u8 => |v| v as u64;
+    Load16SIdx: i16 => |v| v as i64 as u64;
+    Load16UIdx: u16 => |v| v as u64;
+    Load32SIdx: i32 => |v| v as i64 as u64;
+    Load32UIdx: u32 => |v| v as u64;
+    Load64Idx: u64 => |v| v;
+}
+store_indexed! {
+    Store8Idx: u8;
+    Store16Idx: u16;
+    Store32Idx: u32;
+    Store64Idx: u64;
+}
+store! {
+    Store8: u8;
+    Store16: u16;
+    Store32: u32;
+    Store64: u64;
+}
+slow_handler!(MemorySize { dst } (ip, fp, cx, acc) {
+    acc = Acc::set(fp, dst, of_u32(cx.inst.memory(0).size_pages()));
+    next!(ip.next(), fp, acc)
+});
+slow_handler!(MemoryGrow { dst, delta } (ip, fp, cx, acc) {
+    let old = cx.inst.memory(0).grow(u32_of(acc.get(fp, delta)));
+    acc = Acc::set(fp, dst, of_u32(old.unwrap_or(u32::MAX)));
+    cx.mem = memory_of(cx.inst);
+    next!(ip.next(), fp, acc)
+});
+slow_handler!(MemoryFill { at, val, len } (ip, fp, cx, acc) {
+    let (at, len) = (u32_of(acc.get(fp, at)) as u64, u32_of(acc.get(fp, len)) as u64);
+    tr!(cx, cx.mem.fill(at, acc.get(fp, val) as u8, len));
+    next!(ip.next(), fp, acc)
+});
+slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx, acc) {
+    let (to, from) = (u32_of(acc.get(fp, to)) as u64, u32_of(acc.get(fp, from)) as u64);
+    tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64));
+    next!(ip.next(), fp, acc)
+});
+slow_handler!(MemoryInit { data, to, from, len } (ip, fp, cx, acc) {
+    let bytes = cx.inst.data(data);
+    let (from, len) = (u32_of(acc.get(fp, from)) as usize, u32_of(acc.get(fp, len)) as usize);
+    let src = tr!(
+        cx,
+        bytes
+            .get(from..from.saturating_add(len))
+            .ok_or(TrapCode::MemoryOutOfBounds)
+    );
+    tr!(cx, cx.mem.write(u32_of(acc.get(fp, to)) as u64, src));
+    next!(ip.next(), fp, acc)
+});
+slow_handler!(DataDrop { data } (ip, fp, cx, acc) {
+    cx.inst.drop_data(data);
+    next!(ip.next(), fp, acc)
+});
