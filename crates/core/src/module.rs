@@ -12,7 +12,7 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 /// The proposals whose operators the tiers implement, by wasmparser's names for them:
 /// `if_proposal_supported!(NAME { yes } { no })` expands to `yes` for these and `no` for
 /// the others. This is the one declaration: the translators' visitors forward these
-/// operators and refuse the rest (`translate.rs`), and validation admits exactly these
+/// operators and refuse the rest (core's `translate.rs`), and validation admits exactly these
 /// ([`supported_features`]). Every tier runs the same set today.
 #[doc(hidden)]
 #[macro_export]

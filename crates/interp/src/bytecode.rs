@@ -61,7 +61,7 @@ macro_rules! define_instrs {
                 }
             }
 
-            /// The function that executes this instruction (`handlers.rs`).
+            /// The function that executes this instruction (`handlers/`).
             pub fn handler(&self) -> crate::dispatch::Handler {
                 match self {
                     $( Instr::$name { .. } => crate::handlers::$name, )*

@@ -1,7 +1,7 @@
 //! How the executor moves from one instruction to the next.
 //!
 //! Each instruction is an [`Op`]: its [`Instr`] and a pointer to the handler function
-//! that executes it (`handlers.rs`, one per instruction). With optimization on
+//! that executes it (`handlers/`, one per instruction). With optimization on
 //! (`cfg(rwamr_tail_calls)`, set by build.rs), a handler ends by calling the next op's
 //! handler in tail position, which the compiler turns into a jump: dispatch is threaded,
 //! every handler has its own indirect jump (which the branch predictor learns per site),

@@ -1,5 +1,5 @@
 //! The entry into the interpreter from outside (the host, another tier): sets up a value
-//! stack and the root frame, runs the handlers (`dispatch.rs`, `handlers.rs`) and, on a
+//! stack and the root frame, runs the handlers (`dispatch.rs`, `handlers/`) and, on a
 //! trap, records the wasm frames. Calls between interpreted functions never come back
 //! here (no Rust recursion), so deep wasm recursion ends in the deterministic "call
 //! stack exhausted" trap, never a host stack overflow.

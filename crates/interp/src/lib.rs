@@ -1,6 +1,7 @@
 //! rwamr's fast interpreter: each wasm function is translated once, at load time, into
 //! register/slot bytecode (`bytecode.rs` documents it) that the executor (`exec.rs`) runs.
-//! The translator (`translate.rs`) is one `wasmparser::VisitOperator` implementation.
+//! The translator (`translate/`) is a visitor with one method per operator, by
+//! instruction family, as the handlers (`handlers/`) are.
 
 mod bytecode;
 mod dispatch;

@@ -6,14 +6,14 @@
 //!   (`FuncEntry::vmctx`) from it, so a patched entry carries its own context.
 //! - `tctx` is the calling thread's [`ThreadCtx`]: the stack limit every prologue checks
 //!   and the table of runtime helpers. Passing it keeps the code free of relocations
-//!   (the AOT loader only maps it) and of thread-local access.
+//!   (a loader of stored code would only map it) and of thread-local access.
 //! - `caller_vmctx` is the calling instance's context (0 from the host). Compiled
 //!   callees ignore it; native stubs (`stubs.rs`) pass it to host functions, whose
 //!   `Caller` is the calling instance (WASI reads its memory).
 //!
-//! Every slot entry has a native entry point once a compiled tier exists: compiled
-//! code's own, or its type's stub. So a call is: load the slot's entry, load its native
-//! entry point, call it. No branch, no relocation.
+//! In an engine with a compiled tier every slot entry has a native entry point: compiled
+//! code's own, or its type's stub from the engine (`stubs.rs`). So a call is: load the
+//! slot's entry, load its native entry point, call it. No branch, no relocation.
 //!
 //! Values: i32/i64/f32/f64 as themselves, references as i64 cells (see core's `val.rs`).
 

@@ -3,7 +3,8 @@
 //! a pc belongs to (for backtraces).
 //!
 //! Code is position independent as the translator makes it (no relocations), so
-//! loading is: map, copy, make read+execute. The AOT loader maps the same bytes.
+//! loading is: map, copy, make read+execute (a loader of stored code could map the same
+//! bytes from a file).
 
 use cranelift_codegen::ir::TrapCode as ClifTrap;
 use rwamr_core::{Error, Module, Result, TrapCode};

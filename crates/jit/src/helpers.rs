@@ -1,7 +1,7 @@
 //! Runtime helpers: the operations compiled code leaves to Rust (growing memories and
 //! tables, bulk operations, writes that must keep holders, calls into code that is not
 //! compiled). Code reaches them through the table in the thread context, never through
-//! relocations, so AOT code needs none.
+//! relocations, so the code needs none.
 //!
 //! Every helper takes the caller's vmctx first and returns an `i32`: a result, or for
 //! fallible ones a status (0 ok, 1 trapped, the trap waiting in `traps::set_pending`).

@@ -7,8 +7,15 @@
 //! slot. Everything that can fail (decoding, validation, compatibility checks,
 //! compilation) happens before the first store, so a refused patch changes nothing.
 //!
-//! Replaced entries are kept by their slot until the slot's instance is dropped, so no
-//! call can ever be inside freed code.
+//! A replaced entry, and the code only it held, is freed by epoch reclamation once no
+//! call can still be inside it (see core's `slot.rs`): calls hold an epoch guard for
+//! their whole run, so nothing is freed under a running call, and a long-lived instance
+//! patched many times does not accumulate old code.
+//!
+//! The new code is compiled for the running instance's layout (`Compiler::
+//! compile_function`), after `check_compatible` found everything its body uses there in
+//! the same form: that is what makes installing it sound (`install`, the one `unsafe`
+//! call of this crate).
 #![deny(unsafe_code)]
 
 mod usage;

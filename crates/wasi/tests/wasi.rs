@@ -1,7 +1,8 @@
 //! End-to-end WASI tests: the programs of `tests/wasi-programs` (built here for
 //! wasm32-wasip1) run in the interpreter with captured stdio and temporary preopened
 //! directories; their output, exit status and the files they leave are checked, and
-//! every way out of the sandbox is tried. The programs of `../shared/bench` run too.
+//! every way out of the sandbox is tried. The programs of `../shared/bench` run too, when
+//! that corpus is beside the workspace (CI has it; a lone clone skips them, saying so).
 
 use rwamr::wasi::{WasiConfig, MODULE_NAME};
 use rwamr::{Config, Engine, Mode, Registry};
@@ -492,15 +493,25 @@ fn symlink_swapped_during_the_calls_never_leads_out() {
     );
 }
 
-/// Rows of `../shared/bench/EXPECTED.tsv` for the programs: name -> (args, line).
-fn bench_expected() -> (PathBuf, Vec<(String, String, String)>) {
+/// A row of `EXPECTED.tsv`: name, arguments, expected line.
+type BenchRow = (String, String, String);
+
+/// Rows of `../shared/bench/EXPECTED.tsv` for the programs: name -> (args, line). The
+/// corpus is not part of the repository: without it (a clone on its own) the tests that
+/// use it say so on one line and pass.
+fn bench_expected(test: &str) -> Option<(PathBuf, Vec<BenchRow>)> {
     let dir = workspace_root().join("../shared/bench");
-    let tsv = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e} (the benchmark corpus is expected at ../shared/bench beside the workspace)",
-            dir.join("EXPECTED.tsv").display()
-        )
-    });
+    let tsv = match std::fs::read_to_string(dir.join("EXPECTED.tsv")) {
+        Ok(tsv) => tsv,
+        Err(e) => {
+            eprintln!(
+                "skipped {test}: the benchmark corpus is not at {} ({e}); it is the shared \
+                 folder beside the workspace that CI provides",
+                dir.display()
+            );
+            return None;
+        }
+    };
     let rows = tsv
         .lines()
         .skip(1)
@@ -514,7 +525,7 @@ fn bench_expected() -> (PathBuf, Vec<(String, String, String)>) {
         })
         .filter(|(name, _, _)| !name.starts_with("wat/"))
         .collect();
-    (dir, rows)
+    Some((dir, rows))
 }
 
 fn run_bench(mode: Mode, dir: &Path, name: &str, scale: &str) -> (Outcome, Duration) {
@@ -532,7 +543,9 @@ fn run_bench(mode: Mode, dir: &Path, name: &str, scale: &str) -> (Outcome, Durat
 /// line at scale 0 (no work: the WASI surface the corpus uses, quickly), in every mode.
 #[test]
 fn bench_programs_run_at_scale_zero() {
-    let (dir, rows) = bench_expected();
+    let Some((dir, rows)) = bench_expected("bench_programs_run_at_scale_zero") else {
+        return;
+    };
     let mut names: Vec<&str> = rows.iter().map(|(n, _, _)| n.as_str()).collect();
     names.dedup();
     assert!(names.len() >= 8, "{names:?}");
@@ -556,7 +569,9 @@ fn bench_programs_run_at_scale_zero() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "run with --release")]
 fn bench_programs_print_their_expected_lines() {
-    let (dir, rows) = bench_expected();
+    let Some((dir, rows)) = bench_expected("bench_programs_print_their_expected_lines") else {
+        return;
+    };
     for &mode in rwamr::built_modes() {
         let mut names: Vec<&str> = rows.iter().map(|(n, _, _)| n.as_str()).collect();
         names.dedup();

@@ -1,7 +1,8 @@
-//! wasm -> Cranelift IR, one function at a time. The JIT and the AOT compiler share it:
-//! the IR it makes depends on the module alone (vmctx offsets from core's
-//! `VmCtxLayout`, everything else through the entry and thread-context arguments), so
-//! the machine code runs in any instance of the module and needs no relocations.
+//! wasm -> Cranelift IR, one function at a time. The IR depends on the module alone
+//! (vmctx offsets from core's `VmCtxLayout`, everything else through the entry and
+//! thread-context arguments), so the machine code runs in any instance of the module and
+//! needs no relocations: an ahead-of-time compiler (the planned AOT mode) can store it
+//! in a file as it is.
 //!
 //! The translator keeps wasm's operand stack as SSA values and its locals as frontend
 //! variables (or stack slots, in the baseline tier); control frames map to Cranelift
