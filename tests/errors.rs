@@ -275,3 +275,38 @@ fn unloading_frees_an_importer_unless_its_functions_are_stored_elsewhere() {
         );
     });
 }
+
+/// Function references never cross engines (type ids, native entry points and layouts
+/// are per engine): passing one of another engine is refused, in every mode pair.
+#[test]
+fn function_references_of_another_engine_are_refused() {
+    let taker = wat(r#"(module
+             (type $t (func (result i32)))
+             (table 1 funcref)
+             (func (export "call_it") (param funcref) (result i32)
+               (table.set 0 (i32.const 0) (local.get 0))
+               (call_indirect (type $t) (i32.const 0))))"#);
+    let giver = wat(r#"(module (func (export "f") (result i32) (i32.const 7)))"#);
+    for &a in rwamr::built_modes() {
+        for &b in rwamr::built_modes() {
+            let config = |m| rwamr::Config::default().mode(m).mixed_modes(false);
+            let ea = rwamr::Engine::new(config(a)).unwrap();
+            let eb = rwamr::Engine::new(config(b)).unwrap();
+            let (ra, rb) = (Registry::new(&ea), Registry::new(&eb));
+            ra.load("giver", &giver).unwrap();
+            rb.load("taker", &taker).unwrap();
+            let f = ra.func("giver", "f").unwrap();
+            let call_it = rb.func("taker", "call_it").unwrap();
+            let e = call_it.call(&[Val::FuncRef(Some(f.clone()))]).unwrap_err();
+            assert!(e.to_string().contains("another engine"), "{a}/{b}: {e}");
+            // The same engine's reference works.
+            let own = rb.load("giver", &giver).unwrap();
+            let g = own.get_func("f").unwrap();
+            assert_eq!(
+                call_it.call(&[Val::FuncRef(Some(g))]).unwrap(),
+                vec![Val::I32(7)],
+                "{a}/{b}"
+            );
+        }
+    }
+}

@@ -170,6 +170,10 @@ impl Engine {
     pub fn mode(&self) -> Mode {
         self.inner.mode
     }
+    /// Whether `self` and `other` are the same engine (clones of one).
+    pub fn same(&self, other: &Engine) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
     }

@@ -85,6 +85,11 @@ impl Instance {
                 "forwarding needs functions defined by both instances",
             ));
         }
+        if !old.engine().same(new.engine()) {
+            return Err(Error::registry(
+                "forwarding needs instances of the same engine",
+            ));
+        }
         let old_slot = old.func_slot(old_index);
         let guard = crate::slot::pin();
         let new_entry = new.func_slot(new_index).entry(&guard);

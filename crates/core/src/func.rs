@@ -98,6 +98,7 @@ impl Func {
                     a.ty()
                 )));
             }
+            a.check_engine(entry.instance().engine())?;
         }
         match &entry.code {
             FuncCode::Host(h) => {

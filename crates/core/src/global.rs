@@ -2,8 +2,8 @@
 //! several threads may read and write it without a lock.
 
 use crate::holders::Holders;
+use crate::instance::Instance;
 use crate::types::GlobalType;
-use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -61,15 +61,13 @@ impl std::fmt::Debug for Global {
 #[derive(Clone)]
 pub struct GlobalRef {
     global: Arc<Global>,
-    _owner: Arc<dyn Any + Send + Sync>,
+    owner: Arc<Instance>,
 }
 
 impl GlobalRef {
-    pub fn new(global: Arc<Global>, owner: Arc<dyn Any + Send + Sync>) -> GlobalRef {
-        GlobalRef {
-            global,
-            _owner: owner,
-        }
+    /// A handle to `global`, exported by `owner`.
+    pub fn new(global: Arc<Global>, owner: Arc<Instance>) -> GlobalRef {
+        GlobalRef { global, owner }
     }
     pub fn ty(&self) -> GlobalType {
         self.global.ty()
@@ -92,6 +90,7 @@ impl GlobalRef {
                 v.ty()
             )));
         }
+        v.check_engine(self.owner.engine())?;
         self.global.set(v.to_cell());
         Ok(())
     }

@@ -86,7 +86,12 @@ impl HostFunc {
             .collect();
         let mut caller = Caller::new(Some(caller));
         self.call(&mut caller, &args, &mut results)?;
+        let engine = caller.instance().map(|i| i.engine());
         for (c, r) in cells.iter_mut().zip(&results) {
+            if let Some(engine) = engine {
+                r.check_engine(engine)
+                    .map_err(|e| Trap::host(e.to_string()))?;
+            }
             *c = r.to_cell();
         }
         Ok(())

@@ -21,6 +21,21 @@ pub enum Val {
 }
 
 impl Val {
+    /// Refuses a function reference of another engine than `engine`: type ids, native
+    /// entry points and layouts are per engine, so such a reference must never reach
+    /// that engine's code.
+    pub fn check_engine(&self, engine: &crate::Engine) -> crate::Result<()> {
+        match self {
+            Val::FuncRef(Some(f)) if !f.owner().engine().same(engine) => {
+                Err(crate::Error::argument(
+                    "a function reference of another engine cannot be passed here; \
+                     load the modules that share references in one engine",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,

@@ -504,7 +504,10 @@ fn bench_expected(test: &str) -> Option<(PathBuf, Vec<BenchRow>)> {
     let tsv = match std::fs::read_to_string(dir.join("EXPECTED.tsv")) {
         Ok(tsv) => tsv,
         Err(e) => {
-            eprintln!(
+            // Straight to stderr: the test harness would swallow `eprintln!` of a test
+            // that passes.
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipped {test}: the benchmark corpus is not at {} ({e}); it is the shared \
                  folder beside the workspace that CI provides",
                 dir.display()

@@ -35,10 +35,12 @@ impl Instance {
                     (ExternKind::Memory, memories.len() - 1)
                 }
                 HostItem::Table(ty, init) => {
+                    init.check_engine(engine)?;
                     tables.push(Arc::new(Table::new(*ty, init.to_cell())?));
                     (ExternKind::Table, tables.len() - 1)
                 }
                 HostItem::Global(ty, v) => {
+                    v.check_engine(engine)?;
                     globals.push(Arc::new(Global::new(*ty, v.to_cell())));
                     (ExternKind::Global, globals.len() - 1)
                 }

@@ -52,6 +52,15 @@ pub(super) fn check(
     };
     for (imp, resolved) in module.imports.iter().zip(imports) {
         let (m, n) = (imp.module.as_str(), imp.name.as_str());
+        // Type ids, native entry points and the references in tables and globals are
+        // per engine: nothing crosses engines.
+        let foreign = match &resolved.item {
+            Extern::Func(f) => !f.owner().engine().same(engine),
+            _ => false,
+        };
+        if foreign || !resolved.owner.engine().same(engine) {
+            return Err(incompatible(m, n, "it belongs to another engine".into()));
+        }
         match (&imp.kind, &resolved.item) {
             (ImportKind::Func(t), Extern::Func(f)) => {
                 let guard = crate::slot::pin();
