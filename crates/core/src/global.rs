@@ -15,7 +15,9 @@ pub struct Global {
 }
 
 impl Global {
-    pub fn new(ty: GlobalType, cell: u64) -> Global {
+    /// A global of `ty` holding `cell`, a valid cell of the global's engine (see
+    /// [`Global::set`]).
+    pub(crate) fn new(ty: GlobalType, cell: u64) -> Global {
         let g = Global {
             ty,
             value: AtomicU64::new(cell),
@@ -36,8 +38,14 @@ impl Global {
     pub fn get(&self) -> u64 {
         self.value.load(Ordering::Relaxed)
     }
+    /// Writes the value cell.
+    ///
+    /// # Safety
+    /// For a funcref global, `cell` is 0 or the address of a live function slot of the
+    /// global's engine (a reference wasm code of the engine computed, or a
+    /// [`crate::Func`]'s cell): readers dereference it.
     #[inline]
-    pub fn set(&self, cell: u64) {
+    pub unsafe fn set(&self, cell: u64) {
         self.holders.note(cell);
         self.value.store(cell, Ordering::Relaxed)
     }
@@ -91,7 +99,9 @@ impl GlobalRef {
             )));
         }
         v.check_engine(self.owner.engine())?;
-        self.global.set(v.to_cell());
+        // SAFETY: a value of the global's type and engine: a funcref's cell is the slot
+        // of a live `Func` handle.
+        unsafe { self.global.set(v.to_cell()) };
         Ok(())
     }
 }

@@ -41,3 +41,6 @@ pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{FuncType, GlobalType, MemoryType, SigId, TableType, ValType};
 pub use val::Val;
 pub use vmctx::VmCtxLayout;
+/// The decoder the tiers' translators visit (for `visit_operators!`).
+#[doc(hidden)]
+pub use wasmparser;

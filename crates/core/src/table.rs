@@ -41,7 +41,9 @@ fn cells(n: usize, init: u64) -> Cells {
 }
 
 impl Table {
-    pub fn new(ty: TableType, init: u64) -> Result<Table, crate::Error> {
+    /// A table of `ty` with every element `init`, which is a valid cell of the table's
+    /// engine (see [`Table::set`]).
+    pub(crate) fn new(ty: TableType, init: u64) -> Result<Table, crate::Error> {
         if ty.min > MAX_TABLE_ELEMS {
             return Err(crate::Error::resource(format!(
                 "table of {} elements is larger than the limit of {MAX_TABLE_ELEMS}",
@@ -135,7 +137,13 @@ impl Table {
         Ok(unsafe { &*(cell as *const FuncSlot) })
     }
 
-    pub fn set(&self, index: u32, value: u64) -> Result<(), TrapCode> {
+    /// `table.set`.
+    ///
+    /// # Safety
+    /// In a funcref table every cell written is 0 or the address of a live function slot
+    /// of this table's engine: a reference wasm code of the engine computed, or a
+    /// [`crate::Func`]'s cell. Cells are pointers the table's readers dereference.
+    pub unsafe fn set(&self, index: u32, value: u64) -> Result<(), TrapCode> {
         let _w = self.lock();
         self.holders.note(value);
         match self.read(&pin()).get(index as usize) {
@@ -148,7 +156,12 @@ impl Table {
     }
 
     /// `table.grow`: the old size, or `None` (wasm -1) when it cannot grow that far.
-    pub fn grow(&self, delta: u32, init: u64) -> Option<u32> {
+    ///
+    /// # Safety
+    /// In a funcref table every cell written is 0 or the address of a live function slot
+    /// of this table's engine: a reference wasm code of the engine computed, or a
+    /// [`crate::Func`]'s cell. Cells are pointers the table's readers dereference.
+    pub unsafe fn grow(&self, delta: u32, init: u64) -> Option<u32> {
         let _w = self.lock();
         let guard = pin();
         let old = self.read(&guard);
@@ -176,7 +189,13 @@ impl Table {
         Some(old_len)
     }
 
-    pub fn fill(&self, at: u32, value: u64, len: u32) -> Result<(), TrapCode> {
+    /// `table.fill`.
+    ///
+    /// # Safety
+    /// In a funcref table every cell written is 0 or the address of a live function slot
+    /// of this table's engine: a reference wasm code of the engine computed, or a
+    /// [`crate::Func`]'s cell. Cells are pointers the table's readers dereference.
+    pub unsafe fn fill(&self, at: u32, value: u64, len: u32) -> Result<(), TrapCode> {
         let _w = self.lock();
         let guard = pin();
         let e = self.read(&guard);
@@ -192,7 +211,16 @@ impl Table {
     }
 
     /// `table.copy` from `src` (which may be this table) into this table.
-    pub fn copy_from(&self, dst: u32, src: &Table, src_at: u32, len: u32) -> Result<(), TrapCode> {
+    ///
+    /// # Safety
+    /// `src` belongs to this table's engine (its cells are that engine's references).
+    pub unsafe fn copy_from(
+        &self,
+        dst: u32,
+        src: &Table,
+        src_at: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
         // Two tables lock in address order so concurrent copies cannot deadlock (the
         // source is only read, but its array must not be swapped under us).
         let _locks = if std::ptr::eq(self, src) {
@@ -223,7 +251,12 @@ impl Table {
     }
 
     /// `table.init`: copies `items[src..src+len]` to `dst`.
-    pub fn init(&self, dst: u32, items: &[u64], src: u32, len: u32) -> Result<(), TrapCode> {
+    ///
+    /// # Safety
+    /// In a funcref table every item is 0 or the address of a live function slot
+    /// of this table's engine: a reference wasm code of the engine computed, or a
+    /// [`crate::Func`]'s cell. Cells are pointers the table's readers dereference.
+    pub unsafe fn init(&self, dst: u32, items: &[u64], src: u32, len: u32) -> Result<(), TrapCode> {
         let oob = TrapCode::TableOutOfBounds;
         if src as u64 + len as u64 > items.len() as u64 {
             return Err(oob);

@@ -24,9 +24,9 @@ macro_rules! visit_operators {
         const _: () = {
             // wasmparser's list takes the callback by a plain name.
             use $crate::visit_operator_methods as methods;
-            impl<'a> wasmparser::VisitOperator<'a> for &mut $translator {
+            impl<'a> $crate::wasmparser::VisitOperator<'a> for &mut $translator {
                 type Output = $crate::Result<()>;
-                wasmparser::for_each_visit_operator!(methods);
+                $crate::wasmparser::for_each_visit_operator!(methods);
             }
         };
     };

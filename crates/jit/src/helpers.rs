@@ -170,28 +170,34 @@ extern "C" fn data_drop(vmctx: Vm, seg: u32) -> u32 {
 }
 
 extern "C" fn table_set(vmctx: Vm, table: u32, index: u32, val: u64) -> u32 {
-    status(|| Ok(instance(vmctx).table(table).set(index, val)?))
+    // SAFETY: compiled wasm code passes a value it computed, which validation typed as
+    // the element's type: a funcref is 0 or a slot of the instance's engine.
+    status(|| Ok(unsafe { instance(vmctx).table(table).set(index, val) }?))
 }
 
 extern "C" fn table_grow(vmctx: Vm, table: u32, init: u64, delta: u32) -> u32 {
     value(u32::MAX, || {
-        instance(vmctx)
-            .table(table)
-            .grow(delta, init)
-            .unwrap_or(u32::MAX)
+        // SAFETY: compiled wasm code passes a value it computed, which validation typed
+        // as the element's type: a funcref is 0 or a slot of the instance's engine.
+        let old = unsafe { instance(vmctx).table(table).grow(delta, init) };
+        old.unwrap_or(u32::MAX)
     })
 }
 
 extern "C" fn table_fill(vmctx: Vm, table: u32, dst: u32, val: u64, len: u32) -> u32 {
-    status(|| Ok(instance(vmctx).table(table).fill(dst, val, len)?))
+    // SAFETY: compiled wasm code passes a value it computed, which validation typed as
+    // the element's type: a funcref is 0 or a slot of the instance's engine.
+    status(|| Ok(unsafe { instance(vmctx).table(table).fill(dst, val, len) }?))
 }
 
 extern "C" fn table_copy(vmctx: Vm, dst_t: u32, src_t: u32, dst: u32, src: u32, len: u32) -> u32 {
     status(|| {
         let inst = instance(vmctx);
-        Ok(inst
-            .table(dst_t)
-            .copy_from(dst, inst.table(src_t), src, len)?)
+        // SAFETY: both tables are the instance's, of its engine.
+        Ok(unsafe {
+            inst.table(dst_t)
+                .copy_from(dst, inst.table(src_t), src, len)
+        }?)
     })
 }
 
@@ -199,7 +205,8 @@ extern "C" fn table_init(vmctx: Vm, table: u32, seg: u32, dst: u32, src: u32, le
     status(|| {
         let inst = instance(vmctx);
         let items = inst.elem_items(seg);
-        Ok(inst.table(table).init(dst, &items, src, len)?)
+        // SAFETY: the segment's cells were evaluated in this instance (see `Instance`).
+        Ok(unsafe { inst.table(table).init(dst, &items, src, len) }?)
     })
 }
 
@@ -212,7 +219,8 @@ extern "C" fn elem_drop(vmctx: Vm, seg: u32) -> u32 {
 
 extern "C" fn global_set_ref(vmctx: Vm, global: u32, val: u64) -> u32 {
     value(0, || {
-        instance(vmctx).global(global).set(val);
+        // SAFETY: as for `table_set`.
+        unsafe { instance(vmctx).global(global).set(val) };
         0
     })
 }

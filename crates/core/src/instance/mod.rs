@@ -252,7 +252,12 @@ impl Instance {
                 ElemMode::Active { table, offset } => {
                     let at = eval_const(offset, &self.globals, &self.funcs) as u32;
                     let items = self.elem_items(i as u32);
-                    self.tables[*table as usize].init(at, &items, 0, items.len() as u32)?;
+                    // SAFETY: the segment's cells were evaluated in this instance: null,
+                    // its own functions' slots, or references read from globals of its
+                    // engine.
+                    unsafe {
+                        self.tables[*table as usize].init(at, &items, 0, items.len() as u32)?
+                    };
                     self.drop_elem(i as u32);
                 }
                 ElemMode::Declared => self.drop_elem(i as u32),

@@ -1,4 +1,8 @@
 //! Table instructions and function references.
+//!
+//! Writes take cells the running code computed; validation typed them as the table's
+//! element type, so a funcref is 0 or a slot of the instance's engine: the contract of
+//! core's cell-level table writes.
 
 use super::*;
 
@@ -8,7 +12,8 @@ slow_handler!(TableGet { dst, index, table } (ip, fp, cx, acc) {
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableSet { index, value, table } (ip, fp, cx, acc) {
-    tr!(cx, cx.inst.table(table).set(u32_of(acc.get(fp, index)), acc.get(fp, value)));
+    // SAFETY: a cell the code computed (see the module docs).
+    tr!(cx, unsafe { cx.inst.table(table).set(u32_of(acc.get(fp, index)), acc.get(fp, value)) });
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableSize { dst, table } (ip, fp, cx, acc) {
@@ -16,25 +21,29 @@ slow_handler!(TableSize { dst, table } (ip, fp, cx, acc) {
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableGrow { dst, init, delta, table } (ip, fp, cx, acc) {
-    let old = cx.inst.table(table).grow(u32_of(acc.get(fp, delta)), acc.get(fp, init));
+    // SAFETY: a cell the code computed (see the module docs).
+    let old = unsafe { cx.inst.table(table).grow(u32_of(acc.get(fp, delta)), acc.get(fp, init)) };
     acc = Acc::set(fp, dst, of_u32(old.unwrap_or(u32::MAX)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableFill { at, value, len, table } (ip, fp, cx, acc) {
     let t = cx.inst.table(table);
-    tr!(cx, t.fill(u32_of(acc.get(fp, at)), acc.get(fp, value), u32_of(acc.get(fp, len))));
+    // SAFETY: a cell the code computed (see the module docs).
+    tr!(cx, unsafe { t.fill(u32_of(acc.get(fp, at)), acc.get(fp, value), u32_of(acc.get(fp, len))) });
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableCopy { to, from, len, dst_table, src_table } (ip, fp, cx, acc) {
     let (d, s) = (cx.inst.table(dst_table), cx.inst.table(src_table));
     let (to, from, len) = (u32_of(acc.get(fp, to)), u32_of(acc.get(fp, from)), u32_of(acc.get(fp, len)));
-    tr!(cx, d.copy_from(to, s, from, len));
+    // SAFETY: both tables are the instance's, of its engine.
+    tr!(cx, unsafe { d.copy_from(to, s, from, len) });
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableInit { to, from, len, elem, table } (ip, fp, cx, acc) {
     let items = cx.inst.elem_items(elem);
     let (to, from, len) = (u32_of(acc.get(fp, to)), u32_of(acc.get(fp, from)), u32_of(acc.get(fp, len)));
-    tr!(cx, cx.inst.table(table).init(to, &items, from, len));
+    // SAFETY: the segment's cells were evaluated in this instance.
+    tr!(cx, unsafe { cx.inst.table(table).init(to, &items, from, len) });
     next!(ip.next(), fp, acc)
 });
 slow_handler!(ElemDrop { elem } (ip, fp, cx, acc) {
