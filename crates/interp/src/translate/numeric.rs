@@ -6,6 +6,25 @@ use crate::bytecode::{Instr, Slot};
 use rwamr_core::{Error, Result};
 use wasmparser::{Ieee32, Ieee64};
 
+/// Conversions that only move a value in the cell representation (wrap, reinterpret):
+/// no code.
+macro_rules! nop_conversions {
+    ($($visit:ident),*) => {
+        impl Translator<'_> {
+            $( pub(super) fn $visit(&mut self) -> Result<()> {
+                Ok(())
+            } )*
+        }
+    };
+}
+nop_conversions!(
+    visit_i32_wrap_i64,
+    visit_i32_reinterpret_f32,
+    visit_i64_reinterpret_f64,
+    visit_f32_reinterpret_i32,
+    visit_f64_reinterpret_i64
+);
+
 /// `visit_x => Variant` for operators that are one unary / binary instruction.
 macro_rules! simple_operators {
     (unary: $($uvisit:ident => $uvar:ident),* ; binary: $($bvisit:ident => $bvar:ident),* $(,)?) => {
@@ -92,11 +111,6 @@ impl Translator<'_> {
         self.emit_result(|dst| make(dst, lhs, rhs))
     }
 
-    /// A wasm instruction that only moves a value (wrap, reinterpret): no code.
-    fn nop_conversion(&mut self) -> Result<()> {
-        Ok(())
-    }
-
     fn constant(&mut self, v: u64) -> Result<()> {
         let s = *self
             .const_slots
@@ -104,23 +118,6 @@ impl Translator<'_> {
             .ok_or_else(|| Error::invalid("constant missed by the pre-scan"))?;
         self.push(Operand::Const(s));
         Ok(())
-    }
-
-    // ---- conversions that are plain moves in the cell representation ----
-    pub(super) fn visit_i32_wrap_i64(&mut self) -> Result<()> {
-        self.nop_conversion()
-    }
-    pub(super) fn visit_i32_reinterpret_f32(&mut self) -> Result<()> {
-        self.nop_conversion()
-    }
-    pub(super) fn visit_i64_reinterpret_f64(&mut self) -> Result<()> {
-        self.nop_conversion()
-    }
-    pub(super) fn visit_f32_reinterpret_i32(&mut self) -> Result<()> {
-        self.nop_conversion()
-    }
-    pub(super) fn visit_f64_reinterpret_i64(&mut self) -> Result<()> {
-        self.nop_conversion()
     }
 
     // ---- constants ----

@@ -14,14 +14,19 @@ use rwamr_core::Result;
 /// Visitors that are one Cranelift instruction of their operands, by instruction:
 /// `unary { inst => visit, ...; }` (`inst(x)`), `unary_to { inst(T) => visit; }`
 /// (`inst(T, x)`), `binary { inst => visit; }` (`inst(x, y)`), `icmp`/`fcmp { CC => visit; }`
-/// (a compare whose result becomes an `i32`).
+/// (a compare whose result becomes an `i32`), `with { helper(args) => visit; }` (a
+/// method of the translator).
 macro_rules! numeric_visitors {
     (unary { $($u:ident => $($uvisit:ident),+;)* }
      unary_to { $($ut:ident($uty:ident) => $($utvisit:ident),+;)* }
      binary { $($bi:ident => $($bvisit:ident),+;)* }
      icmp { $($icc:ident => $($ivisit:ident),+;)* }
-     fcmp { $($fcc:ident => $($fvisit:ident),+;)* }) => {
+     fcmp { $($fcc:ident => $($fvisit:ident),+;)* }
+     with { $($h:ident $hargs:tt => $($hvisit:ident),+;)* }) => {
         impl Translator<'_, '_, '_> {
+            $($( pub(super) fn $hvisit(&mut self) -> Result<()> {
+                self.$h $hargs
+            } )+)*
             $($( pub(super) fn $uvisit(&mut self) -> Result<()> {
                 let x = self.pop();
                 let v = self.b.ins().$u(x);
@@ -132,6 +137,18 @@ numeric_visitors! {
     LessThanOrEqual => visit_f32_le, visit_f64_le;
     GreaterThanOrEqual => visit_f32_ge, visit_f64_ge;
     }
+    with {
+    eqz() => visit_i32_eqz, visit_i64_eqz, visit_ref_is_null;
+    sext(I8, I32) => visit_i32_extend8_s;
+    sext(I16, I32) => visit_i32_extend16_s;
+    sext(I8, I64) => visit_i64_extend8_s;
+    sext(I16, I64) => visit_i64_extend16_s;
+    sext(I32, I64) => visit_i64_extend32_s;
+    bitcast(I32) => visit_i32_reinterpret_f32;
+    bitcast(I64) => visit_i64_reinterpret_f64;
+    bitcast(F32) => visit_f32_reinterpret_i32;
+    bitcast(F64) => visit_f64_reinterpret_i64;
+    }
 }
 
 impl Translator<'_, '_, '_> {
@@ -184,42 +201,5 @@ impl Translator<'_, '_, '_> {
         let v = self.b.ins().iconst(I64, 0);
         self.push(v);
         Ok(())
-    }
-
-    pub(super) fn visit_i32_eqz(&mut self) -> Result<()> {
-        self.eqz()
-    }
-    pub(super) fn visit_i64_eqz(&mut self) -> Result<()> {
-        self.eqz()
-    }
-    pub(super) fn visit_ref_is_null(&mut self) -> Result<()> {
-        self.eqz()
-    }
-    pub(super) fn visit_i32_extend8_s(&mut self) -> Result<()> {
-        self.sext(I8, I32)
-    }
-    pub(super) fn visit_i32_extend16_s(&mut self) -> Result<()> {
-        self.sext(I16, I32)
-    }
-    pub(super) fn visit_i64_extend8_s(&mut self) -> Result<()> {
-        self.sext(I8, I64)
-    }
-    pub(super) fn visit_i64_extend16_s(&mut self) -> Result<()> {
-        self.sext(I16, I64)
-    }
-    pub(super) fn visit_i64_extend32_s(&mut self) -> Result<()> {
-        self.sext(I32, I64)
-    }
-    pub(super) fn visit_i32_reinterpret_f32(&mut self) -> Result<()> {
-        self.bitcast(I32)
-    }
-    pub(super) fn visit_i64_reinterpret_f64(&mut self) -> Result<()> {
-        self.bitcast(I64)
-    }
-    pub(super) fn visit_f32_reinterpret_i32(&mut self) -> Result<()> {
-        self.bitcast(F32)
-    }
-    pub(super) fn visit_f64_reinterpret_i64(&mut self) -> Result<()> {
-        self.bitcast(F64)
     }
 }
