@@ -122,7 +122,10 @@ pub enum FrameKind {
 }
 
 /// A wasm control frame as both translators keep it; `L` is the tier's own label data
-/// (where branches go).
+/// (where branches go). The labels differ for a reason: the interpreter emits branches
+/// before their targets exist and patches relative offsets once a target is placed (a
+/// list of fixups), while the JIT names Cranelift blocks made when the frame opens (the
+/// continuation, with the results as parameters; a loop's header; an `if`'s else).
 pub struct Frame<L> {
     pub kind: FrameKind,
     /// Operand stack height below the frame's parameters.
