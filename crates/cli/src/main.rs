@@ -105,6 +105,24 @@ fn parse_preload(s: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
+/// Writes a line to stderr. A closed or broken stderr is not worth dying for (`eprintln!`
+/// would panic on a broken pipe): the line is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
+/// Writes a result line to stdout. `false` when nobody reads stdout any more (a closed
+/// pipe, as under `| head -1`): the caller stops printing, which is not an error.
+fn print_result(line: &str) -> bool {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -121,18 +139,18 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
     if let Some(status) = e.trap().and_then(|t| t.exit_status()) {
         return ExitCode::from(status as u8);
     }
-    eprintln!("error: {e}");
+    say!("error: {e}");
     if e.kind() != ErrorKind::Trap {
         return ExitCode::FAILURE;
     }
     if let Some(trap) = e.trap().filter(|t| !t.backtrace().is_empty()) {
-        eprintln!("wasm backtrace:");
+        say!("wasm backtrace:");
         const SHOWN: usize = 32;
         for (i, frame) in trap.backtrace().iter().take(SHOWN).enumerate() {
-            eprintln!("  {i:>3}: {frame}");
+            say!("  {i:>3}: {frame}");
         }
         if trap.backtrace().len() > SHOWN {
-            eprintln!("  ... {} more frames", trap.backtrace().len() - SHOWN);
+            say!("  ... {} more frames", trap.backtrace().len() - SHOWN);
         }
     }
     ExitCode::from(TRAP_EXIT)
@@ -204,7 +222,7 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     let timings = |end: Instant| {
         if args.timings {
             let us = |a: Instant, b: Instant| (b - a).as_micros();
-            eprintln!(
+            say!(
                 "rwamr: mode={} read_us={} compile_us={} instantiate_us={} run_us={} total_us={}",
                 args.mode,
                 us(t_read, t_compile),
@@ -224,7 +242,9 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     };
     let run_once = || -> rwamr::Result<()> {
         for r in &func.call(&params)? {
-            println!("{}", args::format_val(r));
+            if !print_result(&args::format_val(r)) {
+                break;
+            }
         }
         Ok(())
     };
@@ -234,11 +254,11 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         return r;
     }
     if let Err(e) = run_once() {
-        eprintln!("error: {e}");
+        say!("error: {e}");
     }
     watch::watch(&registry, &args.preload, || {
         if let Err(e) = run_once() {
-            eprintln!("error: {e}");
+            say!("error: {e}");
         }
     })
 }

@@ -24,7 +24,7 @@ pub fn watch(
         ));
     }
     let mut stamps: Vec<Option<SystemTime>> = preloads.iter().map(|(_, f)| modified(f)).collect();
-    eprintln!(
+    crate::say!(
         "rwamr: watching {} for changes (Ctrl-C to stop)",
         preloads
             .iter()
@@ -42,10 +42,10 @@ pub fn watch(
             *stamp = now;
             match reload(registry, name, file) {
                 Ok(msg) => {
-                    eprintln!("rwamr: {msg}");
+                    crate::say!("rwamr: {msg}");
                     rerun();
                 }
-                Err(e) => eprintln!("rwamr: `{name}` not updated: {e}"),
+                Err(e) => crate::say!("rwamr: `{name}` not updated: {e}"),
             }
             let _ = std::io::stdout().flush();
         }

@@ -273,3 +273,41 @@ fn every_mode_runs_and_reports_timings() {
         );
     }
 }
+
+/// A reader that goes away (`rwamr run ... | head -1`) or a broken stderr is not a
+/// crash: results stop printing, the run ends with its own status, nothing panics.
+#[test]
+fn closed_stdout_or_stderr_is_not_a_crash() {
+    let dir = temp_dir("closed-pipe");
+    let m = write_wat(
+        &dir,
+        "m.wasm",
+        r#"(module (func (export "f") (result i32 i32) (i32.const 1) (i32.const 2))
+                   (func (export "t") unreachable))"#,
+    );
+    let closed_pipe = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    let out = rwamr()
+        .args(["run", "--invoke", "f"])
+        .arg(&m)
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{out:?}"
+    );
+    // A trap reported to a broken stderr keeps the trap's status.
+    let out = rwamr()
+        .args(["run", "--invoke", "t"])
+        .arg(&m)
+        .stderr(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(134), "{out:?}");
+}
