@@ -105,15 +105,30 @@ fn parse_preload(s: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
-/// Writes a line to stderr. A closed or broken stderr is not worth dying for (`eprintln!`
-/// would panic on a broken pipe): the line is dropped.
+/// Writes a line to stderr, with control characters escaped (names from a module cannot
+/// rewrite the terminal or split the line). A closed or broken stderr is not worth dying
+/// for (`eprintln!` would panic on a broken pipe): the line is dropped.
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = $crate::printable(&format!($($arg)*));
+        let _ = writeln!(std::io::stderr(), "{line}");
     }};
 }
 pub(crate) use say;
+
+/// `line` with its control characters escaped (`\n`, `\u{1b}`, ...).
+fn printable(line: &str) -> String {
+    line.chars()
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            escaped
+                .into_iter()
+                .flatten()
+                .chain((!c.is_control()).then_some(c))
+        })
+        .collect()
+}
 
 /// Writes a result line to stdout. `false` when nobody reads stdout any more (a closed
 /// pipe, as under `| head -1`): the caller stops printing, which is not an error.
@@ -149,8 +164,9 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
         for (i, frame) in trap.backtrace().iter().take(SHOWN).enumerate() {
             say!("  {i:>3}: {frame}");
         }
-        if trap.backtrace().len() > SHOWN {
-            say!("  ... {} more frames", trap.backtrace().len() - SHOWN);
+        let more = trap.backtrace().len().saturating_sub(SHOWN) + trap.omitted_frames();
+        if more > 0 {
+            say!("  ... {more} more frames");
         }
     }
     ExitCode::from(TRAP_EXIT)
@@ -176,18 +192,20 @@ fn wasi_module(args: &RunArgs) -> rwamr::Result<rwamr::HostModule> {
 pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
     let bytes = std::fs::read(path)
         .map_err(|e| rwamr::Error::resource(format!("cannot read `{}`: {e}", path.display())))?;
-    if bytes.starts_with(b"\0asm") {
-        return Ok(bytes);
-    }
-    // Not a binary: accept the text format, as wasmtime does.
-    let text = String::from_utf8(bytes).map_err(|_| {
-        rwamr::Error::malformed(format!(
-            "`{}` is neither a wasm binary nor text",
+    match wat::Detect::from_bytes(&bytes) {
+        wat::Detect::WasmBinary => Ok(bytes),
+        // The text format is accepted too, as wasmtime does.
+        wat::Detect::WasmText => {
+            let text = String::from_utf8_lossy(&bytes);
+            args::wat_to_wasm(&text)
+                .map_err(|e| rwamr::Error::malformed(format!("`{}`: {e}", path.display())))
+        }
+        wat::Detect::Unknown => Err(rwamr::Error::malformed(format!(
+            "`{}` is not a wasm module: it starts neither with the binary format's magic \
+             bytes (\\0asm) nor with a `(` of the text format",
             path.display()
-        ))
-    })?;
-    args::wat_to_wasm(&text)
-        .map_err(|e| rwamr::Error::malformed(format!("`{}`: {e}", path.display())))
+        ))),
+    }
 }
 
 fn run(args: RunArgs) -> rwamr::Result<()> {

@@ -311,3 +311,68 @@ fn closed_stdout_or_stderr_is_not_a_crash() {
         .unwrap();
     assert_eq!(out.status.code(), Some(134), "{out:?}");
 }
+
+/// A hostile module's names (control bytes, a 1 MiB name) and a trap 5,000 calls deep
+/// give a short, printable report, the same in every mode: 32 frames shown, and the
+/// true number of the others.
+#[test]
+fn hostile_names_and_deep_traps_give_short_printable_reports() {
+    let dir = temp_dir("hostile-names");
+    let long = "x".repeat(1 << 20);
+    let m = write_wat(
+        &dir,
+        "m.wasm",
+        &format!(
+            r#"(module (func $f (@name "evil\1b[2J\0a{long}") (export "f") (param i32) (result i32)
+                 (if (result i32) (i32.eqz (local.get 0))
+                   (then unreachable)
+                   (else (call $f (i32.sub (local.get 0) (i32.const 1)))))))"#
+        ),
+    );
+    for mode in ["interp", "baseline", "optimized"] {
+        let out = rwamr()
+            .args(["run", "--mode", mode, "--invoke", "f"])
+            .arg(&m)
+            .arg("5000")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(134), "{mode}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.len() < 16 * 1024,
+            "{mode}: {} bytes of report",
+            err.len()
+        );
+        assert!(
+            !err.chars().any(|c| c.is_control() && c != '\n'),
+            "{mode}: control characters in {err:?}"
+        );
+        // 5,001 frames: 32 shown.
+        assert_eq!(
+            err.lines().filter(|l| l.contains("main!evil")).count(),
+            32,
+            "{mode}"
+        );
+        assert!(err.contains("... 4969 more frames"), "{mode}: {err}");
+    }
+}
+
+/// What is neither a wasm binary nor text is refused in one line; text errors are one
+/// line too.
+#[test]
+fn files_that_are_not_modules_get_one_line() {
+    let dir = temp_dir("not-modules");
+    for (name, bytes) in [
+        ("empty", &b""[..]),
+        ("short", b"ab\0"),
+        ("bad.wat", b"(module (func $a\n"),
+    ] {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let out = rwamr().arg("run").arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(!err.contains('\0'), "{name}: {err:?}");
+    }
+}

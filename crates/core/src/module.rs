@@ -585,27 +585,62 @@ impl Module {
         self.bodies.len() as u32
     }
 
-    /// The name of function `index` from the name section, else an export name.
-    pub fn known_func_name(&self, index: u32) -> Option<String> {
+    /// The name of function `index` from the name section, else an export name, as the
+    /// module gives it (any bytes, any length: see [`shown_name`] for showing it).
+    pub fn known_func_name(&self, index: u32) -> Option<&str> {
         if let Some(n) = self.func_names.get(&index) {
-            return Some(n.clone());
+            return Some(n);
         }
         self.export_order
             .iter()
             .find(|n| self.exports.get(n.as_str()) == Some(&(ExternKind::Func, index)))
-            .cloned()
+            .map(String::as_str)
     }
 
-    /// The name of function `index` (see [`Module::known_func_name`]), else `func[index]`.
+    /// The name of function `index` for errors and backtraces (see [`shown_name`]), else
+    /// `func[index]`.
     pub fn func_name(&self, index: u32) -> String {
-        self.known_func_name(index)
-            .unwrap_or_else(|| format!("func[{index}]"))
+        match self.known_func_name(index) {
+            Some(n) => shown_name(n),
+            None => format!("func[{index}]"),
+        }
     }
+}
+
+/// The most characters of a name that errors and backtraces show.
+const MAX_SHOWN_NAME: usize = 200;
+
+/// A name from a module (function, import, export), as messages show it: control
+/// characters escaped, so a name cannot rewrite the terminal or split a line, and at
+/// most [`MAX_SHOWN_NAME`] characters, so a huge name cannot flood a message.
+pub fn shown_name(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if i == MAX_SHOWN_NAME {
+            out.push_str(&format!("... ({} bytes in all)", name.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_names_are_one_short_line() {
+        assert_eq!(shown_name("f\n\x1b[2J"), "f\\n\\u{1b}[2J");
+        let long = "é".repeat(1 << 20);
+        let s = shown_name(&long);
+        assert!(s.chars().count() < MAX_SHOWN_NAME + 40, "{}", s.len());
+        assert!(s.ends_with("(2097152 bytes in all)"), "{s}");
+    }
 
     #[test]
     fn supported_features_are_wasm2_without_simd() {

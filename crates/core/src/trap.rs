@@ -61,6 +61,8 @@ pub struct Trap {
     detail: Option<String>,
     exit_status: Option<i32>,
     backtrace: Vec<FrameInfo>,
+    /// Frames active at the trap that the backtrace leaves out (deep recursion).
+    omitted_frames: usize,
 }
 
 /// One wasm frame of a trap's backtrace, innermost first.
@@ -84,12 +86,17 @@ impl fmt::Display for FrameInfo {
 }
 
 impl Trap {
+    /// The most frames a tier records in a backtrace: the innermost ones tell most, and
+    /// deep recursion would make huge ones.
+    pub const MAX_FRAMES: usize = 64;
+
     pub fn new(code: TrapCode) -> Self {
         Trap {
             code,
             detail: None,
             exit_status: None,
             backtrace: Vec::new(),
+            omitted_frames: 0,
         }
     }
     /// A trap raised by a host function, with its message.
@@ -116,13 +123,22 @@ impl Trap {
         &self.backtrace
     }
     /// Appends the frame of `func_index` in `module` (tiers call this while unwinding,
-    /// innermost frame first).
-    pub fn push_frame(&mut self, module: &str, func_index: u32, func_name: Option<String>) {
+    /// innermost frame first, for at most [`Trap::MAX_FRAMES`] frames). The name is kept
+    /// as messages show it (`module::shown_name`).
+    pub fn push_frame(&mut self, module: &str, func_index: u32, func_name: Option<&str>) {
         self.backtrace.push(FrameInfo {
-            module: module.to_string(),
+            module: crate::module::shown_name(module),
             func_index,
-            func_name,
+            func_name: func_name.map(crate::module::shown_name),
         });
+    }
+    /// Records that `n` more frames were active than the backtrace holds.
+    pub fn note_omitted_frames(&mut self, n: usize) {
+        self.omitted_frames += n;
+    }
+    /// How many active frames the backtrace leaves out (beyond [`Trap::MAX_FRAMES`]).
+    pub fn omitted_frames(&self) -> usize {
+        self.omitted_frames
     }
     pub fn code(&self) -> TrapCode {
         self.code

@@ -10,9 +10,6 @@ use crate::handlers::{enter_frame, memory_of};
 use crate::stack::{self, Ip, Stack};
 use rwamr_core::{FuncEntry, Trap, TrapCode};
 
-/// Most frames a trap's backtrace records.
-const MAX_BACKTRACE: usize = 1000;
-
 /// Native stack an entry leaves for what runs after it (host functions, nested entries):
 /// wasm -> host -> wasm recursion nests entries on the native stack, and must end in
 /// "call stack exhausted" before the thread's stack runs out.
@@ -70,17 +67,17 @@ fn backtrace(cx: &mut Cx<'_>) -> Trap {
         .take()
         .unwrap_or_else(|| Trap::host("interpreter stopped without a trap"));
     if trap.code() != TrapCode::Exit {
-        // Deep recursion would make huge backtraces: the innermost frames tell most.
         let callers = cx.frames.iter().rev().map(|a| (a.inst, a.func));
         for (inst, func) in std::iter::once((cx.inst, cx.func))
             .chain(callers)
-            .take(MAX_BACKTRACE)
+            .take(Trap::MAX_FRAMES)
         {
             let name = inst
                 .module()
                 .and_then(|m| m.known_func_name(func.func_index));
             trap.push_frame(inst.name(), func.func_index, name);
         }
+        trap.note_omitted_frames((cx.frames.len() + 1).saturating_sub(Trap::MAX_FRAMES));
     }
     trap
 }

@@ -59,6 +59,18 @@ pub fn trap_at(pc: usize) -> Option<u8> {
     .flatten()
 }
 
+/// Whether `pc` lies in a compiled function (not a trampoline or stub).
+pub fn in_function(pc: usize) -> bool {
+    with_code(pc, |off, info| {
+        let off = off as u32;
+        let i = info.funcs.partition_point(|f| f.start <= off);
+        i.checked_sub(1)
+            .and_then(|i| info.funcs.get(i))
+            .is_some_and(|f| off < f.end)
+    })
+    .unwrap_or(false)
+}
+
 /// The module and function index of the compiled function containing `pc`.
 pub fn function_at(pc: usize) -> Option<(Arc<Module>, u32)> {
     with_code(pc, |off, info| {

@@ -22,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 /// Most compiled frames a trap records for its backtrace.
-const MAX_FRAMES: usize = 64;
+const MAX_FRAMES: usize = Trap::MAX_FRAMES;
 
 /// One host->compiled-code entry on this thread's stack.
 #[repr(C)]
@@ -37,6 +37,8 @@ struct TrapRecord {
     code: Cell<u8>,
     pcs: [Cell<usize>; MAX_FRAMES],
     num_pcs: Cell<usize>,
+    /// Compiled frames beyond the first `MAX_FRAMES`, counted only.
+    more: Cell<usize>,
 }
 
 thread_local! {
@@ -52,6 +54,7 @@ thread_local! {
             code: Cell::new(0),
             pcs: [const { Cell::new(0) }; MAX_FRAMES],
             num_pcs: Cell::new(0),
+            more: Cell::new(0),
         }
     };
     static PENDING: RefCell<Option<Trap>> = const { RefCell::new(None) };
@@ -182,10 +185,10 @@ pub unsafe fn enter(
 
 /// The trap the handler recorded (or the pending one), with its compiled frames.
 fn take_trap(entry: &FuncEntry) -> Trap {
-    let (code, pcs) = RECORD.with(|r| {
+    let (code, pcs, more) = RECORD.with(|r| {
         let n = r.num_pcs.get();
         let pcs: Vec<usize> = r.pcs[..n].iter().map(Cell::get).collect();
-        (r.code.get(), pcs)
+        (r.code.get(), pcs, r.more.replace(0))
     });
     let mut trap = if code == crate::abi::user_trap::PENDING {
         PENDING
@@ -205,6 +208,7 @@ fn take_trap(entry: &FuncEntry) -> Trap {
                 trap.push_frame(name, func_index, module.known_func_name(func_index));
             }
         }
+        trap.note_omitted_frames(more);
     }
     trap
 }
@@ -238,21 +242,27 @@ unsafe fn handle_trap(context: *mut libc::c_void) -> bool {
         // Walk the frame-pointer chain of compiled frames (they keep frame pointers),
         // reading only inside the stack between the fault and the entry.
         let mut fp = gregs[libc::REG_RBP as usize] as usize;
-        while n < MAX_FRAMES && fp >= sp && fp + 16 <= saved_sp && fp.is_multiple_of(8) {
+        let mut more = 0;
+        while fp >= sp && fp + 16 <= saved_sp && fp.is_multiple_of(8) {
             // SAFETY: `fp..fp+16` lies in this thread's stack between the interrupted
             // stack pointer and the entry's saved one, all mapped and initialized.
             let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
             if !code::is_compiled(ret) {
                 break;
             }
-            r.pcs[n].set(ret - 1);
-            n += 1;
+            if n < MAX_FRAMES {
+                r.pcs[n].set(ret - 1);
+                n += 1;
+            } else if code::in_function(ret - 1) {
+                more += 1;
+            }
             if next <= fp {
                 break;
             }
             fp = next;
         }
         r.num_pcs.set(n);
+        r.more.set(more);
     });
     gregs[libc::REG_RIP as usize] = rwamr_jit_resume as *const () as usize as i64;
     gregs[libc::REG_RSP as usize] = saved_sp as i64;

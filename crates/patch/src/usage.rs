@@ -2,6 +2,7 @@
 //! same things at those indices: the condition for running a body from a new version
 //! of a module in an old instance's context.
 
+use rwamr_core::module::shown_name;
 use rwamr_core::{Error, Module, Result};
 use std::collections::BTreeSet;
 use wasmparser::{BlockType, Operator as O};
@@ -126,6 +127,7 @@ pub fn check_compatible(old: &Module, new: &Module, u: &Usage) -> Result<(), Str
         }
         if let (Some(a), Some(b)) = (old.known_func_name(f), new.known_func_name(f)) {
             if a != b {
+                let (a, b) = (shown_name(a), shown_name(b));
                 return Err(format!(
                     "it calls function {f}, which is `{a}` in the running instance but `{b}` in the new version (functions were reordered)"
                 ));
