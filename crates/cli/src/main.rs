@@ -10,7 +10,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// Exit status of a run that ended in a wasm trap (as wasmtime: 128 + SIGABRT).
+/// Exit statuses. A program's own status passes through when it is at most
+/// [`MAX_PROGRAM_STATUS`]; the ones above are rwamr's, so a caller can tell who ended the
+/// run (as wasmtime, which refuses program statuses from 126 up).
+const MAX_PROGRAM_STATUS: i32 = 125;
+/// rwamr could not run the program: a bad module, argument or import, an I/O error, or a
+/// program status out of range.
+const ERROR_EXIT: u8 = 126;
+/// The run ended in a wasm trap (128 + SIGABRT, as wasmtime).
 const TRAP_EXIT: u8 = 134;
 
 #[derive(Parser)]
@@ -149,14 +156,21 @@ fn main() -> ExitCode {
 }
 
 /// Prints an error (with the wasm backtrace of a trap) and picks the exit status: the
-/// program's own for a WASI exit, 134 for a trap, 1 otherwise.
+/// program's own for a WASI exit (0 to 125), 134 for a trap, 126 otherwise.
 fn report_error(e: &rwamr::Error) -> ExitCode {
     if let Some(status) = e.trap().and_then(|t| t.exit_status()) {
-        return ExitCode::from(status as u8);
+        if (0..=MAX_PROGRAM_STATUS).contains(&status) {
+            return ExitCode::from(status as u8);
+        }
+        say!(
+            "error: the program exited with status {status}, which cannot be passed on: \
+             statuses 0 to {MAX_PROGRAM_STATUS} are the program's, those above rwamr's"
+        );
+        return ExitCode::from(ERROR_EXIT);
     }
     say!("error: {e}");
     if e.kind() != ErrorKind::Trap {
-        return ExitCode::FAILURE;
+        return ExitCode::from(ERROR_EXIT);
     }
     if let Some(trap) = e.trap().filter(|t| !t.backtrace().is_empty()) {
         say!("wasm backtrace:");

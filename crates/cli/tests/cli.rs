@@ -80,7 +80,7 @@ fn errors_exit_nonzero_with_one_line_and_traps_have_their_own_status() {
         .arg("x")
         .output()
         .unwrap();
-    assert_eq!(bad_arg.status.code(), Some(1));
+    assert_eq!(bad_arg.status.code(), Some(126));
     let err = String::from_utf8_lossy(&bad_arg.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("not a valid i32"), "{err}");
@@ -90,18 +90,18 @@ fn errors_exit_nonzero_with_one_line_and_traps_have_their_own_status() {
         .arg(&m)
         .output()
         .unwrap();
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(126));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no export named `nope`"));
 
     let no_file = rwamr().args(["run", "/nonexistent.wasm"]).output().unwrap();
-    assert_eq!(no_file.status.code(), Some(1));
+    assert_eq!(no_file.status.code(), Some(126));
 
     let mode = rwamr()
         .args(["run", "--mode", "aot"])
         .arg(&m)
         .output()
         .unwrap();
-    assert_eq!(mode.status.code(), Some(1));
+    assert_eq!(mode.status.code(), Some(126));
     assert!(String::from_utf8_lossy(&mode.stderr).contains("not built yet"));
 }
 
@@ -228,7 +228,7 @@ fn dir_and_env_arguments_are_checked() {
         .arg(&prog)
         .output()
         .unwrap();
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(126));
     let bad_env = rwamr()
         .args(["run", "--env", "NOEQUALS"])
         .arg(&prog)
@@ -370,9 +370,45 @@ fn files_that_are_not_modules_get_one_line() {
         let p = dir.join(name);
         std::fs::write(&p, bytes).unwrap();
         let out = rwamr().arg("run").arg(&p).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+        assert_eq!(out.status.code(), Some(126), "{name}: {out:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
         assert!(!err.contains('\0'), "{name}: {err:?}");
+    }
+}
+
+/// Program statuses 0 to 125 pass through; the ones above are rwamr's (126: could not
+/// run, 134: trap), so a status out of range is refused, never taken mod 256.
+#[test]
+fn program_statuses_pass_through_up_to_125() {
+    let dir = temp_dir("statuses");
+    for (status, want) in [
+        (0, 0),
+        (1, 1),
+        (125, 125),
+        (126, 126),
+        (134, 126),
+        (256, 126),
+        (300, 126),
+        (-1, 126),
+    ] {
+        let prog = write_wat(
+            &dir,
+            &format!("exit{status}.wasm"),
+            &format!(
+                r#"(module
+                     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                     (memory (export "memory") 1)
+                     (func (export "_start") (call $exit (i32.const {status}))))"#
+            ),
+        );
+        let out = rwamr().arg("run").arg(&prog).output().unwrap();
+        assert_eq!(out.status.code(), Some(want), "status {status}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if want == 126 {
+            assert!(err.contains(&format!("status {status}")), "{err}");
+        } else {
+            assert!(err.is_empty(), "{err}");
+        }
     }
 }
