@@ -412,3 +412,31 @@ fn program_statuses_pass_through_up_to_125() {
         }
     }
 }
+
+/// Under an address-space limit, tables the host cannot allocate are an error (status
+/// 126, one line), never an abort that looks like a trap.
+#[test]
+fn tables_the_host_cannot_allocate_are_an_error() {
+    let dir = temp_dir("table-oom");
+    let tables = "(table 9999990 funcref)".repeat(100);
+    let m = write_wat(
+        &dir,
+        "m.wasm",
+        &format!(r#"(module {tables} (func (export "_start")))"#),
+    );
+    for mode in ["interp", "baseline", "optimized"] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 3000000 && exec \"$0\" run --mode {mode} \"$1\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_rwamr"))
+            .arg(&m)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(126), "{mode}: {err}");
+        assert!(err.contains("cannot allocate a table"), "{mode}: {err}");
+        assert_eq!(err.lines().count(), 1, "{mode}: {err}");
+    }
+}

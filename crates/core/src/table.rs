@@ -36,8 +36,37 @@ pub struct Table {
     holders: Holders,
 }
 
-fn cells(n: usize, init: u64) -> Cells {
-    (0..n).map(|_| AtomicU64::new(init)).collect()
+/// An element array of `n` cells holding `init`, or `None` when the host cannot
+/// allocate it. Null-filled arrays come from zeroed allocations, which the system maps
+/// lazily: a large table costs no memory until its elements are written.
+fn cells(n: usize, init: u64) -> Option<Cells> {
+    let layout = std::alloc::Layout::array::<AtomicU64>(n).ok()?;
+    let cells: Cells = if layout.size() == 0 {
+        Box::new([])
+    } else {
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<AtomicU64>();
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `p` is a fresh allocation of `layout`, i.e. of `n` `AtomicU64`s, all
+        // zero bytes, which is a valid `AtomicU64` (0); the box frees it with the same
+        // layout.
+        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n)) }
+    };
+    if init != 0 {
+        for c in cells.iter() {
+            c.store(init, Ordering::Relaxed);
+        }
+    }
+    Some(cells)
+}
+
+/// The error of a table the host cannot allocate.
+fn no_memory(n: usize) -> crate::Error {
+    crate::Error::resource(format!(
+        "cannot allocate a table of {n} elements: the host is out of memory"
+    ))
 }
 
 impl Table {
@@ -50,7 +79,7 @@ impl Table {
                 ty.min
             )));
         }
-        let first = cells(ty.min as usize, init);
+        let first = cells(ty.min as usize, init).ok_or_else(|| no_memory(ty.min as usize))?;
         let (base, len) = (first.as_ptr() as *mut AtomicU64, first.len());
         let table = Table {
             ty,
@@ -173,12 +202,13 @@ impl Table {
         if delta == 0 {
             return Some(old_len);
         }
+        // The new elements are `init`; when the host cannot allocate them, the grow fails
+        // as wasm allows (-1).
+        let grown = cells(new_len as usize, init)?;
+        for (new, old) in grown.iter().zip(old) {
+            new.store(old.load(Ordering::Acquire), Ordering::Relaxed);
+        }
         self.holders.note(init);
-        let grown: Cells = old
-            .iter()
-            .map(|c| AtomicU64::new(c.load(Ordering::Acquire)))
-            .chain((0..delta).map(|_| AtomicU64::new(init)))
-            .collect();
         self.base
             .store(grown.as_ptr() as *mut AtomicU64, Ordering::Release);
         self.len.store(grown.len(), Ordering::Release);
