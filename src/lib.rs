@@ -27,6 +27,7 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub use rwamr_core::module::escape_controls;
 pub use rwamr_core::{
     Caller, CompiledModule, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func, FuncType,
     GlobalRef, GlobalType, HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table,

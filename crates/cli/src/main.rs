@@ -118,24 +118,11 @@ fn parse_preload(s: &str) -> Result<(String, PathBuf), String> {
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let line = $crate::printable(&format!($($arg)*));
+        let line = rwamr::escape_controls(&format!($($arg)*));
         let _ = writeln!(std::io::stderr(), "{line}");
     }};
 }
 pub(crate) use say;
-
-/// `line` with its control characters escaped (`\n`, `\u{1b}`, ...).
-fn printable(line: &str) -> String {
-    line.chars()
-        .flat_map(|c| {
-            let escaped = c.is_control().then(|| c.escape_default());
-            escaped
-                .into_iter()
-                .flatten()
-                .chain((!c.is_control()).then_some(c))
-        })
-        .collect()
-}
 
 /// Writes a result line to stdout. `false` when nobody reads stdout any more (a closed
 /// pipe, as under `| head -1`): the caller stops printing, which is not an error.

@@ -614,12 +614,21 @@ const MAX_SHOWN_NAME: usize = 200;
 /// characters escaped, so a name cannot rewrite the terminal or split a line, and at
 /// most [`MAX_SHOWN_NAME`] characters, so a huge name cannot flood a message.
 pub fn shown_name(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if i == MAX_SHOWN_NAME {
-            out.push_str(&format!("... ({} bytes in all)", name.len()));
-            break;
-        }
+    match name.char_indices().nth(MAX_SHOWN_NAME) {
+        Some((cut, _)) => format!(
+            "{}... ({} bytes in all)",
+            escape_controls(&name[..cut]),
+            name.len()
+        ),
+        None => escape_controls(name),
+    }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`, ...): safe to print on a
+/// terminal, and one line.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
