@@ -20,7 +20,7 @@
 
 mod usage;
 
-use rwamr_core::module::{Import, ImportKind};
+use rwamr_core::module::{shown_name, Import, ImportKind};
 use rwamr_core::{Error, Extern, ExternKind, Instance, Module, Result};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -285,7 +285,12 @@ pub fn check_fresh(
     let names_old = |m: &str| m == module_name || other_names.iter().any(|n| n == m);
     for d in dependents {
         for imp in d.module.imports.iter().filter(|i| names_old(&i.module)) {
-            let what = format!("`{}` imports `{}`.`{}`", d.name, imp.module, imp.name);
+            let what = format!(
+                "`{}` imports `{}`.`{}`",
+                d.name,
+                shown_name(&imp.module),
+                shown_name(&imp.name)
+            );
             let ImportKind::Func(want) = imp.kind else {
                 return Err(Error::incompatible(format!(
                     "cannot update `{module_name}` fresh: {what}, a {}; a fresh update re-points only functions (use KeepState, or reload `{}`)",

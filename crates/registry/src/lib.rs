@@ -6,6 +6,7 @@
 
 use hashbrown::{HashMap, HashSet};
 use rwamr_core::instance::ResolvedImport;
+use rwamr_core::module::shown_name;
 use rwamr_core::{
     CompiledModule, Engine, Error, Extern, ExternKind, Func, GlobalRef, HostModule, Instance,
     Memory, Mode, Result, Table,
@@ -161,16 +162,16 @@ impl Registry {
         let mut out = Vec::with_capacity(compiled.module.imports.len());
         let mut from = HashSet::new();
         for imp in &compiled.module.imports {
+            // Names from the module, as messages show them.
+            let (m, n) = (shown_name(&imp.module), shown_name(&imp.name));
             let owner = st.modules.get(&imp.module).ok_or_else(|| {
                 Error::link(format!(
-                    "unknown import `{}`.`{}`: no module named `{}` is loaded",
-                    imp.module, imp.name, imp.module
+                    "unknown import `{m}`.`{n}`: no module named `{m}` is loaded"
                 ))
             })?;
             let item = owner.export(&imp.name).ok_or_else(|| {
                 Error::link(format!(
-                    "unknown import `{}`.`{}`: module `{}` has no export named `{}`",
-                    imp.module, imp.name, imp.module, imp.name
+                    "unknown import `{m}`.`{n}`: module `{m}` has no export named `{n}`"
                 ))
             })?;
             out.push(ResolvedImport {

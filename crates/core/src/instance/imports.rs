@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::global::Global;
 use crate::memory::Memory;
-use crate::module::{ImportKind, Module};
+use crate::module::{shown_name, ImportKind, Module};
 use crate::slot::FuncSlot;
 use crate::table::Table;
 use crate::types::{limits_match, SigId};
@@ -23,6 +23,7 @@ pub(super) struct Imported {
 }
 
 fn incompatible(module: &str, name: &str, detail: String) -> Error {
+    let (module, name) = (shown_name(module), shown_name(name));
     Error::link(format!(
         "incompatible import type for `{module}`.`{name}`: {detail}"
     ))
