@@ -96,6 +96,25 @@ impl Config {
         self.mixed_modes = mixed;
         self
     }
+    /// Whether running wasm costs fuel (default: no). Each thread has its own fuel
+    /// ([`Engine::set_fuel`], initially 0); code that runs out traps with
+    /// [`TrapCode::OutOfFuel`]. Every operator costs 1 except `nop`, `drop`, `block`,
+    /// `loop`, `end`, `else`, `unreachable` and `return` (0), charged the same way in
+    /// every mode, so a program consumes the same fuel in each. The checks cost time:
+    /// see the README's figures.
+    pub fn consume_fuel(mut self, on: bool) -> Self {
+        self.limits.metering.fuel = on;
+        self
+    }
+    /// Whether wasm can be stopped by a deadline (default: no): the engine's epoch,
+    /// which any thread advances with [`Engine::increment_epoch`], against each thread's
+    /// deadline ([`Engine::set_epoch_deadline`]). Code whose deadline has come traps
+    /// with [`TrapCode::Interrupted`] at its next function entry or loop iteration (or
+    /// within a few MiB of a long `memory.copy` or `memory.fill`).
+    pub fn epoch_interruption(mut self, on: bool) -> Self {
+        self.limits.metering.epoch = on;
+        self
+    }
     pub fn get_mode(&self) -> Mode {
         self.mode
     }
@@ -162,6 +181,61 @@ impl Engine {
 
     pub fn mode(&self) -> Mode {
         self.inner.mode()
+    }
+
+    fn fuel_on(&self) -> Result<()> {
+        if self.inner.metering().fuel {
+            Ok(())
+        } else {
+            Err(Error::unsupported(
+                "fuel is off in this engine: turn it on with Config::consume_fuel(true)",
+            ))
+        }
+    }
+
+    /// Sets the calling thread's fuel: what the wasm it runs from now on may consume
+    /// (at most `i64::MAX`). Fuel belongs to the thread, not the engine: calls the
+    /// thread makes, nested ones included, draw on it.
+    pub fn set_fuel(&self, fuel: u64) -> Result<()> {
+        self.fuel_on()?;
+        rwamr_core::meter::set_fuel(fuel);
+        Ok(())
+    }
+    /// The calling thread's fuel left (0 after running out).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.fuel_on()?;
+        Ok(rwamr_core::meter::fuel())
+    }
+    /// Adds to the calling thread's fuel.
+    pub fn add_fuel(&self, fuel: u64) -> Result<()> {
+        self.fuel_on()?;
+        rwamr_core::meter::add_fuel(fuel);
+        Ok(())
+    }
+
+    /// Advances the engine's epoch by one; callable from any thread (clone the engine).
+    /// Returns the new epoch.
+    pub fn increment_epoch(&self) -> u64 {
+        self.inner.epoch().increment()
+    }
+    /// The engine's current epoch.
+    pub fn current_epoch(&self) -> u64 {
+        self.inner.epoch().current()
+    }
+    /// Sets the calling thread's deadline `ticks` epochs from now: wasm it runs traps
+    /// with [`TrapCode::Interrupted`] once the epoch has advanced that far (`u64::MAX`:
+    /// never). The deadline stays until set again; set it before each call to bound
+    /// each call.
+    pub fn set_epoch_deadline(&self, ticks: u64) -> Result<()> {
+        if !self.inner.metering().epoch {
+            return Err(Error::unsupported(
+                "epoch deadlines are off in this engine: turn them on with \
+                 Config::epoch_interruption(true)",
+            ));
+        }
+        let at = self.inner.epoch().current().saturating_add(ticks);
+        rwamr_core::meter::set_deadline(at);
+        Ok(())
     }
 }
 

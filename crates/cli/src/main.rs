@@ -2,13 +2,14 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod timeout;
 mod watch;
 
 use clap::{Parser, Subcommand};
-use rwamr::{wasi, Config, Engine, ErrorKind, Mode, Registry};
+use rwamr::{wasi, Config, Engine, ErrorKind, Mode, Registry, TrapCode};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Exit statuses. A program's own status passes through when it is at most
 /// [`MAX_PROGRAM_STATUS`]; the ones above are rwamr's, so a caller can tell who ended the
@@ -19,6 +20,12 @@ const MAX_PROGRAM_STATUS: i32 = 125;
 const ERROR_EXIT: u8 = 126;
 /// The run ended in a wasm trap (128 + SIGABRT, as wasmtime).
 const TRAP_EXIT: u8 = 134;
+/// `--timeout` stopped the run (128 + SIGALRM: what a shell shows for a program that a
+/// timer ended).
+const TIMEOUT_EXIT: u8 = 142;
+/// `--fuel` ran out (128 + SIGXCPU: what a shell shows for a program past its CPU
+/// limit).
+const OUT_OF_FUEL_EXIT: u8 = 152;
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +76,14 @@ struct RunArgs {
     /// stack exhausted" trap (default 1 MiB).
     #[arg(long, value_name = "BYTES")]
     max_wasm_stack: Option<usize>,
+    /// Stop the program after it has run N units of fuel (about one per wasm
+    /// instruction, the same count in every mode); it then ends with status 152.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+    /// Stop the program after DURATION (e.g. 1s, 500ms, 2m, 1.5s; a plain number is
+    /// seconds); it then ends with status 142. With --watch, each run gets DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// Print how long reading, compiling, instantiating and running took (stderr).
     #[arg(long)]
     timings: bool,
@@ -86,6 +101,26 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
     Mode::from_name(s).ok_or_else(|| {
         format!("unknown mode `{s}`; expected one of: interp, baseline, optimized, aot, tiered")
     })
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let scale = match unit {
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("unknown unit `{unit}` in `{s}`; use ms, s, m or h")),
+    };
+    let v: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a duration such as 1s or 500ms, got `{s}`"))?;
+    Duration::try_from_secs_f64(v * scale)
+        .map_err(|_| format!("`{s}` is not a duration rwamr can wait for"))
 }
 
 fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
@@ -159,6 +194,17 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
     if e.kind() != ErrorKind::Trap {
         return ExitCode::from(ERROR_EXIT);
     }
+    match e.trap().map(|t| t.code()) {
+        Some(TrapCode::OutOfFuel) => {
+            say!("the program used up the fuel --fuel gave it");
+            return ExitCode::from(OUT_OF_FUEL_EXIT);
+        }
+        Some(TrapCode::Interrupted) => {
+            say!("the program ran longer than --timeout allowed");
+            return ExitCode::from(TIMEOUT_EXIT);
+        }
+        _ => {}
+    }
     if let Some(trap) = e.trap().filter(|t| !t.backtrace().is_empty()) {
         say!("wasm backtrace:");
         const SHOWN: usize = 32;
@@ -214,7 +260,9 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     let mut config = Config::default()
         .mode(args.mode)
         .lazy_baseline(!args.eager)
-        .mixed_modes(false);
+        .mixed_modes(false)
+        .consume_fuel(args.fuel.is_some())
+        .epoch_interruption(args.timeout.is_some());
     if let Some(b) = args.max_wasm_stack {
         config = config.max_wasm_stack(b);
     }
@@ -222,6 +270,18 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         config = config.max_call_depth(d);
     }
     let engine = Engine::new(config)?;
+    if let Some(fuel) = args.fuel {
+        // Start functions (of preloads too) run on it as well.
+        engine.set_fuel(fuel)?;
+    }
+    let timer = args
+        .timeout
+        .map(|limit| timeout::Timer::new(&engine, limit));
+    // The first run's time counts from here: start functions run on it too.
+    let mut first_run = timer
+        .as_ref()
+        .map(|t| t.start(Instant::now()))
+        .transpose()?;
     let registry = Registry::new(&engine);
     registry.define_host(wasi::MODULE_NAME, &wasi_module(&args)?)?;
     for (name, file) in &args.preload {
@@ -259,7 +319,14 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     } else {
         Vec::new()
     };
-    let run_once = || -> rwamr::Result<()> {
+    let mut run_once = || -> rwamr::Result<()> {
+        let _running = match first_run.take() {
+            Some(r) => Some(r),
+            None => timer
+                .as_ref()
+                .map(|t| t.start(Instant::now()))
+                .transpose()?,
+        };
         for r in &func.call(&params)? {
             if !print_result(&args::format_val(r)) {
                 break;

@@ -440,3 +440,82 @@ fn tables_the_host_cannot_allocate_are_an_error() {
         assert_eq!(err.lines().count(), 1, "{mode}: {err}");
     }
 }
+
+/// `--timeout` ends an endless WASI program within about its duration, in every mode,
+/// with status 142; one blocked outside wasm (reading a stdin that never ends) too.
+/// `--fuel` ends it with 152, and a program within its fuel runs as without.
+#[test]
+fn timeout_and_fuel_stop_endless_programs() {
+    let dir = temp_dir("stop");
+    let spin = write_wat(
+        &dir,
+        "spin.wasm",
+        r#"(module (memory (export "memory") 1)
+             (func (export "_start") (loop $l (br $l))))"#,
+    );
+    let read = write_wat(
+        &dir,
+        "read.wasm",
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")
+               (i32.store (i32.const 0) (i32.const 16))
+               (i32.store (i32.const 4) (i32.const 16))
+               (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+    );
+    let short = write_wat(
+        &dir,
+        "short.wasm",
+        r#"(module (func (export "f") (param i32) (result i32)
+             (local.get 0) (i32.const 1) (i32.add)))"#,
+    );
+    for mode in ["interp", "baseline", "optimized"] {
+        let t = std::time::Instant::now();
+        let out = rwamr()
+            .args(["run", "--mode", mode, "--timeout", "300ms"])
+            .arg(&spin)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(142), "{mode}: {out:?}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{mode}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--timeout"), "{mode}: {err}");
+
+        let out = rwamr()
+            .args(["run", "--mode", mode, "--fuel", "100000"])
+            .arg(&spin)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(152), "{mode}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--fuel"),
+            "{out:?}"
+        );
+
+        // add costs 3 units: exactly enough runs, one less does not.
+        for (fuel, code) in [("3", 0), ("2", 152)] {
+            let out = rwamr()
+                .args(["run", "--mode", mode, "--fuel", fuel, "--invoke", "f"])
+                .arg(&short)
+                .arg("41")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(code), "{mode} fuel {fuel}: {out:?}");
+        }
+    }
+    // stdin stays open (a pipe nobody writes): the read blocks outside wasm.
+    let mut child = rwamr()
+        .args(["run", "--timeout", "200ms"])
+        .arg(&read)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // (`wait` would close the child's stdin first: keep it open.)
+    let _stdin = child.stdin.take();
+    let t = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(142));
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+}

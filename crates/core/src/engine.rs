@@ -4,6 +4,7 @@
 
 use crate::compile::Compiler;
 use crate::error::{Error, Result};
+use crate::meter::{Epoch, Metering};
 use crate::slot::{FuncCode, NativeStubs};
 use crate::types::{FuncType, TypeRegistry};
 use std::fmt;
@@ -75,6 +76,8 @@ pub struct Limits {
     /// [`UNCHECKED_MEMORY_GUARD`] (the default), and check bounds otherwise; the
     /// interpreter always checks.
     pub memory_guard_bytes: usize,
+    /// Fuel and epoch deadlines (see `meter.rs`); off by default.
+    pub metering: Metering,
 }
 
 impl Default for Limits {
@@ -84,6 +87,7 @@ impl Default for Limits {
             max_stack_cells: 1 << 20,
             max_wasm_stack: 1 << 20,
             memory_guard_bytes: UNCHECKED_MEMORY_GUARD,
+            metering: Metering::default(),
         }
     }
 }
@@ -96,6 +100,8 @@ struct EngineInner {
     compilers: Vec<(Mode, Box<dyn Compiler>)>,
     /// Native entry points for code without its own, when a compiled tier may call it.
     native_stubs: Option<Arc<dyn NativeStubs>>,
+    /// The epoch deadlines are measured in (see `meter.rs`).
+    epoch: Epoch,
 }
 
 /// Shared engine state; cheap to clone.
@@ -140,6 +146,7 @@ impl Engine {
                 types: TypeRegistry::default(),
                 compilers,
                 native_stubs,
+                epoch: Epoch::default(),
             }),
         })
     }
@@ -176,6 +183,14 @@ impl Engine {
     }
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+    /// What the engine's code meters (fuel, deadlines).
+    pub fn metering(&self) -> Metering {
+        self.inner.limits.metering
+    }
+    /// The engine's epoch counter, which deadlines are measured in.
+    pub fn epoch(&self) -> &Epoch {
+        &self.inner.epoch
     }
     pub fn types(&self) -> &TypeRegistry {
         &self.inner.types

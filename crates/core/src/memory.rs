@@ -10,6 +10,7 @@
 //! they never leave the mapping.
 
 use crate::error::{Error, Result};
+use crate::meter::Epoch;
 use crate::trap::{Trap, TrapCode};
 use crate::types::MemoryType;
 use std::ptr::NonNull;
@@ -325,23 +326,105 @@ impl<'a> MemoryView<'a> {
         Ok(())
     }
 
-    /// `memory.fill`.
-    pub fn fill(&self, addr: u64, value: u8, len: u64) -> Result<(), TrapCode> {
+    /// `memory.fill`; with `interrupt`, a long fill stops at the thread's deadline (see
+    /// [`fill_bytes`]).
+    pub fn fill(
+        &self,
+        addr: u64,
+        value: u8,
+        len: u64,
+        interrupt: Option<&Epoch>,
+    ) -> Result<(), TrapCode> {
         let at = self.check(addr, usize::try_from(len).unwrap_or(usize::MAX))?;
         // SAFETY: bounds checked above.
-        unsafe { std::ptr::write_bytes(self.base.as_ptr().add(at), value, len as usize) };
-        Ok(())
+        unsafe { fill_bytes(self.base.as_ptr().add(at), value, len as usize, interrupt) }
     }
 
-    /// `memory.copy` within one memory (overlap allowed).
-    pub fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+    /// `memory.copy` within one memory (overlap allowed); with `interrupt`, a long copy
+    /// stops at the thread's deadline (see [`copy_bytes`]).
+    pub fn copy_within(
+        &self,
+        dst: u64,
+        src: u64,
+        len: u64,
+        interrupt: Option<&Epoch>,
+    ) -> Result<(), TrapCode> {
         let n = usize::try_from(len).unwrap_or(usize::MAX);
         let d = self.check(dst, n)?;
         let s = self.check(src, n)?;
-        // SAFETY: both ranges are bounds checked above; `copy` allows overlap.
-        unsafe { std::ptr::copy(self.base.as_ptr().add(s), self.base.as_ptr().add(d), n) };
-        Ok(())
+        let base = self.base.as_ptr();
+        // SAFETY: both ranges are bounds checked above.
+        unsafe { copy_bytes(base.add(d), base.add(s), n, interrupt) }
     }
+}
+
+/// Bulk memory operations longer than this check the deadline (with `interrupt`)
+/// before each further chunk of this many bytes: about a millisecond of copying.
+pub const BULK_CHUNK: usize = 4 << 20;
+
+/// Copies `len` bytes from `src` to `dst` (the ranges may overlap), in chunks of
+/// [`BULK_CHUNK`] with the deadline of [`Epoch::reached`] checked between them when
+/// `interrupt` is given. An interrupted copy has copied some chunks and traps with
+/// [`TrapCode::Interrupted`].
+///
+/// # Safety
+/// `src..src+len` is readable and `dst..dst+len` writable memory (other threads may race
+/// on linear memory's bytes, as wasm's memory model allows).
+pub unsafe fn copy_bytes(
+    dst: *mut u8,
+    src: *const u8,
+    len: usize,
+    interrupt: Option<&Epoch>,
+) -> Result<(), TrapCode> {
+    // Chunks go in the order that reads every source byte before it is overwritten:
+    // from the end when the destination lies above the source.
+    let backwards = (dst as usize) > (src as usize);
+    in_chunks(len, backwards, interrupt, |at, n| {
+        // SAFETY: `at..at+n` lies inside both ranges (the caller's guarantee); `copy`
+        // is memmove.
+        unsafe { std::ptr::copy(src.add(at), dst.add(at), n) }
+    })
+}
+
+/// Fills `len` bytes at `dst` with `value`, in chunks as [`copy_bytes`] copies.
+///
+/// # Safety
+/// `dst..dst+len` is writable memory.
+pub unsafe fn fill_bytes(
+    dst: *mut u8,
+    value: u8,
+    len: usize,
+    interrupt: Option<&Epoch>,
+) -> Result<(), TrapCode> {
+    in_chunks(len, false, interrupt, |at, n| {
+        // SAFETY: `at..at+n` lies inside the range (the caller's guarantee).
+        unsafe { std::ptr::write_bytes(dst.add(at), value, n) }
+    })
+}
+
+/// Calls `step(at, n)` on `0..len`: at once without `interrupt`, else in chunks of
+/// [`BULK_CHUNK`] (from the end when `backwards`), stopping with
+/// [`TrapCode::Interrupted`] before a chunk once the thread's deadline has come.
+fn in_chunks(
+    len: usize,
+    backwards: bool,
+    interrupt: Option<&Epoch>,
+    mut step: impl FnMut(usize, usize),
+) -> Result<(), TrapCode> {
+    let Some(epoch) = interrupt.filter(|_| len > BULK_CHUNK) else {
+        step(0, len);
+        return Ok(());
+    };
+    let mut done = 0;
+    while done < len {
+        if done > 0 && epoch.reached() {
+            return Err(TrapCode::Interrupted);
+        }
+        let n = BULK_CHUNK.min(len - done);
+        step(if backwards { len - done - n } else { done }, n);
+        done += n;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -392,6 +475,47 @@ mod tests {
         assert!(m.view().load::<u8>(0).is_err());
         assert_eq!(m.grow(0), Some(0));
         assert_eq!(m.grow(1), None);
+    }
+
+    #[test]
+    fn chunked_copies_move_overlapping_ranges_like_memmove() {
+        let epoch = Epoch::default();
+        let len = 2 * BULK_CHUNK + 12345;
+        for (src, dst) in [
+            (0, 1000),
+            (1000, 0),
+            (0, BULK_CHUNK + 7),
+            (BULK_CHUNK + 7, 3),
+        ] {
+            let mut a: Vec<u8> = (0..len + 2 * BULK_CHUNK)
+                .map(|i| (i * 7 % 251) as u8)
+                .collect();
+            let mut b = a.clone();
+            a.copy_within(src..src + len, dst);
+            let p = b.as_mut_ptr();
+            // SAFETY: both ranges lie inside `b`.
+            unsafe { copy_bytes(p.add(dst), p.add(src), len, Some(&epoch)) }.unwrap();
+            assert!(a == b, "src {src} dst {dst}");
+        }
+    }
+
+    #[test]
+    fn a_long_fill_stops_at_the_deadline() {
+        let epoch = Epoch::default();
+        let mut a = vec![0u8; 3 * BULK_CHUNK];
+        crate::meter::set_deadline(epoch.current());
+        // SAFETY: the range is `a`.
+        let r = unsafe { fill_bytes(a.as_mut_ptr(), 1, a.len(), Some(&epoch)) };
+        crate::meter::set_deadline(u64::MAX);
+        assert_eq!(r, Err(TrapCode::Interrupted));
+        assert_eq!(
+            a.iter().filter(|b| **b == 1).count(),
+            BULK_CHUNK,
+            "one chunk ran"
+        );
+        // SAFETY: as above.
+        unsafe { fill_bytes(a.as_mut_ptr(), 2, a.len(), Some(&epoch)) }.unwrap();
+        assert!(a.iter().all(|b| *b == 2));
     }
 
     proptest::proptest! {

@@ -10,6 +10,7 @@
 //! operators of the other proposals with an error naming them.
 
 use crate::error::{Error, Result};
+use crate::meter::{ends_stretch, fuel_cost, Metering};
 use crate::module::Module;
 use crate::types::{FuncType, ValType};
 use wasmparser::{BlockType, Operator, OperatorsReader, VisitOperator};
@@ -75,38 +76,98 @@ pub fn read_err(e: wasmparser::BinaryReaderError) -> Error {
 }
 
 /// A tier's function translator: a visitor (see [`visit_operators!`]) that knows
-/// whether the code at its position can run.
+/// whether the code at its position can run, and meters it when asked.
 pub trait FuncTranslator {
     /// Whether the next operator can be reached. After `br`, `return`, `unreachable` and
     /// the like, nothing can until the `else` or `end` of the innermost frame.
     fn reachable(&self) -> bool;
+    /// Charges `fuel` for the stretch of code that starts here (see `meter.rs`); with
+    /// `check` (function entry, loop iterations), then traps when the fuel is negative.
+    fn consume_fuel(&mut self, fuel: u64, check: bool) -> Result<()>;
+    /// Traps when the thread's epoch deadline has come (see `meter.rs`).
+    fn check_deadline(&mut self) -> Result<()>;
 }
 
 /// Feeds the operators of a function body to `t`. In unreachable code only the frame
 /// structure matters: blocks opened there are counted and skipped here, and `t` sees
 /// only the `else` or `end` of its innermost open frame, which may make code reachable
 /// again. Tiers therefore never translate unreachable code.
-pub fn translate_operators<'a, T>(mut ops: OperatorsReader<'a>, t: &mut T) -> Result<()>
+///
+/// With `metering`, this is also where metering is decided for every tier: at the start
+/// of each reachable stretch (`meter.rs`) `t` is asked to check the deadline (function
+/// entry and loop iterations) and to charge the stretch's fuel.
+pub fn translate_operators<'a, T>(
+    mut ops: OperatorsReader<'a>,
+    t: &mut T,
+    metering: Metering,
+) -> Result<()>
 where
     T: FuncTranslator,
     for<'t> &'t mut T: VisitOperator<'a, Output = Result<()>>,
 {
     // Blocks opened in unreachable code, not yet ended.
     let mut dead = 0u32;
+    // A stretch starts at the next reachable operator: `Some(check)`, where `check` says
+    // it is the function's entry or a loop's iteration.
+    let mut stretch_starts = Some(true);
+    // Operators left in the current stretch, and whether its last is `loop`.
+    let mut left = 0usize;
+    let mut ends_in_loop = false;
     while !ops.eof() {
         if t.reachable() {
+            if metering.any() {
+                if let Some(check) = stretch_starts.take() {
+                    let (fuel, len, last_is_loop) = measure_stretch(ops.clone())?;
+                    (left, ends_in_loop) = (len, last_is_loop);
+                    if metering.epoch && check {
+                        t.check_deadline()?;
+                    }
+                    if metering.fuel && (check || fuel > 0) {
+                        t.consume_fuel(fuel, check)?;
+                    }
+                }
+            }
             ops.visit_operator(&mut &mut *t).map_err(read_err)??;
+            if metering.any() {
+                left -= 1;
+                if left == 0 || !t.reachable() {
+                    stretch_starts = Some(left == 0 && ends_in_loop);
+                    left = 0;
+                }
+            }
             continue;
         }
         match ops.read().map_err(read_err)? {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => dead += 1,
-            Operator::Else if dead == 0 => VisitOperator::visit_else(&mut &mut *t)?,
-            Operator::End if dead == 0 => VisitOperator::visit_end(&mut &mut *t)?,
+            Operator::Else if dead == 0 => {
+                VisitOperator::visit_else(&mut &mut *t)?;
+                stretch_starts = Some(false);
+            }
+            Operator::End if dead == 0 => {
+                VisitOperator::visit_end(&mut &mut *t)?;
+                stretch_starts = Some(false);
+            }
             Operator::End => dead -= 1,
             _ => {}
         }
     }
     Ok(())
+}
+
+/// The fuel, length in operators, and whether the last is `loop`, of the stretch that
+/// starts at `ops` (see `meter.rs`).
+fn measure_stretch(mut ops: OperatorsReader<'_>) -> Result<(u64, usize, bool)> {
+    let (mut fuel, mut len) = (0, 0);
+    while !ops.eof() {
+        let op = ops.read().map_err(read_err)?;
+        fuel += fuel_cost(&op);
+        len += 1;
+        if ends_stretch(&op) {
+            return Ok((fuel, len, matches!(op, Operator::Loop { .. })));
+        }
+    }
+    // Validated bodies end with `end`, which ends a stretch.
+    Ok((fuel, len, false))
 }
 
 /// The kind of a control frame.

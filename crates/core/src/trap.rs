@@ -22,6 +22,10 @@ pub enum TrapCode {
     Host,
     /// The function's module was unloaded while a handle to it was still held.
     Unloaded,
+    /// The thread's fuel ran out (see `meter.rs`).
+    OutOfFuel,
+    /// The thread's epoch deadline came (see `meter.rs`).
+    Interrupted,
     /// Not an error: the program asked to exit (WASI `proc_exit`); see
     /// [`Trap::exit_status`]. It unwinds wasm like a trap.
     Exit,
@@ -43,6 +47,8 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::Host => "host function error",
             TrapCode::Unloaded => "function's module was unloaded",
+            TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::Interrupted => "interrupted: the epoch deadline was reached",
             TrapCode::Exit => "program exited",
         }
     }

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! word 0                 the owning `Instance`
+//! word 1                 address of the engine's epoch counter (see `meter.rs`)
 //! per memory   (2 words) base address, address of the byte length (an AtomicUsize)
 //! per global   (1 word)  address of the value cell (an AtomicU64)
 //! per function (1 word)  address of the function's `FuncSlot`
@@ -18,11 +19,22 @@
 use crate::global::Global;
 use crate::instance::Instance;
 use crate::memory::Memory;
+use crate::meter::Epoch;
 use crate::module::Module;
 use crate::slot::FuncSlot;
 use crate::table::Table;
 use crate::types::SigId;
 use std::sync::Arc;
+
+/// What an instance's context words point to: its index spaces, complete (imports
+/// first), and its canonical signature ids.
+pub(crate) struct VmCtxItems<'a> {
+    pub memories: &'a [Arc<Memory>],
+    pub globals: &'a [Arc<Global>],
+    pub funcs: &'a [*const FuncSlot],
+    pub tables: &'a [Arc<Table>],
+    pub sigs: &'a [SigId],
+}
 
 /// Word offsets into a module's vmctx, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +49,7 @@ pub struct VmCtxLayout {
 
 impl VmCtxLayout {
     pub fn new(module: &Module) -> VmCtxLayout {
-        let memories = 8;
+        let memories = 16;
         let globals = memories + 16 * module.memories.len() as u32;
         let funcs = globals + 8 * module.globals.len() as u32;
         let tables = funcs + 8 * module.funcs.len() as u32;
@@ -59,6 +71,9 @@ impl VmCtxLayout {
     }
     pub const fn instance(&self) -> i32 {
         0
+    }
+    pub const fn epoch(&self) -> i32 {
+        8
     }
     /// Whether the module has memory `index`.
     pub fn has_memory(&self, index: u32) -> bool {
@@ -83,20 +98,24 @@ impl VmCtxLayout {
         (self.types + 8 * type_index) as i32
     }
 
-    /// The context words of an instance with these items (index spaces complete,
-    /// imports first), owned by `instance`.
+    /// The context words of instance `instance`, of an engine with epoch counter `epoch`.
     pub(crate) fn fill(
         &self,
         instance: *const Instance,
-        memories: &[Arc<Memory>],
-        globals: &[Arc<Global>],
-        funcs: &[*const FuncSlot],
-        tables: &[Arc<Table>],
-        sigs: &[SigId],
+        epoch: &Epoch,
+        items: VmCtxItems<'_>,
     ) -> Box<[u64]> {
+        let VmCtxItems {
+            memories,
+            globals,
+            funcs,
+            tables,
+            sigs,
+        } = items;
         let mut words = vec![0u64; self.words()].into_boxed_slice();
         let mut set = |off: i32, v: u64| words[off as usize / 8] = v;
         set(self.instance(), instance as u64);
+        set(self.epoch(), epoch.as_ptr() as u64);
         for (i, m) in (0..).zip(memories) {
             set(self.memory_base(i), m.base_ptr() as u64);
             set(self.memory_len(i), m.len_ptr() as u64);

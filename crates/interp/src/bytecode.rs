@@ -93,6 +93,13 @@ define_instrs! {
     // ---- control ----
     /// Trap: unreachable.
     Unreachable,
+    /// Charges `fuel` to the thread's meter (the start of a stretch, see core's
+    /// `meter.rs`).
+    ConsumeFuel { fuel: u32 },
+    /// The same, then traps when the fuel is negative (function entry, loop iteration).
+    ConsumeFuelCheck { fuel: u32 },
+    /// Traps when the thread's epoch deadline has come.
+    CheckDeadline,
     /// `pc += offset` (relative to this instruction).
     Br { offset: i32 },
     /// Branch if the i32 in `cond` is non-zero.

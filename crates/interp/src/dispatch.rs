@@ -10,6 +10,7 @@
 
 use crate::bytecode::{Instr, InterpFunc};
 use crate::stack::{Ip, Regs, Stack};
+use rwamr_core::meter::{Epoch, Meter};
 use rwamr_core::slot::Guard;
 use rwamr_core::{Instance, MemoryView, Trap};
 
@@ -163,6 +164,9 @@ pub struct Cx<'x> {
     pub frames: Vec<Activation<'x>>,
     pub stack: Stack,
     pub guard: &'x Guard,
+    /// The thread's fuel and deadline, and the engine's epoch (core's `meter.rs`).
+    pub meter: &'x Meter,
+    pub epoch: &'x Epoch,
     /// Call depth of the thread when this run started, and the limit.
     pub depth_base: usize,
     pub max_depth: usize,

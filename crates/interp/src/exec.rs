@@ -8,7 +8,7 @@ use crate::bytecode::{InterpFunc, Slot};
 use crate::dispatch::{run, Cx, Done};
 use crate::handlers::{enter_frame, memory_of};
 use crate::stack::{self, Ip, Stack};
-use rwamr_core::{FuncEntry, Trap, TrapCode};
+use rwamr_core::{FuncEntry, Meter, Trap, TrapCode};
 
 /// Native stack an entry leaves for what runs after it (host functions, nested entries):
 /// wasm -> host -> wasm recursion nests entries on the native stack, and must end in
@@ -25,7 +25,7 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
     if depth + 1 > max_depth || native_low {
         return Err(Trap::new(TrapCode::StackOverflow));
     }
-    stack::with_stack(max_cells, |cells_of_stack| {
+    let mut run_on = |meter: &Meter, cells_of_stack: &mut [u64]| {
         let stack = Stack::new(cells_of_stack);
         let Some(fp) = stack.root(func.frame_size) else {
             return Err(Trap::new(TrapCode::StackOverflow));
@@ -42,6 +42,8 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
             frames: Vec::new(),
             stack,
             guard: &guard,
+            meter,
+            epoch: inst.engine().epoch(),
             depth_base: depth,
             max_depth,
             trap: None,
@@ -57,7 +59,8 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
             *c = fp.get(i as Slot);
         }
         Ok(())
-    })
+    };
+    rwamr_core::meter::with_meter(|meter| stack::with_stack(max_cells, |s| run_on(meter, s)))
 }
 
 /// The trap of a run, with the wasm frames that were active, innermost first.

@@ -40,13 +40,13 @@ impl Compiler for InterpCompiler {
 
     fn compile_function(
         &self,
-        _engine: &Engine,
+        engine: &Engine,
         module: &Arc<Module>,
         index: u32,
         // The bytecode names what it uses by index; the instance resolves them.
         _running: &Module,
     ) -> Result<Arc<dyn WasmCode>> {
-        let f = translate::translate(module, index)
+        let f = translate::translate(module, index, engine.metering())
             .map_err(|e| e.context(format!("function {}", module.func_name(index))))?;
         Ok(Arc::new(f))
     }
@@ -61,5 +61,5 @@ unsafe impl WasmCode for InterpFunc {
 
 /// Translates one function, for tests and tools that show the bytecode.
 pub fn translate_function(module: &Module, index: u32) -> Result<InterpFunc> {
-    translate::translate(module, index)
+    translate::translate(module, index, rwamr_core::Metering::default())
 }

@@ -7,7 +7,7 @@ use rwamr_core::Module;
 fn code(wat: &str) -> Vec<Instr> {
     let module = Module::new(&wat::parse_str(wat).unwrap()).unwrap();
     let last = module.funcs.len() as u32 - 1;
-    crate::translate::translate(&module, last)
+    crate::translate::translate(&module, last, rwamr_core::Metering::default())
         .unwrap()
         .code()
         .copied()

@@ -65,19 +65,23 @@ pub fn array_signature() -> Signature {
     sig
 }
 
-/// Per-thread state compiled code reads. `repr(C)`: code reads the first two fields at
-/// the offsets below.
+/// Per-thread state compiled code reads. `repr(C)`: code reads the fields at the offsets
+/// below.
 #[repr(C)]
 pub struct ThreadCtx {
     /// Lowest stack address a function may grow to (checked in every prologue).
     pub stack_limit: Cell<usize>,
     /// The runtime helpers (`helpers.rs`).
     pub helpers: *const u8,
+    /// The thread's fuel and deadline (core's `meter.rs`), set by every entry: metered
+    /// code charges fuel and reads the deadline there.
+    pub meter: Cell<*const rwamr_core::Meter>,
 }
 
 impl ThreadCtx {
     pub const STACK_LIMIT_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, stack_limit) as i32;
     pub const HELPERS_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, helpers) as i32;
+    pub const METER_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, meter) as i32;
 }
 
 /// Trap codes of compiled code beyond Cranelift's own (`TrapCode::user`).
@@ -90,6 +94,8 @@ pub mod user_trap {
     /// A helper or a callee outside compiled code returned a trap; it waits in the
     /// thread's pending-trap cell (`traps.rs`).
     pub const PENDING: u8 = 6;
+    pub const OUT_OF_FUEL: u8 = 7;
+    pub const INTERRUPTED: u8 = 8;
 }
 
 /// What the IR builder needs to know of the target.

@@ -105,6 +105,8 @@ pub fn trap_code_from_raw(raw: u8) -> TrapCode {
             u::UNDEFINED_ELEMENT => TrapCode::UndefinedElement,
             u::UNINITIALIZED_ELEMENT => TrapCode::UninitializedElement,
             u::BAD_SIGNATURE => TrapCode::BadSignature,
+            u::OUT_OF_FUEL => TrapCode::OutOfFuel,
+            u::INTERRUPTED => TrapCode::Interrupted,
             _ => TrapCode::Host,
         },
     }

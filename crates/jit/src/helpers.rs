@@ -73,8 +73,6 @@ impl Helper {
                 | Helper::DataDrop
                 | Helper::ElemDrop
                 | Helper::GlobalSetRef
-                | Helper::CopyBytes
-                | Helper::FillBytes
         )
     }
 }
@@ -245,25 +243,34 @@ extern "C" fn call_cells(vmctx: Vm, entry: *const FuncEntry, cells: *mut u64) ->
     })
 }
 
+/// The epoch long bulk operations check, when the engine of `vmctx`'s instance has
+/// deadlines.
+fn interrupt<'a>(vmctx: Vm) -> Option<&'a rwamr_core::meter::Epoch> {
+    let engine = instance(vmctx).engine();
+    engine.metering().epoch.then(|| engine.epoch())
+}
+
 /// `memory.copy` within or between memories whose bounds compiled code has checked: a
-/// plain `memmove`.
+/// `memmove`, in chunks that check the deadline when it is long (core's `copy_bytes`).
 ///
 /// # Safety
 /// `src..src+len` and `dst..dst+len` lie inside accessible linear memory.
-unsafe extern "C" fn copy_bytes(_vmctx: Vm, dst: *mut u8, src: *const u8, len: usize) -> u32 {
-    // SAFETY: the caller checked both ranges against the memories' lengths, which never
-    // shrink; overlapping ranges are what `copy` (memmove) is for. Other threads may race
-    // on the bytes, as wasm's memory model allows.
-    unsafe { std::ptr::copy(src, dst, len) };
-    0
+unsafe extern "C" fn copy_bytes(vmctx: Vm, dst: *mut u8, src: *const u8, len: usize) -> u32 {
+    status(|| {
+        // SAFETY: the caller checked both ranges against the memories' lengths, which
+        // never shrink. Other threads may race on the bytes, as wasm's memory model allows.
+        Ok(unsafe { rwamr_core::memory::copy_bytes(dst, src, len, interrupt(vmctx)) }?)
+    })
 }
 
-/// `memory.fill` of a range compiled code has checked: a plain `memset`.
+/// `memory.fill` of a range compiled code has checked: a `memset`, in chunks as
+/// [`copy_bytes`].
 ///
 /// # Safety
 /// `dst..dst+len` lies inside accessible linear memory.
-unsafe extern "C" fn fill_bytes(_vmctx: Vm, dst: *mut u8, value: u32, len: usize) -> u32 {
-    // SAFETY: the caller checked the range against the memory's length.
-    unsafe { std::ptr::write_bytes(dst, value as u8, len) };
-    0
+unsafe extern "C" fn fill_bytes(vmctx: Vm, dst: *mut u8, value: u32, len: usize) -> u32 {
+    status(|| {
+        // SAFETY: the caller checked the range against the memory's length.
+        Ok(unsafe { rwamr_core::memory::fill_bytes(dst, value as u8, len, interrupt(vmctx)) }?)
+    })
 }

@@ -121,6 +121,7 @@ impl TierCompiler {
             layout: VmCtxLayout::new(running),
             bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
             locals_in_memory: self.tier == Tier::Baseline,
+            metering: engine.metering(),
         };
         let bodies = compile_each(
             indices,

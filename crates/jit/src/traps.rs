@@ -46,6 +46,7 @@ thread_local! {
         ThreadCtx {
             stack_limit: Cell::new(0),
             helpers: &crate::helpers::HELPERS as *const crate::helpers::Helpers as *const u8,
+            meter: Cell::new(std::ptr::null()),
         }
     };
     static INNERMOST: Cell<*const EntryFrame> = const { Cell::new(std::ptr::null()) };
@@ -152,6 +153,8 @@ pub unsafe fn enter(
     limit = limit.max(old_limit);
     // SAFETY: as above.
     unsafe { (*tctx).stack_limit.set(limit) };
+    // SAFETY: as above; the meter is this thread's, alive as long as the thread.
+    unsafe { (*tctx).meter.set(rwamr_core::meter::meter_ptr()) };
     let mut frame = EntryFrame {
         saved_sp: 0,
         prev: INNERMOST.with(|i| i.get()),

@@ -63,6 +63,7 @@ pub struct WasiConfig {
     stdout: Stream,
     stderr: Stream,
     preopens: Vec<(cap_std::fs::Dir, String)>,
+    random_seed: Option<u64>,
 }
 
 impl Default for WasiConfig {
@@ -81,6 +82,7 @@ impl WasiConfig {
             stdout: Stream::HostStdout,
             stderr: Stream::HostStderr,
             preopens: Vec::new(),
+            random_seed: None,
         }
     }
 
@@ -126,6 +128,14 @@ impl WasiConfig {
         self
     }
 
+    /// Makes `random_get` give a fixed stream of bytes from `seed` instead of the host's
+    /// secure random bytes: for reproducible runs (tests, fuel counts), never for
+    /// programs that need secrets.
+    pub fn deterministic_random(mut self, seed: u64) -> Self {
+        self.random_seed = Some(seed);
+        self
+    }
+
     /// The `wasi_snapshot_preview1` host module: every function of the interface,
     /// sharing this configuration's state (its fd table lives as long as the module).
     pub fn host_module(self) -> HostModule {
@@ -156,6 +166,7 @@ impl WasiConfig {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
             fds,
+            random: self.random_seed.map(Mutex::new),
         }
     }
 }
@@ -166,6 +177,8 @@ pub(crate) struct WasiCtx {
     /// `KEY=VALUE` strings.
     pub env: Vec<String>,
     pub fds: FdTable,
+    /// The state of the deterministic `random_get` stream, when configured.
+    pub random: Option<Mutex<u64>>,
 }
 
 #[cfg(test)]

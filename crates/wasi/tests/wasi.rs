@@ -130,9 +130,13 @@ fn run_bytes(wasm: &[u8], config: WasiConfig) -> Outcome {
 
 /// [`run_bytes`] in execution mode `mode`.
 fn run_bytes_in(mode: Mode, wasm: &[u8], config: WasiConfig) -> Outcome {
+    run_with(Config::default().mode(mode), wasm, config)
+}
+
+fn run_with(engine_config: Config, wasm: &[u8], config: WasiConfig) -> Outcome {
     let (out, err) = (Captured::default(), Captured::default());
     let host = config.stdout(out.clone()).stderr(err.clone()).host_module();
-    let engine = Engine::new(Config::default().mode(mode)).unwrap();
+    let engine = Engine::new(engine_config).unwrap();
     let registry = Registry::new(&engine);
     registry.define_host(MODULE_NAME, &host).unwrap();
     registry.load("main", wasm).unwrap();
@@ -592,5 +596,78 @@ fn bench_programs_print_their_expected_lines() {
             assert_eq!(o.stdout.trim_end(), want, "{mode} {name}");
             eprintln!("{mode} {name} scale 1: {dt:?}");
         }
+    }
+}
+
+/// Every benchmark program, and every WAT microbenchmark, consumes exactly the same fuel
+/// in every mode (at scale 1; the microbenchmarks with their small argument). Release
+/// only: about a minute, most of it interpreted.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "run with --release")]
+fn bench_programs_consume_the_same_fuel_in_every_mode() {
+    const FUEL: u64 = u64::MAX >> 1;
+    let Some((dir, rows)) = bench_expected("bench_programs_consume_the_same_fuel_in_every_mode")
+    else {
+        return;
+    };
+    let mut names: Vec<&str> = rows.iter().map(|(n, _, _)| n.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let wasm = std::fs::read(dir.join(format!("wasm/{name}.wasm"))).unwrap();
+        let mut seen: Vec<(Mode, u64)> = Vec::new();
+        for &mode in rwamr::built_modes() {
+            let config = Config::default().mode(mode).consume_fuel(true);
+            // Fuel is the thread's: any engine with fuel on sets and reads it.
+            let fuel = Engine::new(config.clone()).unwrap();
+            fuel.set_fuel(FUEL).unwrap();
+            let t = Instant::now();
+            // Reproducible: hash tables seeded from random_get (regex's) take the same
+            // paths in every run.
+            let wasi = WasiConfig::new()
+                .args(vec![name.to_string()])
+                .deterministic_random(1);
+            let o = run_with(config, &wasm, wasi);
+            assert_eq!(o.status, 0, "{mode} {name}: {}", o.stderr);
+            let used = FUEL - fuel.get_fuel().unwrap();
+            eprintln!("{mode} {name}: {used} fuel in {:?}", t.elapsed());
+            seen.push((mode, used));
+        }
+        assert!(
+            seen.iter().all(|(_, f)| *f == seen[0].1),
+            "{name}: fuel differs between modes: {seen:?}"
+        );
+        assert!(seen[0].1 > 1_000_000, "{name}: {seen:?}");
+    }
+    let wat_rows = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    for line in wat_rows.lines().filter(|l| l.starts_with("wat/")) {
+        let mut f = line.split('\t');
+        let (name, arg, want) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+        if arg != "1000" {
+            continue;
+        }
+        let wasm = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
+        let mut seen: Vec<(Mode, u64)> = Vec::new();
+        for &mode in rwamr::built_modes() {
+            let engine = Engine::new(Config::default().mode(mode).consume_fuel(true)).unwrap();
+            let registry = Registry::new(&engine);
+            engine.set_fuel(FUEL).unwrap();
+            registry.load("m", &wasm).unwrap();
+            let r = registry
+                .func("m", "run")
+                .unwrap()
+                .call(&[rwamr::Val::I32(1000)])
+                .unwrap();
+            assert_eq!(
+                r,
+                vec![rwamr::Val::I32(want.parse().unwrap())],
+                "{mode} {name}"
+            );
+            seen.push((mode, FUEL - engine.get_fuel().unwrap()));
+        }
+        eprintln!("{name} 1000: {seen:?}");
+        assert!(
+            seen.iter().all(|(_, f)| *f == seen[0].1),
+            "{name}: fuel differs between modes: {seen:?}"
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::module::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, Module};
 use crate::slot::{FuncCode, FuncEntry, FuncSlot, WasmCodeRef};
 use crate::table::Table;
 use crate::types::{FuncType, SigId};
-use crate::vmctx::VmCtxLayout;
+use crate::vmctx::{VmCtxItems, VmCtxLayout};
 use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -193,7 +193,17 @@ impl Instance {
         let layout = VmCtxLayout::new(module);
         let inst = Arc::new_cyclic(|me| Instance {
             mode: compiled.mode,
-            vmctx: layout.fill(me.as_ptr(), &memories, &globals, &funcs, &tables, &sigs),
+            vmctx: layout.fill(
+                me.as_ptr(),
+                engine.epoch(),
+                VmCtxItems {
+                    memories: &memories,
+                    globals: &globals,
+                    funcs: &funcs,
+                    tables: &tables,
+                    sigs: &sigs,
+                },
+            ),
             name: name.to_string(),
             engine: engine.clone(),
             module: Some(module.clone()),

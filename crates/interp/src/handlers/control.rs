@@ -1,4 +1,4 @@
-//! Branches, `unreachable` and `select`.
+//! Branches, `unreachable`, `select`, and the fuel and deadline checks.
 
 use super::*;
 
@@ -15,6 +15,22 @@ macro_rules! branch_cmp {
 
 handler!(Unreachable(_ip, _fp, cx, acc) {
     cx.fail(TrapCode::Unreachable)
+});
+handler!(ConsumeFuel { fuel } (ip, fp, cx, acc) {
+    cx.meter.charge(fuel as u64);
+    next!(ip.next(), fp, acc)
+});
+handler!(ConsumeFuelCheck { fuel } (ip, fp, cx, acc) {
+    if cx.meter.charge(fuel as u64) < 0 {
+        return cx.fail(TrapCode::OutOfFuel);
+    }
+    next!(ip.next(), fp, acc)
+});
+handler!(CheckDeadline(ip, fp, cx, acc) {
+    if cx.epoch.current() >= cx.meter.deadline() {
+        return cx.fail(TrapCode::Interrupted);
+    }
+    next!(ip.next(), fp, acc)
 });
 handler!(Br { offset } (ip, fp, cx, acc) {
     next!(ip.offset(offset), fp, acc)

@@ -85,12 +85,12 @@ slow_handler!(MemoryGrow { dst, delta } (ip, fp, cx, acc) {
 });
 slow_handler!(MemoryFill { at, val, len } (ip, fp, cx, acc) {
     let (at, len) = (u32_of(acc.get(fp, at)) as u64, u32_of(acc.get(fp, len)) as u64);
-    tr!(cx, cx.mem.fill(at, acc.get(fp, val) as u8, len));
+    tr!(cx, cx.mem.fill(at, acc.get(fp, val) as u8, len, interrupt(cx)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx, acc) {
     let (to, from) = (u32_of(acc.get(fp, to)) as u64, u32_of(acc.get(fp, from)) as u64);
-    tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64));
+    tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64, interrupt(cx)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(MemoryInit { data, to, from, len } (ip, fp, cx, acc) {
@@ -109,3 +109,8 @@ slow_handler!(DataDrop { data } (ip, fp, cx, acc) {
     cx.inst.drop_data(data);
     next!(ip.next(), fp, acc)
 });
+
+/// The epoch long bulk operations check, when the engine has deadlines.
+fn interrupt<'x>(cx: &Cx<'x>) -> Option<&'x rwamr_core::meter::Epoch> {
+    cx.inst.engine().metering().epoch.then_some(cx.epoch)
+}

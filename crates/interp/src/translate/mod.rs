@@ -19,7 +19,7 @@ mod variables;
 use crate::bytecode::{Instr, InterpFunc, Slot};
 use hashbrown::HashMap;
 use rwamr_core::translate::{read_err, translate_operators, ControlStack, FuncTranslator};
-use rwamr_core::{Error, Module, Result};
+use rwamr_core::{Error, Metering, Module, Result};
 
 /// Where an operand of the wasm stack lives.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,6 +70,21 @@ impl FuncTranslator for Translator<'_> {
     fn reachable(&self) -> bool {
         self.reachable
     }
+    fn consume_fuel(&mut self, fuel: u64, check: bool) -> Result<()> {
+        // A stretch costs at most one unit per operator: far below 2^32 in a body the
+        // validator accepts.
+        let fuel = u32::try_from(fuel).map_err(|_| too_large("units of fuel in a stretch"))?;
+        self.emit(if check {
+            Instr::ConsumeFuelCheck { fuel }
+        } else {
+            Instr::ConsumeFuel { fuel }
+        });
+        Ok(())
+    }
+    fn check_deadline(&mut self) -> Result<()> {
+        self.emit(Instr::CheckDeadline);
+        Ok(())
+    }
 }
 
 fn too_large(what: &str) -> Error {
@@ -79,7 +94,7 @@ fn too_large(what: &str) -> Error {
 }
 
 /// Translates defined function `index` of `module`.
-pub fn translate(module: &Module, index: u32) -> Result<InterpFunc> {
+pub fn translate(module: &Module, index: u32, metering: Metering) -> Result<InterpFunc> {
     let body = module.func_body(index);
     let ty = module.func_type(index);
     let num_params = ty.params().len() as u32;
@@ -135,7 +150,11 @@ pub fn translate(module: &Module, index: u32) -> Result<InterpFunc> {
         fuse: None,
         label_at: 0,
     };
-    translate_operators(body.get_operators_reader().map_err(read_err)?, &mut t)?;
+    translate_operators(
+        body.get_operators_reader().map_err(read_err)?,
+        &mut t,
+        metering,
+    )?;
     t.finish()
 }
 

@@ -33,6 +33,7 @@ impl Translator<'_, '_, '_> {
         let call = self.b.ins().call_indirect(sig, native, &all);
         let results = self.b.inst_results(call).to_vec();
         self.stack.extend(results);
+        self.after_call();
     }
 
     pub(super) fn visit_call(&mut self, function_index: u32) -> Result<()> {

@@ -26,12 +26,12 @@ mod variables;
 use crate::abi::{self, clif_type, user_trap, ThreadCtx, PTR};
 use crate::helpers::Helper;
 use cranelift_codegen::ir::{
-    self, types, Function, GlobalValueData, InstBuilder, MemFlagsData, TrapCode, UserFuncName,
-    Value,
+    self, condcodes::IntCC, types, Function, GlobalValueData, InstBuilder, MemFlagsData, TrapCode,
+    UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rwamr_core::translate::{read_err, translate_operators, ControlStack, FuncTranslator};
-use rwamr_core::{FuncEntry, Module, Result, VmCtxLayout};
+use rwamr_core::{FuncEntry, Metering, Module, Result, VmCtxLayout};
 
 /// What the translator needs to know beyond the function body.
 pub struct ModuleEnv<'m> {
@@ -46,6 +46,8 @@ pub struct ModuleEnv<'m> {
     /// register allocator then sees only short live ranges, which compiles much faster
     /// and runs slower.
     pub locals_in_memory: bool,
+    /// Fuel and deadline checks to compile in (core's `meter.rs`).
+    pub metering: Metering,
 }
 
 /// Where a local lives.
@@ -96,6 +98,16 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     /// Signatures imported so far: of wasm function types, and of helpers.
     signatures: hashbrown::HashMap<rwamr_core::FuncType, ir::SigRef>,
     helper_signatures: hashbrown::HashMap<u8, ir::SigRef>,
+    /// The thread's meter and, while the function runs, copies of its fuel and deadline
+    /// (reloaded after every call: the callee changes the fuel, the host the deadline).
+    meter: Option<Meter>,
+}
+
+/// A metered function's view of the thread's meter.
+struct Meter {
+    ptr: Value,
+    fuel: Variable,
+    deadline: Variable,
 }
 
 rwamr_core::visit_operators!(Translator<'_, '_, '_>);
@@ -103,6 +115,40 @@ rwamr_core::visit_operators!(Translator<'_, '_, '_>);
 impl FuncTranslator for Translator<'_, '_, '_> {
     fn reachable(&self) -> bool {
         self.reachable
+    }
+    fn consume_fuel(&mut self, fuel: u64, check: bool) -> Result<()> {
+        let m = self.meter.as_ref().expect("metered code has a meter");
+        let mut left = self.b.use_var(m.fuel);
+        if fuel > 0 {
+            // Written back at once, so the meter is exact wherever the code stops.
+            left = self.b.ins().iadd_imm_s(left, -(fuel as i64));
+            self.b.def_var(m.fuel, left);
+            self.b
+                .ins()
+                .store(trusted(), left, m.ptr, rwamr_core::Meter::FUEL_OFFSET);
+        }
+        if check {
+            let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+            self.b.ins().trapnz(out, user(user_trap::OUT_OF_FUEL));
+        }
+        Ok(())
+    }
+    fn check_deadline(&mut self) -> Result<()> {
+        let m = self.meter.as_ref().expect("metered code has a meter");
+        let deadline = self.b.use_var(m.deadline);
+        let counter =
+            self.b
+                .ins()
+                .load(PTR, trusted_readonly(), self.vmctx, self.env.layout.epoch());
+        // Atomic: a plain load with no store in between could be merged with the one
+        // before (another loop iteration's), and the loop would never see the epoch move.
+        let epoch = self.b.ins().atomic_load(types::I64, trusted(), counter);
+        let reached = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        self.b.ins().trapnz(reached, user(user_trap::INTERRUPTED));
+        Ok(())
     }
 }
 
@@ -185,6 +231,20 @@ pub fn translate_function(
         }
     }
 
+    let meter = env.metering.any().then(|| {
+        let ptr = b
+            .ins()
+            .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
+        let (fuel, deadline) = (b.declare_var(types::I64), b.declare_var(types::I64));
+        let m = Meter {
+            ptr,
+            fuel,
+            deadline,
+        };
+        m.reload(&mut b);
+        m
+    });
+
     let ret = b.create_block();
     for t in ty.results() {
         b.append_block_param(ret, clif_type(*t));
@@ -201,8 +261,13 @@ pub fn translate_function(
         memory0_base,
         signatures: hashbrown::HashMap::new(),
         helper_signatures: hashbrown::HashMap::new(),
+        meter,
     };
-    translate_operators(body.get_operators_reader().map_err(read_err)?, &mut t)?;
+    translate_operators(
+        body.get_operators_reader().map_err(read_err)?,
+        &mut t,
+        env.metering,
+    )?;
     // The function's final `end` switched to `ret` (and left a trap there when nothing
     // reaches it).
     if t.reachable {
@@ -211,6 +276,21 @@ pub fn translate_function(
     }
     t.b.finalize(abi::frontend_config());
     Ok(())
+}
+
+impl Meter {
+    /// Reads the thread's fuel and deadline into the variables.
+    fn reload(&self, b: &mut FunctionBuilder<'_>) {
+        use rwamr_core::Meter as M;
+        let fuel = b
+            .ins()
+            .load(types::I64, trusted(), self.ptr, M::FUEL_OFFSET);
+        b.def_var(self.fuel, fuel);
+        let deadline = b
+            .ins()
+            .load(types::I64, trusted(), self.ptr, M::DEADLINE_OFFSET);
+        b.def_var(self.deadline, deadline);
+    }
 }
 
 /// Calls runtime helper `h` (imported as `sig`) through the helper table of thread
@@ -305,6 +385,13 @@ impl Translator<'_, '_, '_> {
             }
         };
         call_helper(&mut self.b, sig, self.tctx, self.vmctx, h, args)
+    }
+
+    /// After a call that may have run wasm or the host: the meter's copies are stale.
+    fn after_call(&mut self) {
+        if let Some(m) = &self.meter {
+            m.reload(&mut self.b);
+        }
     }
 
     fn widen(&mut self, v: Value) -> Value {

@@ -1,0 +1,222 @@
+//! Stopping a guest: fuel and epoch deadlines, their rules stated once for every tier.
+//!
+//! **Fuel.** With [`Metering::fuel`] on, running wasm costs fuel: [`fuel_cost`] gives
+//! each operator's cost (0 for `nop`, `drop`, `block`, `loop`, `end`, `else`,
+//! `unreachable` and `return`, 1 for every other operator, as wasmtime counts). Code is
+//! charged per *stretch*: a run of operators that starts at the function's entry or
+//! right after an operator that ends a stretch ([`ends_stretch`]: every branch, `if`,
+//! `else`, `end` and `loop`) and ends with the next such operator. All of a stretch is
+//! straight-line code, so each stretch is charged its whole cost when it starts.
+//! At function entry and at each loop iteration (the stretch after `loop`), after
+//! charging, a negative amount of fuel traps with [`TrapCode::OutOfFuel`]. Core's
+//! `translate_operators` finds the stretches and asks the tier to charge them, so every
+//! tier charges the same amounts at the same places: a program that completes consumes
+//! exactly the same fuel in every mode (the sum of its executed operators' costs), and
+//! one that runs out traps at the same point.
+//!
+//! **Deadlines.** With [`Metering::epoch`] on, the engine has an epoch counter the host
+//! advances from any thread (`Engine::increment_epoch`), and each thread a deadline: at
+//! function entry and each loop iteration (the same places as fuel checks), and between
+//! chunks of a long `memory.copy` or `memory.fill`, code whose deadline the epoch has
+//! reached traps with [`TrapCode::Interrupted`].
+//!
+//! Both belong to the calling thread ([`Meter`], one per thread): wasm that a thread
+//! runs, nested calls through the host included, draws on the thread's fuel and stops at
+//! its deadline. Tiers read and write the thread's [`Meter`] in memory; one that keeps
+//! the fuel in a register writes it back at every charge and reloads it after every call.
+//!
+//! [`TrapCode::OutOfFuel`]: crate::TrapCode::OutOfFuel
+//! [`TrapCode::Interrupted`]: crate::TrapCode::Interrupted
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmparser::Operator;
+
+/// Which meters an engine's code keeps (fixed when the engine is made: the tiers
+/// compile the checks into the code).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Metering {
+    /// Charge fuel (see the module docs).
+    pub fuel: bool,
+    /// Check the epoch deadline.
+    pub epoch: bool,
+}
+
+impl Metering {
+    /// Whether code meters anything.
+    pub fn any(self) -> bool {
+        self.fuel || self.epoch
+    }
+}
+
+/// The cost in fuel of one operator.
+pub fn fuel_cost(op: &Operator<'_>) -> u64 {
+    match op {
+        Operator::Nop
+        | Operator::Drop
+        | Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::End
+        | Operator::Else
+        | Operator::Unreachable
+        | Operator::Return => 0,
+        _ => 1,
+    }
+}
+
+/// Whether a stretch of straight-line code ends with `op`: the next operator can be
+/// reached other than from `op` (a branch target) or not at all from it.
+pub fn ends_stretch(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
+            | Operator::Return
+            | Operator::Unreachable
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. }
+    )
+}
+
+/// One thread's fuel and deadline. `repr(C)`: compiled code reads and writes the fields
+/// at the offsets below.
+#[repr(C)]
+pub struct Meter {
+    /// Fuel left. Negative after code ran past its fuel between two checks (it then
+    /// traps at the next one); the host sees that as 0.
+    fuel: Cell<i64>,
+    /// The epoch at which code traps.
+    deadline: Cell<u64>,
+}
+
+impl Meter {
+    pub const FUEL_OFFSET: i32 = std::mem::offset_of!(Meter, fuel) as i32;
+    pub const DEADLINE_OFFSET: i32 = std::mem::offset_of!(Meter, deadline) as i32;
+
+    /// Charges `fuel` (the interpreter's stretch charge).
+    #[inline(always)]
+    pub fn charge(&self, fuel: u64) -> i64 {
+        let left = self.fuel.get().wrapping_sub(fuel as i64);
+        self.fuel.set(left);
+        left
+    }
+    #[inline(always)]
+    pub fn deadline(&self) -> u64 {
+        self.deadline.get()
+    }
+}
+
+thread_local! {
+    /// No fuel (as in wasmtime: a host that turns fuel on must give some) and no
+    /// deadline.
+    static METER: Meter = const {
+        Meter {
+            fuel: Cell::new(0),
+            deadline: Cell::new(u64::MAX),
+        }
+    };
+}
+
+/// Runs `f` with this thread's meter.
+pub fn with_meter<R>(f: impl FnOnce(&Meter) -> R) -> R {
+    METER.with(f)
+}
+
+/// The address of this thread's meter, for compiled code (valid while the thread runs).
+pub fn meter_ptr() -> *const Meter {
+    METER.with(|m| m as *const Meter)
+}
+
+/// The most fuel a thread can hold.
+pub const MAX_FUEL: u64 = i64::MAX as u64;
+
+/// This thread's fuel left (0 when code ran past it).
+pub fn fuel() -> u64 {
+    with_meter(|m| m.fuel.get().max(0) as u64)
+}
+
+/// Sets this thread's fuel (at most [`MAX_FUEL`]).
+pub fn set_fuel(fuel: u64) {
+    with_meter(|m| m.fuel.set(fuel.min(MAX_FUEL) as i64));
+}
+
+/// Adds to this thread's fuel (up to [`MAX_FUEL`]); fuel overrun since the last check
+/// is paid first.
+pub fn add_fuel(fuel: u64) {
+    with_meter(|m| {
+        let f = m.fuel.get().saturating_add(fuel.min(MAX_FUEL) as i64);
+        m.fuel.set(f);
+    });
+}
+
+/// This thread's deadline: the epoch at which its code traps (`u64::MAX`: none).
+pub fn deadline() -> u64 {
+    with_meter(|m| m.deadline.get())
+}
+
+/// Sets this thread's deadline to epoch `epoch`.
+pub fn set_deadline(epoch: u64) {
+    with_meter(|m| m.deadline.set(epoch));
+}
+
+/// An engine's epoch counter.
+#[derive(Debug, Default)]
+pub struct Epoch(AtomicU64);
+
+impl Epoch {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    pub fn increment(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+    /// The counter compiled code reads (a plain 8-byte load).
+    pub fn as_ptr(&self) -> *const u64 {
+        self.0.as_ptr() as *const u64
+    }
+    /// Whether this thread's deadline has come.
+    pub fn reached(&self) -> bool {
+        self.current() >= deadline()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuel_is_per_thread_and_overrun_reads_as_zero() {
+        set_fuel(10);
+        with_meter(|m| assert_eq!(m.charge(15), -5));
+        assert_eq!(fuel(), 0);
+        add_fuel(7);
+        assert_eq!(fuel(), 2, "the overrun is paid first");
+        std::thread::spawn(|| assert_eq!(fuel(), 0)).join().unwrap();
+        set_fuel(u64::MAX);
+        assert_eq!(fuel(), MAX_FUEL);
+        add_fuel(5);
+        assert_eq!(fuel(), MAX_FUEL);
+    }
+
+    #[test]
+    fn deadlines_are_per_thread() {
+        let epoch = Epoch::default();
+        assert!(!epoch.reached(), "no deadline by default");
+        set_deadline(epoch.current() + 2);
+        epoch.increment();
+        assert!(!epoch.reached());
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(deadline(), u64::MAX));
+        });
+        epoch.increment();
+        assert!(epoch.reached());
+    }
+}
