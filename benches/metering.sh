@@ -8,7 +8,7 @@
 # of ../shared/bench/wat at their timing counts, each plain, with fuel (`rwamr run
 # --fuel`, `peer-run --fuel`: more than the run needs) and with an epoch deadline that
 # never comes (`rwamr run --timeout 1h`, `peer-run --epoch`), on each rwamr mode (default:
-# interp baseline optimized) and each peer engine (default: wasmtime winch wasmi; wasmi
+# interp baseline optimized) and each peer engine (default: wasmtime wasmtime-winch wasmi; wasmi
 # has no epochs). Every configuration of a program runs once per round, rounds repeat
 # REPS times (default 3) and the minimum wall time counts (alternating runs share the
 # machine's drift). Prints, per program and engine, the plain time and the fuel and
@@ -22,7 +22,7 @@ PEER_RUN="${PEER_RUN:-/tmp/peers-target/release/peer-run}"
 RWAMR="${RWAMR:-$here/target/release/rwamr}"
 reps=3
 modes="interp baseline optimized"
-engines="wasmtime winch wasmi"
+engines="wasmtime wasmtime-winch wasmi"
 only="."
 while [[ $# -gt 0 ]]; do
   case "$1" in

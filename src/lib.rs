@@ -30,8 +30,9 @@ pub struct ReadmeDoctests;
 pub use rwamr_core::module::escape_controls;
 pub use rwamr_core::{
     Caller, CompiledModule, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func, FuncType,
-    GlobalRef, GlobalType, HostModule, Instance, Limits, Memory, MemoryType, Mode, Result, Table,
-    TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy,
+    GlobalRef, GlobalType, HostModule, Instance, Limits, Memory, MemoryType, Mode, ResourceLimiter,
+    ResourceLimits, Result, Table, TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams,
+    WasmResults, WasmTy,
 };
 pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;
@@ -113,6 +114,20 @@ impl Config {
     /// within a few MiB of a long `memory.copy` or `memory.fill`).
     pub fn epoch_interruption(mut self, on: bool) -> Self {
         self.limits.metering.epoch = on;
+        self
+    }
+    /// Limits on what wasm may make the host allocate: bytes per linear memory and in
+    /// all of the engine's memories, elements per table, live instances, tables and
+    /// memories a module defines (default: none beyond wasm's own). Exceeding one is an
+    /// instantiation error, or a failed `memory.grow`/`table.grow` (-1); never an abort.
+    pub fn resource_limits(mut self, limits: ResourceLimits) -> Self {
+        self.limits.resources = limits;
+        self
+    }
+    /// A callback asked before each memory or table wasm makes or grows (after
+    /// [`Config::resource_limits`]), for hosts that decide per request.
+    pub fn resource_limiter(mut self, limiter: impl ResourceLimiter + 'static) -> Self {
+        self.limits.limiter = Some(rwamr_core::limits::Limiter(Arc::new(limiter)));
         self
     }
     pub fn get_mode(&self) -> Mode {

@@ -4,6 +4,7 @@
 
 use crate::compile::Compiler;
 use crate::error::{Error, Result};
+use crate::limits::{Limiter, ResourceAccount, ResourceLimits};
 use crate::meter::{Epoch, Metering};
 use crate::slot::{FuncCode, NativeStubs};
 use crate::types::{FuncType, TypeRegistry};
@@ -78,6 +79,10 @@ pub struct Limits {
     pub memory_guard_bytes: usize,
     /// Fuel and epoch deadlines (see `meter.rs`); off by default.
     pub metering: Metering,
+    /// What wasm may make the host allocate (see `limits.rs`); unlimited by default.
+    pub resources: ResourceLimits,
+    /// The host's per-request decisions on growth, after `resources`.
+    pub limiter: Option<Limiter>,
 }
 
 impl Default for Limits {
@@ -88,6 +93,8 @@ impl Default for Limits {
             max_wasm_stack: 1 << 20,
             memory_guard_bytes: UNCHECKED_MEMORY_GUARD,
             metering: Metering::default(),
+            resources: ResourceLimits::default(),
+            limiter: None,
         }
     }
 }
@@ -102,6 +109,8 @@ struct EngineInner {
     native_stubs: Option<Arc<dyn NativeStubs>>,
     /// The epoch deadlines are measured in (see `meter.rs`).
     epoch: Epoch,
+    /// What the engine's instances hold, against `limits.resources`.
+    resources: Arc<ResourceAccount>,
 }
 
 /// Shared engine state; cheap to clone.
@@ -142,11 +151,15 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 mode,
-                limits,
                 types: TypeRegistry::default(),
                 compilers,
                 native_stubs,
                 epoch: Epoch::default(),
+                resources: Arc::new(ResourceAccount::new(
+                    limits.resources.clone(),
+                    limits.limiter.clone().map(|l| l.0),
+                )),
+                limits,
             }),
         })
     }
@@ -187,6 +200,10 @@ impl Engine {
     /// What the engine's code meters (fuel, deadlines).
     pub fn metering(&self) -> Metering {
         self.inner.limits.metering
+    }
+    /// What the engine's instances hold, and the limits on it.
+    pub fn resources(&self) -> &Arc<ResourceAccount> {
+        &self.inner.resources
     }
     /// The engine's epoch counter, which deadlines are measured in.
     pub fn epoch(&self) -> &Epoch {

@@ -10,12 +10,13 @@
 //! they never leave the mapping.
 
 use crate::error::{Error, Result};
+use crate::limits::ResourceAccount;
 use crate::meter::Epoch;
 use crate::trap::{Trap, TrapCode};
 use crate::types::MemoryType;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Bytes in a wasm page.
 pub const PAGE_SIZE: usize = 65536;
@@ -31,6 +32,8 @@ pub struct Memory {
     /// Accessible bytes.
     len: AtomicUsize,
     grow_lock: Mutex<()>,
+    /// The engine account its bytes count in, for a memory wasm made (`limits.rs`).
+    account: Option<Arc<ResourceAccount>>,
 }
 
 // SAFETY: the mapping is owned by the `Memory` and only freed in `drop`; every access to
@@ -52,6 +55,20 @@ impl Memory {
     /// compiled code can then rely on a fault instead of a bounds check for accesses
     /// that overshoot by less than `guard`.
     pub fn with_guard(ty: MemoryType, guard: usize) -> Result<Memory> {
+        Self::create(ty, guard, None)
+    }
+
+    /// Like [`Memory::with_guard`], for a memory an instance defines: its size counts in
+    /// `account`, which may refuse it (an error) or a grow (-1).
+    pub fn counted(ty: MemoryType, guard: usize, account: Arc<ResourceAccount>) -> Result<Memory> {
+        Self::create(ty, guard, Some(account))
+    }
+
+    fn create(
+        ty: MemoryType,
+        guard: usize,
+        account: Option<Arc<ResourceAccount>>,
+    ) -> Result<Memory> {
         if ty.min > MAX_PAGES || ty.max.is_some_and(|m| m > MAX_PAGES) {
             return Err(Error::invalid(
                 "memory size must be at most 65536 pages (4GiB)",
@@ -67,6 +84,10 @@ impl Memory {
         };
         let reserved = (addressable * PAGE_SIZE).saturating_add(guard);
         let initial = ty.min as usize * PAGE_SIZE;
+        if let Some(a) = &account {
+            a.memory_growing(0, initial, ty.max.map(|m| m as usize * PAGE_SIZE))
+                .map_err(Error::resource)?;
+        }
         if reserved == 0 {
             return Ok(Memory {
                 ty,
@@ -74,6 +95,7 @@ impl Memory {
                 reserved: 0,
                 len: AtomicUsize::new(0),
                 grow_lock: Mutex::new(()),
+                account,
             });
         }
         use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
@@ -87,6 +109,9 @@ impl Memory {
             )
         }
         .map_err(|e| {
+            if let Some(a) = &account {
+                a.memory_released(initial);
+            }
             Error::resource(format!(
                 "cannot reserve {reserved} bytes of address space for a linear memory: {e}"
             ))
@@ -98,9 +123,12 @@ impl Memory {
             reserved,
             len: AtomicUsize::new(0),
             grow_lock: Mutex::new(()),
+            account,
         };
-        mem.commit(0, initial)?;
+        // From here on `drop` gives the account back the memory's length: the initial
+        // bytes count from the start.
         mem.len.store(initial, Ordering::Release);
+        mem.commit(0, initial)?;
         Ok(mem)
     }
 
@@ -170,7 +198,16 @@ impl Memory {
             return None;
         }
         let (from, to) = (old as usize * PAGE_SIZE, new as usize * PAGE_SIZE);
-        self.commit(from, to).ok()?;
+        if let Some(a) = &self.account {
+            let max = self.ty.max.map(|m| m as usize * PAGE_SIZE);
+            a.memory_growing(from, to, max).ok()?;
+        }
+        if self.commit(from, to).is_err() {
+            if let Some(a) = &self.account {
+                a.memory_released(to - from);
+            }
+            return None;
+        }
         self.len.store(to, Ordering::Release);
         Some(old)
     }
@@ -199,6 +236,9 @@ impl Memory {
 
 impl Drop for Memory {
     fn drop(&mut self) {
+        if let Some(a) = &self.account {
+            a.memory_released(self.len());
+        }
         if self.reserved != 0 {
             // SAFETY: we own the reservation and nothing can use it after drop; failure
             // to unmap only leaks address space.

@@ -10,12 +10,13 @@
 //! can still see it.
 
 use crate::holders::Holders;
+use crate::limits::ResourceAccount;
 use crate::slot::{pin, FuncSlot};
 use crate::trap::TrapCode;
 use crate::types::TableType;
 use crossbeam_epoch::{Atomic, Guard, Owned};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Most elements a table may have; larger tables are refused (as wasmtime does).
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
@@ -34,6 +35,8 @@ pub struct Table {
     write: Mutex<()>,
     /// Instances of foreign functions stored here (see `holders.rs`).
     holders: Holders,
+    /// The engine account that may refuse growth, for a table wasm made (`limits.rs`).
+    account: Option<Arc<ResourceAccount>>,
 }
 
 /// An element array of `n` cells holding `init`, or `None` when the host cannot
@@ -72,12 +75,21 @@ fn no_memory(n: usize) -> crate::Error {
 impl Table {
     /// A table of `ty` with every element `init`, which is a valid cell of the table's
     /// engine (see [`Table::set`]).
-    pub(crate) fn new(ty: TableType, init: u64) -> Result<Table, crate::Error> {
+    /// With `account` (a table an instance defines) its size must be allowed there.
+    pub(crate) fn new(
+        ty: TableType,
+        init: u64,
+        account: Option<Arc<ResourceAccount>>,
+    ) -> Result<Table, crate::Error> {
         if ty.min > MAX_TABLE_ELEMS {
             return Err(crate::Error::resource(format!(
                 "table of {} elements is larger than the limit of {MAX_TABLE_ELEMS}",
                 ty.min
             )));
+        }
+        if let Some(a) = &account {
+            a.table_growing(0, ty.min, ty.max)
+                .map_err(crate::Error::resource)?;
         }
         let first = cells(ty.min as usize, init).ok_or_else(|| no_memory(ty.min as usize))?;
         let (base, len) = (first.as_ptr() as *mut AtomicU64, first.len());
@@ -88,6 +100,7 @@ impl Table {
             elems: Atomic::new(first),
             write: Mutex::new(()),
             holders: Holders::new(ty.elem == crate::types::ValType::FuncRef),
+            account,
         };
         table.holders.note(init);
         Ok(table)
@@ -201,6 +214,9 @@ impl Table {
         }
         if delta == 0 {
             return Some(old_len);
+        }
+        if let Some(a) = &self.account {
+            a.table_growing(old_len, new_len, self.ty.max).ok()?;
         }
         // The new elements are `init`; when the host cannot allocate them, the grow fails
         // as wasm allows (-1).

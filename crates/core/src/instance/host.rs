@@ -36,7 +36,7 @@ impl Instance {
                 }
                 HostItem::Table(ty, init) => {
                     init.check_engine(engine)?;
-                    tables.push(Arc::new(Table::new(*ty, init.to_cell())?));
+                    tables.push(Arc::new(Table::new(*ty, init.to_cell(), None)?));
                     (ExternKind::Table, tables.len() - 1)
                 }
                 HostItem::Global(ty, v) => {
@@ -63,6 +63,7 @@ impl Instance {
             exports,
             deps: Vec::new(),
             forwarding: Forwarding::default(),
+            _counted: None,
             mode: engine.mode(),
             vmctx: Box::new([]),
         });

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::forward::Forwarding;
 use crate::func::Func;
 use crate::global::Global;
+use crate::limits::CountedInstance;
 use crate::memory::Memory;
 use crate::module::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, Module};
 use crate::slot::{FuncCode, FuncEntry, FuncSlot, WasmCodeRef};
@@ -74,6 +75,8 @@ pub struct Instance {
     mode: Mode,
     /// Context words for compiled code (see `vmctx.rs`); empty for host instances.
     vmctx: Box<[u64]>,
+    /// The instance's place in its engine's instance count (none for host instances).
+    _counted: Option<CountedInstance>,
 }
 
 // SAFETY: the raw slot pointers point into `slots` of this instance or of an instance in
@@ -163,13 +166,22 @@ impl Instance {
             let v = eval_const(init, &globals, &funcs);
             globals.push(Arc::new(Global::new(ty, v)));
         }
-        for ty in &module.tables[module.num_imported_tables as usize..] {
-            tables.push(Arc::new(Table::new(*ty, 0)?));
+        // Counted in the engine's account while the instance lives (or until this
+        // instantiation fails), as its tables and memories are.
+        let account = engine.resources();
+        let own_tables = &module.tables[module.num_imported_tables as usize..];
+        let own_memories = &module.memories[module.num_imported_memories as usize..];
+        let counted = account
+            .instance_creating(own_tables.len() as u32, own_memories.len() as u32)
+            .map_err(Error::resource)?;
+        for ty in own_tables {
+            tables.push(Arc::new(Table::new(*ty, 0, Some(account.clone()))?));
         }
-        for ty in &module.memories[module.num_imported_memories as usize..] {
-            memories.push(Arc::new(Memory::with_guard(
+        for ty in own_memories {
+            memories.push(Arc::new(Memory::counted(
                 *ty,
                 engine.limits().memory_guard_bytes,
+                account.clone(),
             )?));
         }
         let elems: Box<[Mutex<Arc<[u64]>>]> = module
@@ -218,6 +230,7 @@ impl Instance {
             exports: module.exports.clone(),
             deps,
             forwarding: Forwarding::default(),
+            _counted: Some(counted),
         });
         let ptr = Arc::as_ptr(&inst);
         for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
