@@ -98,34 +98,63 @@ fn every_trap_kind() {
     });
 }
 
+/// The stack budget gives every mode the same depth: a frame of `depth` costs 112 bytes
+/// (a local, 3 operand slots at the deepest, 2 distinct constants: 6 cells of 8 bytes,
+/// plus 64), so a budget of 1,000 of them runs `depth(999)` (1,000 frames) and traps on
+/// `depth(1000)`, in every mode, again and again (a trap gives the budget back).
 #[test]
-fn exhaustion_limit_is_configurable_and_deterministic() {
+fn the_stack_budget_gives_every_mode_the_same_depth() {
     let m = wat(
         r#"(module (func $f (export "depth") (param i32) (result i32)
         (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
           (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#,
     );
     for &mode in rwamr::built_modes() {
-        // The interpreter counts calls; compiled modes count native stack bytes.
         let config = rwamr::Config::default()
             .mode(mode)
-            .max_call_depth(500)
-            .max_wasm_stack(512 * 1024);
-        let too_deep = if mode == rwamr::Mode::Interp {
-            600
-        } else {
-            100_000
-        };
+            .max_wasm_stack(112 * 1000);
         let engine = rwamr::Engine::new(config).unwrap();
         let reg = rwamr::Registry::new(&engine);
         reg.load("m", &m).unwrap();
         let f = reg.func("m", "depth").unwrap();
         for _ in 0..2 {
-            assert_eq!(f.call(&[Val::I32(400)]).unwrap(), vec![Val::I32(400)]);
-            let e = f.call(&[Val::I32(too_deep)]).unwrap_err();
+            assert_eq!(
+                f.call(&[Val::I32(999)]).unwrap(),
+                vec![Val::I32(999)],
+                "{mode}"
+            );
+            let e = f.call(&[Val::I32(1000)]).unwrap_err();
             assert_eq!(e.trap().unwrap().code(), TrapCode::StackOverflow, "{mode}");
         }
     }
+}
+
+/// With the default budget (1 MiB) the same function reaches 9,362 frames in every
+/// mode, on a thread with a 2 MiB stack (std's default for spawned threads): the
+/// compiled modes' native frames fit in it.
+#[test]
+fn the_default_budget_fits_a_spawned_threads_stack() {
+    let m = wat(
+        r#"(module (func $f (export "depth") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#,
+    );
+    let frames = (1 << 20) / 112;
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            each_mode(|mode, reg| {
+                reg.load("m", &m).unwrap();
+                let f = reg.func("m", "depth").unwrap();
+                let ok = f.call(&[Val::I32(frames - 1)]);
+                assert_eq!(ok.unwrap(), vec![Val::I32(frames - 1)], "{mode}");
+                let e = f.call(&[Val::I32(frames)]).unwrap_err();
+                assert_eq!(e.trap().unwrap().code(), TrapCode::StackOverflow, "{mode}");
+            })
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }
 
 #[test]

@@ -69,11 +69,9 @@ struct RunArgs {
     /// Set an environment variable for the program. Repeatable.
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     envs: Vec<(String, String)>,
-    /// Deepest nesting of interpreted wasm calls before a "call stack exhausted" trap.
-    #[arg(long, value_name = "N")]
-    max_call_depth: Option<usize>,
-    /// Native stack bytes compiled code (baseline, optimized) may use before a "call
-    /// stack exhausted" trap (default 1 MiB).
+    /// The wasm stack budget in bytes, the same in every mode (default 1 MiB, about
+    /// 9,000 frames of a small recursive function): deeper recursion ends in "call stack
+    /// exhausted".
     #[arg(long, value_name = "BYTES")]
     max_wasm_stack: Option<usize>,
     /// Stop the program after it has run N units of fuel (about one per wasm
@@ -170,10 +168,31 @@ fn print_result(line: &str) -> bool {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => match run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => report_error(&e),
-        },
+        Command::Run(args) => {
+            // Compiled modes run on the native stack, which needs a few times the wasm
+            // stack budget (see `Config::max_wasm_stack`): the program runs on a thread
+            // with room for any budget given (its stack is only reserved, not used).
+            let budget = args.max_wasm_stack.unwrap_or(1 << 20);
+            let stack = budget.saturating_mul(4).saturating_add(8 << 20);
+            let runner = std::thread::Builder::new()
+                .name("wasm".into())
+                .stack_size(stack)
+                .spawn(move || match run(args) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => report_error(&e),
+                });
+            match runner.map(|t| t.join()) {
+                Ok(Ok(code)) => code,
+                Ok(Err(_)) => {
+                    say!("error: rwamr failed unexpectedly (please report)");
+                    ExitCode::from(ERROR_EXIT)
+                }
+                Err(e) => {
+                    say!("error: cannot start a thread with a {stack}-byte stack: {e}");
+                    ExitCode::from(ERROR_EXIT)
+                }
+            }
+        }
     }
 }
 
@@ -265,9 +284,6 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         .epoch_interruption(args.timeout.is_some());
     if let Some(b) = args.max_wasm_stack {
         config = config.max_wasm_stack(b);
-    }
-    if let Some(d) = args.max_call_depth {
-        config = config.max_call_depth(d);
     }
     let engine = Engine::new(config)?;
     if let Some(fuel) = args.fuel {

@@ -65,12 +65,10 @@ pub const UNCHECKED_MEMORY_GUARD: usize = (4 << 30) + 64 * 1024;
 /// Limits that every tier honours.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Deepest nesting of wasm calls before "call stack exhausted", in the interpreter.
-    pub max_call_depth: usize,
-    /// Value-stack cells (8 bytes each) the interpreter may use per thread.
-    pub max_stack_cells: usize,
-    /// Native stack bytes compiled code may use per host->wasm call (the compiled
-    /// tiers' counterpart of `max_call_depth`; also bounded by the thread's stack).
+    /// The wasm stack budget of a thread, in bytes, in every mode alike: frames cost
+    /// what `meter::frame_bytes` says, and a call that does not fit traps with "call
+    /// stack exhausted" (see `meter.rs`). 1 MiB by default: about 9,000 frames of a
+    /// small recursive function such as fib (112 bytes a frame).
     pub max_wasm_stack: usize,
     /// Inaccessible address space reserved after each linear memory's maximum size.
     /// Compiled tiers rely on it instead of bounds checks when it is at least
@@ -88,8 +86,6 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_call_depth: 10_000,
-            max_stack_cells: 1 << 20,
             max_wasm_stack: 1 << 20,
             memory_guard_bytes: UNCHECKED_MEMORY_GUARD,
             metering: Metering::default(),

@@ -20,13 +20,24 @@
 //! chunks of a long `memory.copy` or `memory.fill`, code whose deadline the epoch has
 //! reached traps with [`TrapCode::Interrupted`].
 //!
-//! Both belong to the calling thread ([`Meter`], one per thread): wasm that a thread
-//! runs, nested calls through the host included, draws on the thread's fuel and stops at
-//! its deadline. Tiers read and write the thread's [`Meter`] in memory; one that keeps
+//! **Stack.** Every mode counts the wasm stack the same way: a frame of a function costs
+//! [`frame_bytes`] (8 bytes per local, parameters included, per operand-stack slot at the
+//! function's deepest and per distinct constant it uses, plus [`FRAME_OVERHEAD`]), a pure
+//! function of the wasm code that the validator computes once. Each call takes its
+//! callee's frame from the thread's budget (`Limits::max_wasm_stack`) at entry and gives
+//! it back on return; a call that does not fit traps with [`TrapCode::StackOverflow`]. So
+//! recursion reaches the same depth in every mode. (Compiled code also checks the native
+//! stack: a thread whose own stack is smaller than the budget needs can overflow it
+//! first, which is the host's choice of stack, not the module's.)
+//!
+//! All three belong to the calling thread ([`Meter`], one per thread): wasm that a thread
+//! runs, nested calls through the host included, draws on the thread's fuel, stack
+//! budget and stops at its deadline. Tiers read and write the thread's [`Meter`] in memory; one that keeps
 //! the fuel in a register writes it back at every charge and reloads it after every call.
 //!
 //! [`TrapCode::OutOfFuel`]: crate::TrapCode::OutOfFuel
 //! [`TrapCode::Interrupted`]: crate::TrapCode::Interrupted
+//! [`TrapCode::StackOverflow`]: crate::TrapCode::StackOverflow
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,8 +97,31 @@ pub fn ends_stretch(op: &Operator<'_>) -> bool {
     )
 }
 
-/// One thread's fuel and deadline. `repr(C)`: compiled code reads and writes the fields
-/// at the offsets below.
+/// What a frame's return address, links and bookkeeping cost of the stack budget.
+pub const FRAME_OVERHEAD: u32 = 64;
+
+/// What a frame of a function with `locals` locals (parameters included), an operand
+/// stack at most `deepest` deep and `constants` distinct constants costs of the stack
+/// budget (see the module docs).
+pub fn frame_bytes(locals: u32, deepest: u32, constants: usize) -> u32 {
+    let cells = locals as u64 + deepest as u64 + constants as u64;
+    (cells * 8 + FRAME_OVERHEAD as u64).min(u32::MAX as u64) as u32
+}
+
+/// The cell of a constant-pushing operator (what counts as a distinct constant).
+pub fn constant_cell(op: &Operator<'_>) -> Option<u64> {
+    Some(match op {
+        Operator::I32Const { value } => *value as u32 as u64,
+        Operator::I64Const { value } => *value as u64,
+        Operator::F32Const { value } => value.bits() as u64,
+        Operator::F64Const { value } => value.bits(),
+        Operator::RefNull { .. } => 0,
+        _ => return None,
+    })
+}
+
+/// One thread's fuel, deadline and stack budget. `repr(C)`: compiled code reads and
+/// writes the fields at the offsets below.
 #[repr(C)]
 pub struct Meter {
     /// Fuel left. Negative after code ran past its fuel between two checks (it then
@@ -95,11 +129,46 @@ pub struct Meter {
     fuel: Cell<i64>,
     /// The epoch at which code traps.
     deadline: Cell<u64>,
+    /// Bytes of the stack budget left to the frames of the running wasm.
+    stack_left: Cell<u64>,
+    /// Host -> wasm entries active on the thread (the outermost sets the budget).
+    entries: Cell<u32>,
 }
 
 impl Meter {
     pub const FUEL_OFFSET: i32 = std::mem::offset_of!(Meter, fuel) as i32;
     pub const DEADLINE_OFFSET: i32 = std::mem::offset_of!(Meter, deadline) as i32;
+    pub const STACK_LEFT_OFFSET: i32 = std::mem::offset_of!(Meter, stack_left) as i32;
+
+    /// Takes a frame of `bytes` from the stack budget; false when it does not fit (the
+    /// budget is then unchanged).
+    #[inline(always)]
+    pub fn push_frame(&self, bytes: u32) -> bool {
+        match self.stack_left.get().checked_sub(bytes as u64) {
+            Some(left) => {
+                self.stack_left.set(left);
+                true
+            }
+            None => false,
+        }
+    }
+    /// Gives a frame of `bytes` back.
+    #[inline(always)]
+    pub fn pop_frame(&self, bytes: u32) {
+        self.stack_left.set(self.stack_left.get() + bytes as u64);
+    }
+
+    /// Starts a host -> wasm entry: the outermost one on the thread gets the whole
+    /// `budget`, nested ones (wasm -> host -> wasm) share what is left. The budget as it
+    /// was comes back when the returned value drops, however the entry ends.
+    pub fn enter(&self, budget: usize) -> StackEntry<'_> {
+        let saved = self.stack_left.get();
+        if self.entries.get() == 0 {
+            self.stack_left.set(budget as u64);
+        }
+        self.entries.set(self.entries.get() + 1);
+        StackEntry { meter: self, saved }
+    }
 
     /// Charges `fuel` (the interpreter's stretch charge).
     #[inline(always)]
@@ -114,13 +183,28 @@ impl Meter {
     }
 }
 
+/// An active host -> wasm entry (see [`Meter::enter`]).
+pub struct StackEntry<'m> {
+    meter: &'m Meter,
+    saved: u64,
+}
+
+impl Drop for StackEntry<'_> {
+    fn drop(&mut self) {
+        self.meter.stack_left.set(self.saved);
+        self.meter.entries.set(self.meter.entries.get() - 1);
+    }
+}
+
 thread_local! {
-    /// No fuel (as in wasmtime: a host that turns fuel on must give some) and no
-    /// deadline.
+    /// No fuel (as in wasmtime: a host that turns fuel on must give some), no deadline,
+    /// no wasm running.
     static METER: Meter = const {
         Meter {
             fuel: Cell::new(0),
             deadline: Cell::new(u64::MAX),
+            stack_left: Cell::new(0),
+            entries: Cell::new(0),
         }
     };
 }
@@ -204,6 +288,23 @@ mod tests {
         assert_eq!(fuel(), MAX_FUEL);
         add_fuel(5);
         assert_eq!(fuel(), MAX_FUEL);
+    }
+
+    #[test]
+    fn nested_entries_share_the_budget_and_give_it_back() {
+        with_meter(|m| {
+            let outer = m.enter(100);
+            assert!(m.push_frame(60));
+            {
+                let _inner = m.enter(1000);
+                assert!(!m.push_frame(41), "the nested entry has what is left");
+                assert!(m.push_frame(40));
+            }
+            assert!(!m.push_frame(41), "the nested entry gave its frames back");
+            drop(outer);
+            let _again = m.enter(100);
+            assert!(m.push_frame(100));
+        });
     }
 
     #[test]

@@ -148,10 +148,13 @@ pub struct DataSegment {
     pub range: Range<usize>,
 }
 
-/// A defined function's body: where its bytes are in [`Module::bytes`].
+/// A defined function's body: where its bytes are in [`Module::bytes`], and what a
+/// frame of it costs of the wasm stack budget.
 #[derive(Debug, Clone)]
 pub struct FuncBody {
     pub range: Range<usize>,
+    /// See [`crate::meter::frame_bytes`].
+    pub frame_bytes: u32,
 }
 
 /// A decoded, validated module.
@@ -209,22 +212,53 @@ fn validate_err(e: wasmparser::BinaryReaderError) -> Error {
     )
 }
 
-/// Decodes and validates the whole module, function bodies included.
-fn validate(bytes: &[u8], features: WasmFeatures) -> Result<()> {
+/// Decodes and validates the whole module, function bodies included; returns what a
+/// frame of each defined function costs of the wasm stack budget, in body order.
+fn validate(bytes: &[u8], features: WasmFeatures) -> Result<Vec<u32>> {
     let mut validator = Validator::new_with_features(features);
     let mut func_allocs = wasmparser::FuncValidatorAllocations::default();
     let mut parser = Parser::new(0);
     parser.set_features(features);
+    let mut frames = Vec::new();
+    let mut consts = hashbrown::HashSet::new();
     for payload in parser.parse_all(bytes) {
         let payload = payload.map_err(parse_err)?;
         let valid = validator.payload(&payload).map_err(validate_err)?;
         if let wasmparser::ValidPayload::Func(to_validate, body) = valid {
             let mut fv = to_validate.into_validator(std::mem::take(&mut func_allocs));
-            fv.validate(&body).map_err(validate_err)?;
+            // Operator by operator (what `FuncValidator::validate` does), noting the
+            // deepest operand stack and the distinct constants for the frame's cost.
+            let mut reader = body.get_binary_reader();
+            fv.read_locals(&mut reader).map_err(validate_err)?;
+            reader.set_features(features);
+            let mut deepest = 0;
+            consts.clear();
+            while !reader.eof() {
+                let at = reader.original_position();
+                let op = reader
+                    .peek_operator(&fv.visitor(at))
+                    .map_err(validate_err)?;
+                if let Some(c) = crate::meter::constant_cell(&op) {
+                    consts.insert(c);
+                }
+                reader
+                    .visit_operator(&mut fv.visitor(at))
+                    .map_err(validate_err)?
+                    .map_err(validate_err)?;
+                deepest = deepest.max(fv.operand_stack_height());
+            }
+            reader
+                .finish_expression(&fv.visitor(reader.original_position()))
+                .map_err(validate_err)?;
+            frames.push(crate::meter::frame_bytes(
+                fv.len_locals(),
+                deepest,
+                consts.len(),
+            ));
             func_allocs = fv.into_allocations();
         }
     }
-    Ok(())
+    Ok(frames)
 }
 
 /// Proposals beyond what this build runs, by name, for error messages.
@@ -368,13 +402,17 @@ impl Module {
             bodies: Vec::new(),
             func_names: HashMap::new(),
         };
-        if let Err(e) = validate(&bytes, features) {
-            return Err(name_unsupported_feature(&bytes, features).unwrap_or(e));
-        }
+        let frames = match validate(&bytes, features) {
+            Ok(frames) => frames,
+            Err(e) => return Err(name_unsupported_feature(&bytes, features).unwrap_or(e)),
+        };
         let mut parser = Parser::new(0);
         parser.set_features(features);
         for payload in parser.parse_all(&bytes) {
             m.read_payload(payload.map_err(parse_err)?)?;
+        }
+        for (body, bytes) in m.bodies.iter_mut().zip(frames) {
+            body.frame_bytes = bytes;
         }
         Ok(m)
     }
@@ -536,6 +574,7 @@ impl Module {
                 let r = body.range();
                 self.bodies.push(FuncBody {
                     range: r.start as usize..r.end as usize,
+                    frame_bytes: 0,
                 });
             }
             Payload::CustomSection(reader) => {
@@ -579,6 +618,11 @@ impl Module {
     pub fn func_body_bytes(&self, index: u32) -> &[u8] {
         let body = &self.bodies[(index - self.num_imported_funcs) as usize];
         &self.bytes[body.range.clone()]
+    }
+
+    /// What a frame of defined function `index` costs of the wasm stack budget.
+    pub fn frame_bytes(&self, index: u32) -> u32 {
+        self.bodies[(index - self.num_imported_funcs) as usize].frame_bytes
     }
 
     pub fn num_defined_funcs(&self) -> u32 {

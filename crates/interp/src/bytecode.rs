@@ -472,6 +472,9 @@ pub struct InterpFunc {
     pub consts: Box<[u64]>,
     /// Cells the frame needs (locals, constants, temporaries).
     pub frame_size: u32,
+    /// What a frame costs of the thread's stack budget (core's `meter.rs`): the same in
+    /// every mode.
+    pub frame_bytes: u32,
 }
 
 impl InterpFunc {

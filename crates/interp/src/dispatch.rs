@@ -167,9 +167,6 @@ pub struct Cx<'x> {
     /// The thread's fuel and deadline, and the engine's epoch (core's `meter.rs`).
     pub meter: &'x Meter,
     pub epoch: &'x Epoch,
-    /// Call depth of the thread when this run started, and the limit.
-    pub depth_base: usize,
-    pub max_depth: usize,
     pub trap: Option<Trap>,
     /// Why the run stopped, when a handler's work returns no next op.
     pub done: Done,

@@ -15,17 +15,26 @@ use rwamr_core::{FuncEntry, Meter, Trap, TrapCode};
 /// "call stack exhausted" before the thread's stack runs out.
 const NATIVE_STACK_RESERVE: usize = 256 * 1024;
 
+/// The cells of a value stack for a stack budget of `budget` bytes: twice what the
+/// budget's frames can need (a frame's cells cost 8 bytes each of the budget, plus its
+/// overhead), so the budget decides, not the value stack.
+fn value_stack_cells(budget: usize) -> usize {
+    budget / 4 + 4096
+}
+
 /// Runs `func` (the code of `entry`) with arguments in `cells`; leaves the results there.
 pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Result<(), Trap> {
     let inst = entry.instance();
-    let limits = inst.engine().limits();
-    let (max_cells, max_depth) = (limits.max_stack_cells, limits.max_call_depth);
-    let depth = stack::depth();
-    let native_low = stacker::remaining_stack().is_some_and(|r| r < NATIVE_STACK_RESERVE);
-    if depth + 1 > max_depth || native_low {
+    let budget = inst.engine().limits().max_wasm_stack;
+    if stacker::remaining_stack().is_some_and(|r| r < NATIVE_STACK_RESERVE) {
         return Err(Trap::new(TrapCode::StackOverflow));
     }
     let mut run_on = |meter: &Meter, cells_of_stack: &mut [u64]| {
+        // The stack budget as it is now comes back however the run ends.
+        let _entry = meter.enter(budget);
+        if !meter.push_frame(func.frame_bytes) {
+            return Err(Trap::new(TrapCode::StackOverflow));
+        }
         let stack = Stack::new(cells_of_stack);
         let Some(fp) = stack.root(func.frame_size) else {
             return Err(Trap::new(TrapCode::StackOverflow));
@@ -44,8 +53,6 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
             guard: &guard,
             meter,
             epoch: inst.engine().epoch(),
-            depth_base: depth,
-            max_depth,
             trap: None,
             done: Done::Trap,
             resume: None,
@@ -60,7 +67,9 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
         }
         Ok(())
     };
-    rwamr_core::meter::with_meter(|meter| stack::with_stack(max_cells, |s| run_on(meter, s)))
+    rwamr_core::meter::with_meter(|meter| {
+        stack::with_stack(value_stack_cells(budget), |s| run_on(meter, s))
+    })
 }
 
 /// The trap of a run, with the wasm frames that were active, innermost first.

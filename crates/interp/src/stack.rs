@@ -11,12 +11,10 @@
 
 use crate::bytecode::Slot;
 use crate::dispatch::Op;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 thread_local! {
     static POOL: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
-    /// Wasm call depth of this thread across nested host -> wasm entries.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Runs `f` with a value stack of `cells` cells taken from this thread's pool.
@@ -27,20 +25,6 @@ pub fn with_stack<R>(cells: usize, f: impl FnOnce(&mut [u64]) -> R) -> R {
         .unwrap_or_else(|| vec![0u64; cells]);
     let r = f(&mut stack);
     POOL.with(|p| p.borrow_mut().push(stack));
-    r
-}
-
-/// The wasm call depth of this thread before the current execution started.
-pub fn depth() -> usize {
-    DEPTH.with(|d| d.get())
-}
-
-/// Sets the thread's call depth for the duration of `f` (for calls that leave the
-/// interpreter: host functions and other tiers, which may re-enter it).
-pub fn with_depth<R>(depth: usize, f: impl FnOnce() -> R) -> R {
-    let old = DEPTH.with(|d| d.replace(depth));
-    let r = f();
-    DEPTH.with(|d| d.set(old));
     r
 }
 

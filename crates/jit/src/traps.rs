@@ -144,12 +144,12 @@ pub unsafe fn enter(
         return Err(Trap::new(rwamr_core::TrapCode::StackOverflow));
     }
     let here = &remaining as *const usize as usize;
-    let budget = entry.instance().engine().limits().max_wasm_stack;
-    let mut limit = (here - remaining + STACK_RESERVE).max(here.saturating_sub(budget));
+    // The stack budget (core's `meter.rs`) decides how deep wasm goes, in every mode
+    // alike; the native limit only keeps the thread's own stack from overflowing.
+    let mut limit = here - remaining + STACK_RESERVE;
     let tctx: *const ThreadCtx = THREAD_CTX.with(|t| t as *const ThreadCtx);
     // SAFETY: `tctx` points to this thread's context, alive for the thread.
     let old_limit = unsafe { (*tctx).stack_limit.get() };
-    // A nested entry (wasm -> host -> wasm) shares the outer entry's budget.
     limit = limit.max(old_limit);
     // SAFETY: as above.
     unsafe { (*tctx).stack_limit.set(limit) };
@@ -163,19 +163,25 @@ pub unsafe fn enter(
     // Tables' element arrays and slot entries that the code reads stay alive while
     // this guard is pinned (core's `slot.rs`).
     let guard = rwamr_core::slot::pin();
-    // SAFETY: `trampoline` and `cells` are as this function's contract requires;
-    // `frame` outlives the call. Traps come back as status 1 through
-    // `rwamr_jit_resume`, which only skips compiled frames.
-    let status = unsafe {
-        rwamr_jit_enter(
-            trampoline,
-            native,
-            (entry as *const FuncEntry).cast(),
-            tctx,
-            cells.as_mut_ptr(),
-            &mut frame.saved_sp,
-        )
-    };
+    let budget = entry.instance().engine().limits().max_wasm_stack;
+    let status = rwamr_core::meter::with_meter(|meter| {
+        // The budget as it is now comes back however the call ends (a trap skips the
+        // epilogues that give frames back).
+        let _entry = meter.enter(budget);
+        // SAFETY: `trampoline` and `cells` are as this function's contract requires;
+        // `frame` outlives the call. Traps come back as status 1 through
+        // `rwamr_jit_resume`, which only skips compiled frames.
+        unsafe {
+            rwamr_jit_enter(
+                trampoline,
+                native,
+                (entry as *const FuncEntry).cast(),
+                tctx,
+                cells.as_mut_ptr(),
+                &mut frame.saved_sp,
+            )
+        }
+    });
     drop(guard);
     INNERMOST.with(|i| i.set(frame.prev));
     // SAFETY: as above.

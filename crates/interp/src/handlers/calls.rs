@@ -37,7 +37,10 @@ pub fn enter_frame(fp: Regs, f: &InterpFunc) {
 #[inline(always)]
 fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> Step {
     if let Some(callee) = entry.code_as::<InterpFunc>() {
-        if cx.depth_base + cx.frames.len() + 1 >= cx.max_depth {
+        // The stack budget (core's `meter.rs`) first: it decides in every mode alike.
+        // The value stack holds more than the budget allows; its own check is the
+        // backstop the unchecked frame accesses rely on.
+        if !cx.meter.push_frame(callee.frame_bytes) {
             return cx.fail(TrapCode::StackOverflow);
         }
         let Some(callee_fp) = cx.stack.frame(fp, base, callee.frame_size) else {
@@ -63,19 +66,18 @@ fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>)
 
 /// Calls a host function or another tier's code. Out of line: its result temporaries
 /// must not sit in the frame of a handler (see `handler!`). They run on the native stack
-/// and may re-enter the interpreter, which continues the depth count from here.
+/// and may re-enter the interpreter, which continues from the stack budget left here.
 #[inline(never)]
 fn call_out<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> SlowStep {
     let ty = &entry.ty;
     let n = ty.params().len().max(ty.results().len());
-    let depth = cx.depth_base + cx.frames.len() + 1;
     let cells = fp.cells(base as usize, n);
     let result = match &entry.code {
         // SAFETY: the entry's own code; `cells` are the callee's `max(params, results)`
         // cells of this frame (the translator reserved them), holding validated
         // arguments.
-        FuncCode::Wasm(code) => stack::with_depth(depth, || unsafe { code.call(entry, cells) }),
-        FuncCode::Host(h) => stack::with_depth(depth, || h.call_cells(cx.inst, cells)),
+        FuncCode::Wasm(code) => unsafe { code.call(entry, cells) },
+        FuncCode::Host(h) => h.call_cells(cx.inst, cells),
     };
     tr!(cx, result);
     cx.mem = memory_of(cx.inst);
@@ -86,8 +88,10 @@ fn call_out<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<
 #[inline(always)]
 fn ret(cx: &mut Cx<'_>) -> Step {
     match cx.frames.pop() {
+        // (The outermost frame's budget comes back when the entry ends.)
         None => cx.finish(),
         Some(a) => {
+            cx.meter.pop_frame(cx.func.frame_bytes);
             cx.func = a.func;
             cx.inst = a.inst;
             // The callee may have grown the memory.

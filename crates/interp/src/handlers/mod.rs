@@ -12,7 +12,7 @@ use crate::bytecode::{Instr, InterpFunc, Slot};
 use crate::dispatch::{
     dispatch, foreign_op, Acc, Activation, Cx, Done, IntoStep, Next, SlowStep, Step,
 };
-use crate::stack::{self, Ip, Regs};
+use crate::stack::{Ip, Regs};
 use rwamr_core::{FuncCode, FuncEntry, Instance, MemoryView, TrapCode};
 
 /// Continues at `$ip` with frame `$fp` and accumulator `$acc`.

@@ -183,6 +183,7 @@ impl Translator<'_> {
                 c.into_boxed_slice()
             },
             frame_size,
+            frame_bytes: self.module.frame_bytes(self.func_index),
         })
     }
 

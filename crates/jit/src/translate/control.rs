@@ -198,7 +198,7 @@ impl Translator<'_, '_, '_> {
     pub(super) fn visit_return(&mut self) -> Result<()> {
         let n = self.control[0].results;
         let results = self.peekn(n).to_vec();
-        self.b.ins().return_(&results);
+        self.emit_return(&results);
         self.reachable = false;
         Ok(())
     }

@@ -98,7 +98,11 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     /// Signatures imported so far: of wasm function types, and of helpers.
     signatures: hashbrown::HashMap<rwamr_core::FuncType, ir::SigRef>,
     helper_signatures: hashbrown::HashMap<u8, ir::SigRef>,
-    /// The thread's meter and, while the function runs, copies of its fuel and deadline
+    /// The thread's meter (core's `meter.rs`): fuel, deadline, stack budget.
+    meter_ptr: Value,
+    /// What a frame of this function costs of the stack budget.
+    frame_bytes: u32,
+    /// In metered code, copies of the thread's fuel and deadline while the function runs
     /// (reloaded after every call: the callee changes the fuel, the host the deadline).
     meter: Option<Meter>,
 }
@@ -231,10 +235,26 @@ pub fn translate_function(
         }
     }
 
-    let meter = env.metering.any().then(|| {
-        let ptr = b
+    let meter_ptr = b
+        .ins()
+        .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
+    // This frame's share of the stack budget, the same in every mode.
+    let frame_bytes = module.frame_bytes(index);
+    {
+        use rwamr_core::Meter as M;
+        let left = b
             .ins()
-            .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
+            .load(types::I64, trusted(), meter_ptr, M::STACK_LEFT_OFFSET);
+        let short = b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, left, frame_bytes as i64);
+        b.ins().trapnz(short, TrapCode::STACK_OVERFLOW);
+        let rest = b.ins().iadd_imm_s(left, -(frame_bytes as i64));
+        b.ins()
+            .store(trusted(), rest, meter_ptr, M::STACK_LEFT_OFFSET);
+    }
+    let meter = env.metering.any().then(|| {
+        let ptr = meter_ptr;
         let (fuel, deadline) = (b.declare_var(types::I64), b.declare_var(types::I64));
         let m = Meter {
             ptr,
@@ -261,6 +281,8 @@ pub fn translate_function(
         memory0_base,
         signatures: hashbrown::HashMap::new(),
         helper_signatures: hashbrown::HashMap::new(),
+        meter_ptr,
+        frame_bytes,
         meter,
     };
     translate_operators(
@@ -272,7 +294,7 @@ pub fn translate_function(
     // reaches it).
     if t.reachable {
         let results = t.b.block_params(ret).to_vec();
-        t.b.ins().return_(&results);
+        t.emit_return(&results);
     }
     t.b.finalize(abi::frontend_config());
     Ok(())
@@ -385,6 +407,19 @@ impl Translator<'_, '_, '_> {
             }
         };
         call_helper(&mut self.b, sig, self.tctx, self.vmctx, h, args)
+    }
+
+    /// Returns `results`, giving the frame's share of the stack budget back.
+    fn emit_return(&mut self, results: &[Value]) {
+        use rwamr_core::Meter as M;
+        let p = self.meter_ptr;
+        let left = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), p, M::STACK_LEFT_OFFSET);
+        let back = self.b.ins().iadd_imm_s(left, self.frame_bytes as i64);
+        self.b.ins().store(trusted(), back, p, M::STACK_LEFT_OFFSET);
+        self.b.ins().return_(results);
     }
 
     /// After a call that may have run wasm or the host: the meter's copies are stale.
