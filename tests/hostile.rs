@@ -50,3 +50,32 @@ fn large_tables_cost_nothing_until_used() {
         reg.unload("m").unwrap();
     });
 }
+
+/// Functions far beyond 65,535 frame cells (70,000 distinct constants; an operand stack
+/// 70,000 deep) run in every mode with the same result: no mode has a size limit of its
+/// own below the validator's. Their frames need more than the default stack budget.
+#[test]
+fn functions_with_huge_frames_run_in_every_mode() {
+    const N: u32 = 70_000;
+    let want = (1..=N).fold(0u32, |s, k| s.wrapping_add(k)) as i32;
+    let mut many_constants =
+        String::from("(func (export \"many_constants\") (result i32) i32.const 0\n");
+    let mut deep_stack = String::from("(func (export \"deep_stack\") (result i32)\n");
+    for k in 1..=N {
+        many_constants += &format!("i32.const {k} i32.add\n");
+        deep_stack += &format!("i32.const {k}\n");
+    }
+    for _ in 1..N {
+        deep_stack += "i32.add\n";
+    }
+    let module = wat(&format!("(module {many_constants}) {deep_stack}))"));
+    for &mode in rwamr::built_modes() {
+        let config = rwamr::Config::default().mode(mode).max_wasm_stack(16 << 20);
+        let reg = rwamr::Registry::new(&rwamr::Engine::new(config).unwrap());
+        reg.load("m", &module).unwrap();
+        for f in ["many_constants", "deep_stack"] {
+            let r = reg.func("m", f).unwrap().call(&[]).unwrap();
+            assert_eq!(r, vec![Val::I32(want)], "{mode} {f}");
+        }
+    }
+}

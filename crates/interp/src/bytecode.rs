@@ -26,8 +26,9 @@
 //! and the reinterpretations be plain copies and lets i32 and i64 loads share
 //! instructions.
 
-/// A frame slot: cell index relative to the frame pointer.
-pub type Slot = u16;
+/// A frame slot: cell index relative to the frame pointer. 32 bits: a frame can have as
+/// many cells as the validator allows a function (locals, constants, operand stack).
+pub type Slot = u32;
 
 /// Defines [`Instr`] and the per-field helpers the translator's checks use. Field types
 /// are identifiers so a field can be recognised as a [`Slot`].
@@ -143,14 +144,15 @@ define_instrs! {
     /// Call function `func` of the index space through its slot; arguments at `base..`.
     Call { func: u32, base: Slot },
     /// Call through table `table` at the index in `index`; `sig` is the module type index.
-    CallIndirect { sig: u32, table: u32, index: Slot, base: Slot },
+    CallIndirect { sig: u32, table: u16, index: Slot, base: Slot },
 
     // ---- data movement ----
     Copy { dst: Slot, src: Slot },
     /// `to = a; to + 1 = b` (in that order): two copies merged.
     Copy2 { to: Slot, a: Slot, b: Slot },
-    /// `dst = cond != 0 ? a : b`
-    Select { dst: Slot, cond: Slot, a: Slot, b: Slot },
+    /// `out = cond != 0 ? out : other` (`out` holds the first operand already: the
+    /// translator copies it there when it is elsewhere).
+    Select { out: Slot, cond: Slot, other: Slot },
     GlobalGet { dst: Slot, global: u32 },
     GlobalSet { src: Slot, global: u32 },
     /// `dst` = reference to function `func` (its slot address).
@@ -171,32 +173,34 @@ define_instrs! {
     Store32 { addr: Slot, src: Slot, offset: u32 },
     Store64 { addr: Slot, src: Slot, offset: u32 },
     /// Indexed forms: the address is `base + index` (an `i32.add` fused into the access).
-    Load8SIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
-    Load8UIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
-    Load16SIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
-    Load16UIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
-    Load32SIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
-    Load32UIdx { dst: Slot, base: Slot, index: Slot, offset: u32 },
-    Load64Idx { dst: Slot, base: Slot, index: Slot, offset: u32 },
-    Store8Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
-    Store16Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
-    Store32Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
-    Store64Idx { base: Slot, index: Slot, src: Slot, offset: u32 },
+    Load8SIdx { dst: Slot, base: Slot, index: Slot, offset: u16 },
+    Load8UIdx { dst: Slot, base: Slot, index: Slot, offset: u16 },
+    Load16SIdx { dst: Slot, base: Slot, index: Slot, offset: u16 },
+    Load16UIdx { dst: Slot, base: Slot, index: Slot, offset: u16 },
+    Load32SIdx { dst: Slot, base: Slot, index: Slot, offset: u16 },
+    Load32UIdx { dst: Slot, base: Slot, index: Slot, offset: u16 },
+    Load64Idx { dst: Slot, base: Slot, index: Slot, offset: u16 },
+    Store8Idx { base: Slot, index: Slot, src: Slot, offset: u16 },
+    Store16Idx { base: Slot, index: Slot, src: Slot, offset: u16 },
+    Store32Idx { base: Slot, index: Slot, src: Slot, offset: u16 },
+    Store64Idx { base: Slot, index: Slot, src: Slot, offset: u16 },
     MemorySize { dst: Slot },
     MemoryGrow { dst: Slot, delta: Slot },
     MemoryFill { at: Slot, val: Slot, len: Slot },
     MemoryCopy { to: Slot, from: Slot, len: Slot },
-    MemoryInit { data: u32, to: Slot, from: Slot, len: Slot },
+    /// `memory.init` with its operands (to, from, len) in `args`, `args + 1`, `args + 2`.
+    MemoryInit { data: u32, args: Slot },
     DataDrop { data: u32 },
 
     // ---- tables ----
     TableGet { dst: Slot, index: Slot, table: u32 },
     TableSet { index: Slot, value: Slot, table: u32 },
     TableSize { dst: Slot, table: u32 },
-    TableGrow { dst: Slot, init: Slot, delta: Slot, table: u32 },
-    TableFill { at: Slot, value: Slot, len: Slot, table: u32 },
-    TableCopy { to: Slot, from: Slot, len: Slot, dst_table: u32, src_table: u32 },
-    TableInit { to: Slot, from: Slot, len: Slot, elem: u32, table: u32 },
+    TableGrow { dst: Slot, init: Slot, delta: Slot, table: u16 },
+    TableFill { at: Slot, value: Slot, len: Slot, table: u16 },
+    /// Operands (to, from, len) in `args`, `args + 1`, `args + 2`, as `MemoryInit`'s.
+    TableCopy { args: Slot, dst_table: u16, src_table: u16 },
+    TableInit { args: Slot, elem: u32, table: u16 },
     ElemDrop { elem: u32 },
 
     // ---- numeric, unary: `dst = op(src)` ----
@@ -381,74 +385,76 @@ impl Instr {
 }
 
 impl Instr {
-    /// The indexed form of a load or store whose address is `base + index`.
+    /// The indexed form of a load or store whose address is `base + index`, when its
+    /// offset fits the form's 16 bits (so the instruction stays 16 bytes).
     pub fn indexed(self, base: Slot, index: Slot) -> Option<Instr> {
+        let short = |offset: u32| u16::try_from(offset).ok();
         Some(match self {
             Instr::Load8S { dst, offset, .. } => Instr::Load8SIdx {
                 dst,
                 base,
                 index,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Load8U { dst, offset, .. } => Instr::Load8UIdx {
                 dst,
                 base,
                 index,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Load16S { dst, offset, .. } => Instr::Load16SIdx {
                 dst,
                 base,
                 index,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Load16U { dst, offset, .. } => Instr::Load16UIdx {
                 dst,
                 base,
                 index,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Load32S { dst, offset, .. } => Instr::Load32SIdx {
                 dst,
                 base,
                 index,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Load32U { dst, offset, .. } => Instr::Load32UIdx {
                 dst,
                 base,
                 index,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Load64 { dst, offset, .. } => Instr::Load64Idx {
                 dst,
                 base,
                 index,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Store8 { src, offset, .. } => Instr::Store8Idx {
                 base,
                 index,
                 src,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Store16 { src, offset, .. } => Instr::Store16Idx {
                 base,
                 index,
                 src,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Store32 { src, offset, .. } => Instr::Store32Idx {
                 base,
                 index,
                 src,
-                offset,
+                offset: short(offset)?,
             },
             Instr::Store64 { src, offset, .. } => Instr::Store64Idx {
                 base,
                 index,
                 src,
-                offset,
+                offset: short(offset)?,
             },
             _ => return None,
         })
@@ -464,9 +470,9 @@ pub struct InterpFunc {
     pub func_index: u32,
     /// The code: each instruction with its handler.
     pub ops: Box<[crate::dispatch::Op]>,
-    pub num_params: u16,
+    pub num_params: u32,
     /// Parameters plus declared locals.
-    pub num_locals: u16,
+    pub num_locals: u32,
     /// Constants, copied to `num_locals..` at entry; padded with zeros to a multiple of
     /// four (the frame has room for the padding).
     pub consts: Box<[u64]>,

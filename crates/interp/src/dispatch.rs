@@ -36,7 +36,7 @@ impl Acc {
     /// The value of slot `s`.
     #[inline(always)]
     pub fn get(self, fp: Regs, s: crate::bytecode::Slot) -> u64 {
-        if self.slot == s as u32 {
+        if self.slot == s {
             self.val
         } else {
             fp.get(s)
@@ -47,10 +47,7 @@ impl Acc {
     #[inline(always)]
     pub fn set(fp: Regs, s: crate::bytecode::Slot, v: u64) -> Acc {
         fp.set(s, v);
-        Acc {
-            val: v,
-            slot: s as u32,
-        }
+        Acc { val: v, slot: s }
     }
 }
 

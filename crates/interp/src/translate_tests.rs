@@ -179,3 +179,36 @@ fn copies_do_not_merge_across_a_branch_target() {
         "merged across the loop header: {c:?}"
     );
 }
+
+#[test]
+fn offsets_beyond_16_bits_stay_unfused() {
+    let c = code(
+        "(module (memory 1) (func (param i32 i32) (result i32)
+            (i32.load offset=70000 (i32.add (local.get 0) (local.get 1)))))",
+    );
+    assert!(
+        c.iter().any(|i| matches!(i, Load32U { offset: 70000, .. })),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn select_picks_into_its_first_operands_temporary() {
+    // The first operand is a local: it is copied to the result's temporary first.
+    let c = code(
+        "(module (func (param i32 i32 i32) (result i32)
+            (select (local.get 0) (local.get 1) (local.get 2))))",
+    );
+    assert_eq!(
+        c,
+        vec![
+            Copy { dst: 3, src: 0 },
+            Select {
+                out: 3,
+                cond: 2,
+                other: 1
+            },
+            ReturnSlot { src: 3 },
+        ]
+    );
+}

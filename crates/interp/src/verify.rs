@@ -15,7 +15,7 @@ pub fn verify(code: &[Instr], frame_size: u32, module: &Module) -> Result<()> {
     for (pc, ins) in code.iter().enumerate() {
         let mut i = *ins;
         let mut slots_ok = true;
-        i.for_each_slot(|s| slots_ok &= (*s as u32) < frame_size);
+        i.for_each_slot(|s| slots_ok &= *s < frame_size);
         if !slots_ok {
             return bug(pc, "slot outside the frame");
         }
@@ -39,10 +39,17 @@ pub fn verify(code: &[Instr], frame_size: u32, module: &Module) -> Result<()> {
                     return bug(pc, "malformed branch table");
                 }
             }
-            Instr::Copy2 { to, .. } if to as u32 + 1 >= frame_size => {
+            Instr::Copy2 { to, .. } if to as u64 + 1 >= frame_size as u64 => {
                 return bug(pc, "copy outside the frame");
             }
-            Instr::ReturnMany { src, len } if src as u32 + len as u32 > frame_size => {
+            Instr::MemoryInit { args, .. }
+            | Instr::TableCopy { args, .. }
+            | Instr::TableInit { args, .. }
+                if args as u64 + 2 >= frame_size as u64 =>
+            {
+                return bug(pc, "operands outside the frame");
+            }
+            Instr::ReturnMany { src, len } if src as u64 + len as u64 > frame_size as u64 => {
                 return bug(pc, "results outside the frame");
             }
             Instr::Call { func, .. } if func as usize >= module.funcs.len() => {

@@ -109,7 +109,7 @@ handler!(ReturnSlot { src } (_ip, fp, cx, acc) {
     ret(cx)
 });
 handler!(ReturnMany { src, len } (_ip, fp, cx, acc) {
-    for i in 0..len {
+    for i in 0..len as Slot {
         fp.set(i, acc.get(fp, src + i));
     }
     ret(cx)
@@ -123,7 +123,7 @@ handler!(CallIndirect { sig, table, index, base } (ip, fp, cx, acc) {
     let inst = cx.inst;
     // SAFETY: `inst` is running, and it owns or imports the table, which keeps the
     // table's owner alive.
-    let slot = tr!(cx, unsafe { inst.table(table).func_at(u32_of(acc.get(fp, index)), cx.guard) });
+    let slot = tr!(cx, unsafe { inst.table(table.into()).func_at(u32_of(acc.get(fp, index)), cx.guard) });
     let entry = slot.entry(cx.guard);
     if entry.sig != inst.sig(sig) {
         return cx.fail(TrapCode::BadSignature);

@@ -72,8 +72,9 @@ handler!(BrTable { index, len } (ip, fp, cx, acc) {
     let i = u32_of(acc.get(fp, index)).min(len);
     next!(ip.offset(1 + i as i32), fp, acc)
 });
-handler!(Select { dst, cond, a, b } (ip, fp, cx, acc) {
-    let v = if u32_of(acc.get(fp, cond)) != 0 { acc.get(fp, a) } else { acc.get(fp, b) };
-    acc = Acc::set(fp, dst, v);
+handler!(Select { out, cond, other } (ip, fp, cx, acc) {
+    if u32_of(acc.get(fp, cond)) == 0 {
+        acc = Acc::set(fp, out, acc.get(fp, other));
+    }
     next!(ip.next(), fp, acc)
 });

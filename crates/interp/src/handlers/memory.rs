@@ -93,16 +93,17 @@ slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx, acc) {
     tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64, interrupt(cx)));
     next!(ip.next(), fp, acc)
 });
-slow_handler!(MemoryInit { data, to, from, len } (ip, fp, cx, acc) {
+slow_handler!(MemoryInit { data, args } (ip, fp, cx, acc) {
     let bytes = cx.inst.data(data);
-    let (from, len) = (u32_of(acc.get(fp, from)) as usize, u32_of(acc.get(fp, len)) as usize);
+    let (to, from, len) = args3(fp, acc, args);
+    let (from, len) = (from as usize, len as usize);
     let src = tr!(
         cx,
         bytes
             .get(from..from.saturating_add(len))
             .ok_or(TrapCode::MemoryOutOfBounds)
     );
-    tr!(cx, cx.mem.write(u32_of(acc.get(fp, to)) as u64, src));
+    tr!(cx, cx.mem.write(to as u64, src));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(DataDrop { data } (ip, fp, cx, acc) {

@@ -121,6 +121,17 @@ fn of_bool(v: bool) -> u64 {
     v as u64
 }
 
+/// The three i32 operands an instruction names by the first (`args`, `args + 1`,
+/// `args + 2`: the verifier checks the last is in the frame).
+#[inline(always)]
+fn args3(fp: Regs, acc: Acc, args: Slot) -> (u32, u32, u32) {
+    (
+        u32_of(acc.get(fp, args)),
+        u32_of(acc.get(fp, args + 1)),
+        u32_of(acc.get(fp, args + 2)),
+    )
+}
+
 /// Memory 0 of `inst`, or nothing.
 #[inline(always)]
 pub fn memory_of(inst: &Instance) -> MemoryView<'_> {

@@ -39,7 +39,7 @@ impl Translator<'_> {
         let base = self.call_common(np, nr)?;
         self.emit(Instr::CallIndirect {
             sig: type_index,
-            table: table_index,
+            table: super::table::table_index(table_index)?,
             index,
             base,
         });

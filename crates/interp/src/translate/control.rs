@@ -314,8 +314,15 @@ impl Translator<'_> {
         Ok(())
     }
     pub(super) fn visit_select(&mut self) -> Result<()> {
-        let (a, b, cond) = self.pop3()?;
-        self.emit_result(|dst| Instr::Select { dst, cond, a, b })
+        // The result replaces the first operand in its temporary: `Select` picks between
+        // what is there and the second.
+        let cond = self.pop()?;
+        let other = self.pop()?;
+        let first = self.stack.len() - 1;
+        self.materialize(first)?;
+        let out = self.temp(first)?;
+        self.emit(Instr::Select { out, cond, other });
+        Ok(())
     }
     pub(super) fn visit_typed_select(&mut self, _ty: wasmparser::ValType) -> Result<()> {
         self.visit_select()

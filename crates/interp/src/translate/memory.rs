@@ -107,12 +107,10 @@ impl Translator<'_> {
         Ok(())
     }
     pub(super) fn visit_memory_init(&mut self, data_index: u32, _mem: u32) -> Result<()> {
-        let (to, from, len) = self.pop3()?;
+        let args = self.pop_args3()?;
         self.emit(Instr::MemoryInit {
             data: data_index,
-            to,
-            from,
-            len,
+            args,
         });
         Ok(())
     }

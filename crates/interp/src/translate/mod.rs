@@ -87,9 +87,11 @@ impl FuncTranslator for Translator<'_> {
     }
 }
 
+/// A function beyond what a frame can address (2^32 cells: far beyond what the validator
+/// accepts, so never in practice).
 fn too_large(what: &str) -> Error {
     Error::unsupported(format!(
-        "function too large for the interpreter: more than 65535 {what}"
+        "function too large for the interpreter: too many {what}"
     ))
 }
 
@@ -103,10 +105,8 @@ pub fn translate(module: &Module, index: u32, metering: Metering) -> Result<Inte
         let (n, _) = l.map_err(read_err)?;
         num_locals += n as u64;
     }
-    if num_locals > 60000 {
-        return Err(too_large("locals"));
-    }
-    let num_locals = num_locals as u32;
+    // The validator allows 50,000 declared locals and 1,000 parameters.
+    let num_locals = u32::try_from(num_locals).map_err(|_| too_large("locals"))?;
 
     // Constants are slots right after the locals; collect them first so temporaries
     // can start after them.
@@ -125,10 +125,8 @@ pub fn translate(module: &Module, index: u32, metering: Metering) -> Result<Inte
         };
         if let hashbrown::hash_map::Entry::Vacant(e) = const_slots.entry(v) {
             let slot = num_locals as u64 + consts.len() as u64;
-            if slot > 0xffff {
-                return Err(too_large("locals and constants"));
-            }
-            e.insert(slot as Slot);
+            let slot = Slot::try_from(slot).map_err(|_| too_large("locals and constants"))?;
+            e.insert(slot);
             consts.push(v);
         }
     }
@@ -161,10 +159,9 @@ pub fn translate(module: &Module, index: u32, metering: Metering) -> Result<Inte
 impl Translator<'_> {
     fn finish(self) -> Result<InterpFunc> {
         // Three spare cells: frame setup writes locals and constants in blocks of four.
-        let frame_size = self.temp_base + self.max_height + 1 + 3;
-        if frame_size > 0xffff {
-            return Err(too_large("stack slots"));
-        }
+        let frame_size = (self.temp_base as u64 + self.max_height as u64 + 1 + 3)
+            .try_into()
+            .map_err(|_| too_large("stack slots"))?;
         crate::verify::verify(&self.code, frame_size, self.module)?;
         let ops = self
             .code
@@ -174,8 +171,8 @@ impl Translator<'_> {
         Ok(InterpFunc {
             func_index: self.func_index,
             ops,
-            num_params: self.num_params as u16,
-            num_locals: self.num_locals as u16,
+            num_params: self.num_params,
+            num_locals: self.num_locals,
             consts: {
                 // Padded to whole blocks of four (see `enter_frame`).
                 let mut c = self.consts;
@@ -191,10 +188,10 @@ impl Translator<'_> {
 
     fn temp(&self, height: usize) -> Result<Slot> {
         let s = self.temp_base as usize + height;
-        if s >= 0xffff {
-            return Err(too_large("stack slots"));
-        }
-        Ok(s as Slot)
+        Slot::try_from(s)
+            .ok()
+            .filter(|s| *s < Slot::MAX - 8)
+            .ok_or_else(|| too_large("stack slots"))
     }
 
     fn slot_at(&self, i: usize) -> Result<Slot> {
@@ -260,6 +257,19 @@ impl Translator<'_> {
         self.push(Operand::Temp);
         self.fuse = Some((pc, h));
         Ok(())
+    }
+
+    /// Pops the top three operands after moving them into their temporaries, which are
+    /// consecutive: returns the first one's slot (for instructions that name the three
+    /// by the first).
+    fn pop_args3(&mut self) -> Result<Slot> {
+        let first = self.stack.len() - 3;
+        for i in first..self.stack.len() {
+            self.materialize(i)?;
+        }
+        let args = self.temp(first)?;
+        self.stack.truncate(first);
+        Ok(args)
     }
 
     /// Pops three operands (a, b, c in push order).

@@ -2,7 +2,7 @@
 
 use super::Translator;
 use crate::bytecode::Instr;
-use rwamr_core::Result;
+use rwamr_core::{Error, Result};
 
 impl Translator<'_> {
     pub(super) fn visit_ref_func(&mut self, function_index: u32) -> Result<()> {
@@ -29,6 +29,7 @@ impl Translator<'_> {
         self.emit_result(|dst| Instr::TableSize { dst, table })
     }
     pub(super) fn visit_table_grow(&mut self, table: u32) -> Result<()> {
+        let table = table_index(table)?;
         let delta = self.pop()?;
         let init = self.pop()?;
         self.emit_result(|dst| Instr::TableGrow {
@@ -44,29 +45,25 @@ impl Translator<'_> {
             at,
             value,
             len,
-            table,
+            table: table_index(table)?,
         });
         Ok(())
     }
     pub(super) fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> Result<()> {
-        let (to, from, len) = self.pop3()?;
+        let args = self.pop_args3()?;
         self.emit(Instr::TableCopy {
-            to,
-            from,
-            len,
-            dst_table,
-            src_table,
+            args,
+            dst_table: table_index(dst_table)?,
+            src_table: table_index(src_table)?,
         });
         Ok(())
     }
     pub(super) fn visit_table_init(&mut self, elem_index: u32, table: u32) -> Result<()> {
-        let (to, from, len) = self.pop3()?;
+        let args = self.pop_args3()?;
         self.emit(Instr::TableInit {
-            to,
-            from,
-            len,
+            args,
             elem: elem_index,
-            table,
+            table: table_index(table)?,
         });
         Ok(())
     }
@@ -74,4 +71,9 @@ impl Translator<'_> {
         self.emit(Instr::ElemDrop { elem: elem_index });
         Ok(())
     }
+}
+
+/// A table index as the bytecode holds it (16 bits: the validator allows 100 tables).
+pub(super) fn table_index(table: u32) -> Result<u16> {
+    u16::try_from(table).map_err(|_| Error::unsupported("more than 65,536 tables"))
 }
