@@ -40,7 +40,7 @@ pub unsafe trait WasmCode: Any + Send + Sync {
 
     /// The machine-code entry point of compiled code, called with the native calling
     /// convention of the compiled tiers (`crates/jit/src/abi.rs`): `(entry, thread ctx,
-    /// caller vmctx, params...) -> results`. Null (the default) for code that only runs
+    /// stack budget left, params...) -> results`. Null (the default) for code that only runs
     /// through [`WasmCode::call`]; its entries then get their type's native stub from
     /// the engine (see [`NativeStubs`]), through which compiled callers reach `call`.
     fn native_entry(&self) -> *const u8 {

@@ -1,15 +1,24 @@
 //! The calling convention of compiled code, in one place.
 //!
 //! Every compiled wasm function has the native signature
-//! `(entry: *const FuncEntry, tctx: *const ThreadCtx, caller_vmctx, params...) -> results`:
+//! `(entry: *const FuncEntry, tctx: *const ThreadCtx, stack_left: i64, params...) ->
+//! results`:
 //! - `entry` is the slot entry the caller loaded; the callee reads its instance context
 //!   (`FuncEntry::vmctx`) from it, so a patched entry carries its own context.
 //! - `tctx` is the calling thread's [`ThreadCtx`]: the stack limit every prologue checks
 //!   and the table of runtime helpers. Passing it keeps the code free of relocations
 //!   (a loader of stored code would only map it) and of thread-local access.
-//! - `caller_vmctx` is the calling instance's context (0 from the host). Compiled
-//!   callees ignore it; native stubs (`stubs.rs`) pass it to host functions, whose
-//!   `Caller` is the calling instance (WASI reads its memory).
+//! - `stack_left` is what the caller leaves of the thread's stack budget (core's
+//!   `meter.rs`): the callee traps when its frame does not fit and passes on what is left
+//!   after it. Passed in a register, the budget costs a subtraction and a compare per
+//!   call; kept in memory it cost a store-to-load round trip at every entry and return.
+//!   Code that leaves compiled code (native stubs) writes it to the thread's meter, and
+//!   the entry from the host reads it from there.
+//!
+//! Before every call, compiled code also writes its instance context to
+//! [`ThreadCtx::caller_vmctx`]: native stubs pass it to host functions, whose `Caller` is
+//! the calling instance (WASI reads its memory). A store off the critical path, where a
+//! parameter would take one of the six argument registers from every call.
 //!
 //! In an engine with a compiled tier every slot entry has a native entry point: compiled
 //! code's own, or its type's stub from the engine (`stubs.rs`). So a call is: load the
@@ -21,6 +30,9 @@ use cranelift_codegen::ir::{types, AbiParam, ArgumentPurpose, Signature, Type};
 use cranelift_codegen::isa::CallConv;
 use rwamr_core::{FuncType, ValType};
 use std::cell::Cell;
+
+/// Where the wasm parameters start among a compiled function's native parameters.
+pub const FIRST_PARAM: usize = 3;
 
 /// Pointer-sized integer type (x86_64 and aarch64 only).
 pub const PTR: Type = types::I64;
@@ -46,7 +58,7 @@ pub fn native_signature(ty: &FuncType) -> Signature {
     // The thread context is Cranelift's "vmctx": the stack limit is read through it.
     sig.params
         .push(AbiParam::special(PTR, ArgumentPurpose::VMContext));
-    sig.params.push(AbiParam::new(PTR));
+    sig.params.push(AbiParam::new(types::I64));
     sig.params
         .extend(ty.params().iter().map(|t| AbiParam::new(clif_type(*t))));
     sig.returns
@@ -76,12 +88,16 @@ pub struct ThreadCtx {
     /// The thread's fuel and deadline (core's `meter.rs`), set by every entry: metered
     /// code charges fuel and reads the deadline there.
     pub meter: Cell<*const rwamr_core::Meter>,
+    /// The context of the instance whose compiled code made the latest call (0 from the
+    /// host): written before every call, read by native stubs.
+    pub caller_vmctx: Cell<usize>,
 }
 
 impl ThreadCtx {
     pub const STACK_LIMIT_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, stack_limit) as i32;
     pub const HELPERS_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, helpers) as i32;
     pub const METER_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, meter) as i32;
+    pub const CALLER_VMCTX_OFFSET: i32 = std::mem::offset_of!(ThreadCtx, caller_vmctx) as i32;
 }
 
 /// Trap codes of compiled code beyond Cranelift's own (`TrapCode::user`).

@@ -256,6 +256,12 @@ fn interrupt<'a>(vmctx: Vm) -> Option<&'a rwamr_core::meter::Epoch> {
 /// # Safety
 /// `src..src+len` and `dst..dst+len` lie inside accessible linear memory.
 unsafe extern "C" fn copy_bytes(vmctx: Vm, dst: *mut u8, src: *const u8, len: usize) -> u32 {
+    if len <= rwamr_core::memory::BULK_CHUNK {
+        // Most copies are short (a program's memcpy): no chunks, no deadline to check.
+        // SAFETY: as below.
+        unsafe { std::ptr::copy(src, dst, len) };
+        return 0;
+    }
     status(|| {
         // SAFETY: the caller checked both ranges against the memories' lengths, which
         // never shrink. Other threads may race on the bytes, as wasm's memory model allows.
@@ -269,6 +275,11 @@ unsafe extern "C" fn copy_bytes(vmctx: Vm, dst: *mut u8, src: *const u8, len: us
 /// # Safety
 /// `dst..dst+len` lies inside accessible linear memory.
 unsafe extern "C" fn fill_bytes(vmctx: Vm, dst: *mut u8, value: u32, len: usize) -> u32 {
+    if len <= rwamr_core::memory::BULK_CHUNK {
+        // SAFETY: as below.
+        unsafe { std::ptr::write_bytes(dst, value as u8, len) };
+        return 0;
+    }
     status(|| {
         // SAFETY: the caller checked the range against the memory's length.
         Ok(unsafe { rwamr_core::memory::fill_bytes(dst, value as u8, len, interrupt(vmctx)) }?)

@@ -23,7 +23,15 @@ pub fn array_trampoline(ty: &FuncType, func: &mut Function, fctx: &mut FunctionB
     let (native, entry, tctx, cells) = (p[0], p[1], p[2], p[3]);
     // Called by the host, there is no calling instance.
     let no_caller = b.ins().iconst(PTR, 0);
-    let mut args = vec![entry, tctx, no_caller];
+    b.ins().store(
+        trusted(),
+        no_caller,
+        tctx,
+        abi::ThreadCtx::CALLER_VMCTX_OFFSET,
+    );
+    // The budget the entry from the host set (core's `Meter::enter`).
+    let stack_left = crate::translate::load_stack_left(&mut b, tctx);
+    let mut args = vec![entry, tctx, stack_left];
     for (i, t) in ty.params().iter().enumerate() {
         args.push(b.ins().load(clif_type(*t), trusted(), cells, 8 * i as i32));
     }
@@ -45,7 +53,13 @@ pub fn native_stub(ty: &FuncType, func: &mut Function, fctx: &mut FunctionBuilde
     func.name = UserFuncName::user(1, 1);
     let mut b = FunctionBuilder::new(func, fctx);
     let p = start_function(&mut b);
-    let (entry, tctx, vmctx, args) = (p[0], p[1], p[2], &p[3..]);
+    let (entry, tctx, stack_left) = (p[0], p[1], p[2]);
+    let args = &p[abi::FIRST_PARAM..];
+    let vmctx = b
+        .ins()
+        .load(PTR, trusted(), tctx, abi::ThreadCtx::CALLER_VMCTX_OFFSET);
+    // What the caller left of the stack budget, for the code this stub calls.
+    crate::translate::store_stack_left(&mut b, tctx, stack_left);
     let n = args.len().max(ty.results().len()).max(1) as u32;
     let area = b.create_sized_stack_slot(ir::StackSlotData::new(
         ir::StackSlotKind::ExplicitSlot,

@@ -47,6 +47,7 @@ thread_local! {
             stack_limit: Cell::new(0),
             helpers: &crate::helpers::HELPERS as *const crate::helpers::Helpers as *const u8,
             meter: Cell::new(std::ptr::null()),
+            caller_vmctx: Cell::new(0),
         }
     };
     static INNERMOST: Cell<*const EntryFrame> = const { Cell::new(std::ptr::null()) };

@@ -3,7 +3,7 @@
 //! compiled code directly, other code through its type's stub (`stubs.rs`).
 
 use super::{trusted, trusted_readonly, user, Translator};
-use crate::abi::{self, user_trap, PTR};
+use crate::abi::{self, user_trap, ThreadCtx, PTR};
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
 use rwamr_core::{FuncEntry, FuncType, Result};
 
@@ -25,10 +25,17 @@ impl Translator<'_, '_, '_> {
             .b
             .ins()
             .load(PTR, trusted_readonly(), entry, FuncEntry::NATIVE_OFFSET);
+        // For a host callee's `Caller` (see `abi.rs`).
+        self.b.ins().store(
+            trusted(),
+            self.vmctx,
+            self.tctx,
+            ThreadCtx::CALLER_VMCTX_OFFSET,
+        );
         let mut all = Vec::with_capacity(np + 3);
         all.push(entry);
         all.push(self.tctx);
-        all.push(self.vmctx);
+        all.push(self.stack_left);
         all.extend(self.stack.drain(self.stack.len() - np..));
         let call = self.b.ins().call_indirect(sig, native, &all);
         let results = self.b.inst_results(call).to_vec();

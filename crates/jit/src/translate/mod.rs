@@ -98,10 +98,8 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     /// Signatures imported so far: of wasm function types, and of helpers.
     signatures: hashbrown::HashMap<rwamr_core::FuncType, ir::SigRef>,
     helper_signatures: hashbrown::HashMap<u8, ir::SigRef>,
-    /// The thread's meter (core's `meter.rs`): fuel, deadline, stack budget.
-    meter_ptr: Value,
-    /// What a frame of this function costs of the stack budget.
-    frame_bytes: u32,
+    /// What this frame leaves of the thread's stack budget, passed to callees.
+    stack_left: Value,
     /// In metered code, copies of the thread's fuel and deadline while the function runs
     /// (reloaded after every call: the callee changes the fuel, the host the deadline).
     meter: Option<Meter>,
@@ -222,7 +220,11 @@ pub fn translate_function(
         }
     };
     for (i, t) in ty.params().iter().enumerate() {
-        locals.push(new_local(&mut b, clif_type(*t), params[3 + i]));
+        locals.push(new_local(
+            &mut b,
+            clif_type(*t),
+            params[abi::FIRST_PARAM + i],
+        ));
     }
     let mut reader = body.get_locals_reader().map_err(read_err)?;
     for _ in 0..reader.get_count() {
@@ -235,26 +237,21 @@ pub fn translate_function(
         }
     }
 
-    let meter_ptr = b
-        .ins()
-        .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
-    // This frame's share of the stack budget, the same in every mode.
+    // This frame's share of the stack budget, the same in every mode; what is left
+    // after it goes to the callees.
     let frame_bytes = module.frame_bytes(index);
-    {
-        use rwamr_core::Meter as M;
-        let left = b
-            .ins()
-            .load(types::I64, trusted(), meter_ptr, M::STACK_LEFT_OFFSET);
+    let stack_left = {
+        let left = params[2];
         let short = b
             .ins()
             .icmp_imm_u(IntCC::UnsignedLessThan, left, frame_bytes as i64);
         b.ins().trapnz(short, TrapCode::STACK_OVERFLOW);
-        let rest = b.ins().iadd_imm_s(left, -(frame_bytes as i64));
-        b.ins()
-            .store(trusted(), rest, meter_ptr, M::STACK_LEFT_OFFSET);
-    }
+        b.ins().iadd_imm_s(left, -(frame_bytes as i64))
+    };
     let meter = env.metering.any().then(|| {
-        let ptr = meter_ptr;
+        let ptr = b
+            .ins()
+            .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
         let (fuel, deadline) = (b.declare_var(types::I64), b.declare_var(types::I64));
         let m = Meter {
             ptr,
@@ -281,8 +278,7 @@ pub fn translate_function(
         memory0_base,
         signatures: hashbrown::HashMap::new(),
         helper_signatures: hashbrown::HashMap::new(),
-        meter_ptr,
-        frame_bytes,
+        stack_left,
         meter,
     };
     translate_operators(
@@ -339,6 +335,30 @@ pub fn call_helper(
         b.ins().trapnz(r, user(user_trap::PENDING));
     }
     r
+}
+
+/// Reads the thread's stack budget from its meter (what an entry from the host starts
+/// compiled code with).
+pub fn load_stack_left(b: &mut FunctionBuilder<'_>, tctx: Value) -> Value {
+    let meter = b
+        .ins()
+        .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
+    b.ins().load(
+        types::I64,
+        trusted(),
+        meter,
+        rwamr_core::Meter::STACK_LEFT_OFFSET,
+    )
+}
+
+/// Writes what compiled code leaves of the stack budget to the thread's meter (before
+/// calling code that reads it there: other tiers, the host).
+pub fn store_stack_left(b: &mut FunctionBuilder<'_>, tctx: Value, left: Value) {
+    let meter = b
+        .ins()
+        .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
+    b.ins()
+        .store(trusted(), left, meter, rwamr_core::Meter::STACK_LEFT_OFFSET);
 }
 
 /// Starts building a function: its entry block, sealed, with the function's
@@ -409,16 +429,8 @@ impl Translator<'_, '_, '_> {
         call_helper(&mut self.b, sig, self.tctx, self.vmctx, h, args)
     }
 
-    /// Returns `results`, giving the frame's share of the stack budget back.
+    /// Returns `results` (the caller's budget is its own: nothing to give back).
     fn emit_return(&mut self, results: &[Value]) {
-        use rwamr_core::Meter as M;
-        let p = self.meter_ptr;
-        let left = self
-            .b
-            .ins()
-            .load(types::I64, trusted(), p, M::STACK_LEFT_OFFSET);
-        let back = self.b.ins().iadd_imm_s(left, self.frame_bytes as i64);
-        self.b.ins().store(trusted(), back, p, M::STACK_LEFT_OFFSET);
         self.b.ins().return_(results);
     }
 
