@@ -96,8 +96,14 @@ fn run_wasmi(bytes: &[u8]) -> Run {
     };
     let engine = wasmi::Engine::default();
     let module = wasmi::Module::new(&engine, bytes).expect("wasmi accepts the module");
-    let mut store = wasmi::Store::new(&engine, ());
-    let linker = wasmi::Linker::<()>::new(&engine);
+    // rwamr's table limit (core's MAX_TABLE_ELEMS), so a random `table.grow` past it fails in
+    // both (wasmi would otherwise write out billions of elements, gigabytes).
+    let limits = wasmi::StoreLimitsBuilder::new()
+        .table_elements(10_000_000)
+        .build();
+    let mut store = wasmi::Store::new(&engine, limits);
+    store.limiter(|limits| limits);
+    let linker = wasmi::Linker::<wasmi::StoreLimits>::new(&engine);
     let Ok(inst) = linker.instantiate_and_start(&mut store, &module) else {
         return run;
     };
