@@ -29,10 +29,10 @@ pub struct ReadmeDoctests;
 
 pub use rwamr_core::module::escape_controls;
 pub use rwamr_core::{
-    Caller, CompiledModule, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func, FuncType,
-    GlobalRef, GlobalType, HostModule, Instance, Limits, Memory, MemoryType, Mode, ResourceLimiter,
-    ResourceLimits, Result, Table, TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams,
-    WasmResults, WasmTy,
+    Caller, CompiledModule, Contention, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func,
+    FuncType, GlobalRef, GlobalType, HostModule, Instance, Limits, Memory, MemoryType, Mode,
+    ResourceLimiter, ResourceLimits, Result, Table, TableType, Trap, TrapCode, TypedFunc, Val,
+    ValType, WasmParams, WasmResults, WasmTy,
 };
 pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;
@@ -121,6 +121,17 @@ impl Config {
     /// [`Config::resource_limits`]), for hosts that decide per request.
     pub fn resource_limiter(mut self, limiter: impl ResourceLimiter + 'static) -> Self {
         self.limits.limiter = Some(rwamr_core::limits::Limiter(Arc::new(limiter)));
+        self
+    }
+    /// What a thread does when it calls into an instance that another thread is running
+    /// (default: it waits). An instance whose memory, tables or mutable globals wasm can
+    /// change runs on one thread at a time: a thread holds it from its first entry until
+    /// the host call that entered it returns, so two host threads never race on its
+    /// state. With [`Contention::Fail`] the second caller gets [`TrapCode::Busy`] at
+    /// once; with [`Contention::Wait`] it waits, and gets `Busy` only where waiting would
+    /// deadlock. Instances without such state run on any number of threads at once.
+    pub fn contention(mut self, contention: Contention) -> Self {
+        self.limits.contention = contention;
         self
     }
     pub fn get_mode(&self) -> Mode {

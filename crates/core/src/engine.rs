@@ -4,6 +4,7 @@
 
 use crate::compile::Compiler;
 use crate::error::{Error, Result};
+use crate::exclusive::Contention;
 use crate::limits::{Limiter, ResourceAccount, ResourceLimits};
 use crate::meter::{Epoch, Metering};
 use crate::slot::{FuncCode, NativeStubs};
@@ -81,6 +82,9 @@ pub struct Limits {
     pub resources: ResourceLimits,
     /// The host's per-request decisions on growth, after `resources`.
     pub limiter: Option<Limiter>,
+    /// What a thread does on entering an instance with state that another thread runs
+    /// (see `exclusive.rs`).
+    pub contention: Contention,
 }
 
 impl Default for Limits {
@@ -91,6 +95,7 @@ impl Default for Limits {
             metering: Metering::default(),
             resources: ResourceLimits::default(),
             limiter: None,
+            contention: Contention::default(),
         }
     }
 }

@@ -102,6 +102,17 @@ impl From<Trap> for Error {
     }
 }
 
+/// An error inside a host function becomes its trap: the inner trap itself when the
+/// error is one (a nested call trapped), otherwise a host trap with the error's message.
+impl From<Error> for Trap {
+    fn from(e: Error) -> Self {
+        match e.trap {
+            Some(trap) => *trap,
+            None => Trap::host(e.message),
+        }
+    }
+}
+
 impl From<crate::trap::TrapCode> for Error {
     fn from(code: crate::trap::TrapCode) -> Self {
         Trap::new(code).into()

@@ -122,6 +122,8 @@ impl Func {
                 for (c, a) in cells.iter_mut().zip(args) {
                     *c = a.to_cell();
                 }
+                // The thread holds the instance for the call (`exclusive.rs`).
+                let _call = crate::exclusive::HostCall::new(entry.instance())?;
                 // SAFETY: the entry's own code; `cells` holds `max(params, results)`
                 // cells, the arguments checked against the parameter types above (a
                 // funcref argument's slot is kept alive by the `Func` in `args`).

@@ -1,17 +1,20 @@
 //! Globals. The value is one cell (see [`crate::val`]) in an atomic, so instances on
 //! several threads may read and write it without a lock.
 
+use crate::exclusive::EntryLock;
 use crate::holders::Holders;
 use crate::instance::Instance;
 use crate::types::GlobalType;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub struct Global {
     ty: GlobalType,
     value: AtomicU64,
     /// Instances of foreign functions stored here (see `holders.rs`).
     holders: Holders,
+    /// Its owner's lock (`exclusive.rs`), set when the owner is made.
+    entry_lock: OnceLock<Arc<EntryLock>>,
 }
 
 impl Global {
@@ -22,6 +25,7 @@ impl Global {
             ty,
             value: AtomicU64::new(cell),
             holders: Holders::new(ty.ty == crate::types::ValType::FuncRef),
+            entry_lock: OnceLock::new(),
         };
         g.holders.note(cell);
         g
@@ -48,6 +52,10 @@ impl Global {
     pub unsafe fn set(&self, cell: u64) {
         self.holders.note(cell);
         self.value.store(cell, Ordering::Relaxed)
+    }
+    /// Its owner's lock, `make`'s when it has none yet.
+    pub(crate) fn entry_lock_or(&self, make: impl FnOnce() -> Arc<EntryLock>) -> &Arc<EntryLock> {
+        self.entry_lock.get_or_init(make)
     }
     /// Records the instance that owns the global (its own functions need no holding).
     pub(crate) fn set_owner(&self, owner: *const crate::instance::Instance) {

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::memory::Memory;
+use crate::memory::{Memory, MemoryView};
 use crate::trap::Trap;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 use crate::val::Val;
@@ -105,7 +105,7 @@ pub struct Caller<'a> {
 }
 
 impl<'a> Caller<'a> {
-    pub fn new(instance: Option<&'a Instance>) -> Self {
+    pub(crate) fn new(instance: Option<&'a Instance>) -> Self {
         Caller { instance }
     }
 
@@ -117,6 +117,17 @@ impl<'a> Caller<'a> {
     /// The caller's exported memory named `name` (WASI uses "memory").
     pub fn exported_memory(&self, name: &str) -> Option<&'a Arc<Memory>> {
         self.instance?.exported_memory(name)
+    }
+
+    /// A view of the caller's exported memory `name`, for fast repeated access during
+    /// the call (WASI's guest pointers). Refresh it after calling anything that may grow
+    /// the memory.
+    pub fn exported_memory_view(&self, name: &str) -> Option<MemoryView<'a>> {
+        let m = self.exported_memory(name)?;
+        // SAFETY: a `Caller` exists only during a host call from the caller's code, on
+        // the thread that holds the caller (`exclusive.rs`), and the view (not `Send`)
+        // cannot outlive the call: host function bodies get the caller for any lifetime.
+        Some(unsafe { m.view() })
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod compile;
 pub mod engine;
 pub mod error;
+pub mod exclusive;
 mod forward;
 pub mod func;
 pub mod global;
@@ -31,6 +32,7 @@ pub mod vmctx;
 pub use compile::{compile_each, CompiledModule, Compiler};
 pub use engine::{Engine, Limits, Mode, UNCHECKED_MEMORY_GUARD};
 pub use error::{Error, ErrorKind, Result};
+pub use exclusive::Contention;
 pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use global::{Global, GlobalRef};
 pub use host::{Caller, HostFunc, HostModule};

@@ -5,18 +5,19 @@
 //! Access to the bytes goes through this module (one of the few places with `unsafe`),
 //! bounds-checked against the current length, or through compiled code
 //! (`crates/jit`), which relies on the guard region: with a guard of 4 GiB or more,
-//! every 32-bit address plus 32-bit offset lands in the reservation. Concurrent accesses from several host
-//! threads to one memory are plain racy byte accesses, as wasm's own memory model allows;
-//! they never leave the mapping.
+//! every 32-bit address plus 32-bit offset lands in the reservation. One thread at a time
+//! accesses the bytes: the thread holding the memory's owner (`exclusive.rs`), which
+//! the host's [`Memory::read`] and [`Memory::write`] take for the length of the copy.
 
 use crate::error::{Error, Result};
+use crate::exclusive::{EntryLock, HostAccess};
 use crate::limits::ResourceAccount;
 use crate::meter::Epoch;
 use crate::trap::{Trap, TrapCode};
 use crate::types::MemoryType;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Bytes in a wasm page.
 pub const PAGE_SIZE: usize = 65536;
@@ -34,12 +35,13 @@ pub struct Memory {
     grow_lock: Mutex<()>,
     /// The engine account its bytes count in, for a memory wasm made (`limits.rs`).
     account: Option<Arc<ResourceAccount>>,
+    /// Its owner's lock (`exclusive.rs`), set when the owner is made.
+    entry_lock: OnceLock<Arc<EntryLock>>,
 }
 
 // SAFETY: the mapping is owned by the `Memory` and only freed in `drop`; every access to
-// the bytes is a raw unaligned read or write inside the accessible length, which is valid
-// from any thread (racing accesses give unspecified bytes, never UB outside the mapping:
-// the same model as wasm's shared memories).
+// the bytes is a raw unaligned read or write inside the accessible length, by the one
+// thread that holds the memory's owner (see the module docs).
 unsafe impl Send for Memory {}
 // SAFETY: see `Send`; the length is atomic and growth is serialized by `grow_lock`.
 unsafe impl Sync for Memory {}
@@ -96,6 +98,7 @@ impl Memory {
                 len: AtomicUsize::new(0),
                 grow_lock: Mutex::new(()),
                 account,
+                entry_lock: OnceLock::new(),
             });
         }
         use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
@@ -124,6 +127,7 @@ impl Memory {
             len: AtomicUsize::new(0),
             grow_lock: Mutex::new(()),
             account,
+            entry_lock: OnceLock::new(),
         };
         // From here on `drop` gives the account back the memory's length: the initial
         // bytes count from the start.
@@ -212,10 +216,25 @@ impl Memory {
         Some(old)
     }
 
+    /// Its owner's lock, for a memory an instance or host module made.
+    pub(crate) fn entry_lock(&self) -> Option<&Arc<EntryLock>> {
+        self.entry_lock.get()
+    }
+    /// Its owner's lock, `make`'s when it has none yet (a memory the host made is its
+    /// own owner).
+    pub(crate) fn entry_lock_or(&self, make: impl FnOnce() -> Arc<EntryLock>) -> &Arc<EntryLock> {
+        self.entry_lock.get_or_init(make)
+    }
+
     /// A view of the current bytes, for fast repeated access. Refresh it after anything
     /// that may grow the memory.
+    ///
+    /// # Safety
+    /// While the view is used, the calling thread holds the memory's owner (see the
+    /// module docs): it runs wasm code of an instance that reaches the memory, or a host
+    /// function such code called, and nothing it calls meanwhile runs wasm.
     #[inline]
-    pub fn view(&self) -> MemoryView<'_> {
+    pub unsafe fn view(&self) -> MemoryView<'_> {
         MemoryView {
             base: self.base,
             len: self.len(),
@@ -223,14 +242,33 @@ impl Memory {
         }
     }
 
-    /// Copies `buf.len()` bytes at `addr` into `buf`.
-    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
-        self.view().read(addr, buf).map_err(Trap::new)
+    /// Holds the memory's owner for a host access (see the module docs).
+    fn access(&self) -> Result<Option<HostAccess>, Trap> {
+        self.entry_lock().map(HostAccess::new).transpose()
     }
 
-    /// Copies `data` to `addr`.
+    /// Runs `f` with a view of the bytes, holding the memory's owner meanwhile (waits or
+    /// fails like [`Memory::read`]).
+    pub fn with_view<R>(&self, f: impl for<'v> FnOnce(MemoryView<'v>) -> R) -> Result<R, Trap> {
+        let _access = self.access()?;
+        // SAFETY: this thread holds the owner until `_access` drops, and the view cannot
+        // leave `f`.
+        Ok(f(unsafe { self.view() }))
+    }
+
+    /// Copies `buf.len()` bytes at `addr` into `buf`. Waits while another thread runs
+    /// the memory's owner (or fails with `TrapCode::Busy`, as the engine's setting says).
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
+        let _access = self.access()?;
+        // SAFETY: this thread holds the owner until `_access` drops, after the copy.
+        unsafe { self.view() }.read(addr, buf).map_err(Trap::new)
+    }
+
+    /// Copies `data` to `addr`; waits or fails like [`Memory::read`].
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Trap> {
-        self.view().write(addr, data).map_err(Trap::new)
+        let _access = self.access()?;
+        // SAFETY: as in `read`.
+        unsafe { self.view() }.write(addr, data).map_err(Trap::new)
     }
 }
 
@@ -478,13 +516,15 @@ mod tests {
             max: Some(3),
         })
         .unwrap();
-        let v = m.view();
+        // SAFETY: the memory is the test's alone.
+        let v = unsafe { m.view() };
         v.store::<u32>(PAGE_SIZE as u64 - 4, 0xdead_beef).unwrap();
         assert_eq!(v.load::<u32>(PAGE_SIZE as u64 - 4).unwrap(), 0xdead_beef);
         assert!(v.load::<u32>(PAGE_SIZE as u64 - 3).is_err());
         assert_eq!(m.grow(2), Some(1));
         assert_eq!(m.grow(1), None);
-        let v = m.view();
+        // SAFETY: as above.
+        let v = unsafe { m.view() };
         v.store::<u64>(3 * PAGE_SIZE as u64 - 8, 7).unwrap();
         assert!(v.load::<u8>(3 * PAGE_SIZE as u64).is_err());
         assert!(v.load::<u8>(u64::MAX).is_err());
@@ -501,7 +541,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.reserved, PAGE_SIZE + (1 << 20));
-        assert!(m.view().load::<u8>(PAGE_SIZE as u64).is_err());
+        assert!(m
+            .with_view(|v| v.load::<u8>(PAGE_SIZE as u64))
+            .unwrap()
+            .is_err());
         assert_eq!(m.grow(1), None);
     }
 
@@ -512,7 +555,7 @@ mod tests {
             max: Some(0),
         })
         .unwrap();
-        assert!(m.view().load::<u8>(0).is_err());
+        assert!(m.with_view(|v| v.load::<u8>(0)).unwrap().is_err());
         assert_eq!(m.grow(0), Some(0));
         assert_eq!(m.grow(1), None);
     }

@@ -161,13 +161,20 @@ impl Meter {
     /// Starts a host -> wasm entry: the outermost one on the thread gets the whole
     /// `budget`, nested ones (wasm -> host -> wasm) share what is left. The budget as it
     /// was comes back when the returned value drops, however the entry ends.
+    ///
+    /// The instances the thread enters during the entry are held until it ends
+    /// (`exclusive.rs`): they are let go with the budget.
     pub fn enter(&self, budget: usize) -> StackEntry<'_> {
         let saved = self.stack_left.get();
         if self.entries.get() == 0 {
             self.stack_left.set(budget as u64);
         }
         self.entries.set(self.entries.get() + 1);
-        StackEntry { meter: self, saved }
+        StackEntry {
+            meter: self,
+            saved,
+            held: crate::exclusive::depth(),
+        }
     }
 
     /// Charges `fuel` (the interpreter's stretch charge).
@@ -187,10 +194,13 @@ impl Meter {
 pub struct StackEntry<'m> {
     meter: &'m Meter,
     saved: u64,
+    /// What the thread held when the entry started.
+    held: usize,
 }
 
 impl Drop for StackEntry<'_> {
     fn drop(&mut self) {
+        crate::exclusive::release_to(self.held);
         self.meter.stack_left.set(self.saved);
         self.meter.entries.set(self.meter.entries.get() - 1);
     }

@@ -625,6 +625,14 @@ impl Module {
         self.bodies[(index - self.num_imported_funcs) as usize].frame_bytes
     }
 
+    /// Whether instances reach a memory, table or mutable global (own or imported): then
+    /// one thread at a time runs them (see `exclusive.rs`).
+    pub fn has_state(&self) -> bool {
+        !self.memories.is_empty()
+            || !self.tables.is_empty()
+            || self.globals.iter().any(|g| g.mutable)
+    }
+
     pub fn num_defined_funcs(&self) -> u32 {
         self.bodies.len() as u32
     }

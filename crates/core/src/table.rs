@@ -9,6 +9,7 @@
 //! on a mutex; `grow` publishes a larger copy and the old array is freed once no reader
 //! can still see it.
 
+use crate::exclusive::EntryLock;
 use crate::holders::Holders;
 use crate::limits::ResourceAccount;
 use crate::slot::{pin, FuncSlot};
@@ -16,7 +17,7 @@ use crate::trap::TrapCode;
 use crate::types::TableType;
 use crossbeam_epoch::{Atomic, Guard, Owned};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// Most elements a table may have; larger tables are refused (as wasmtime does).
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
@@ -37,6 +38,8 @@ pub struct Table {
     holders: Holders,
     /// The engine account that may refuse growth, for a table wasm made (`limits.rs`).
     account: Option<Arc<ResourceAccount>>,
+    /// Its owner's lock (`exclusive.rs`), set when the owner is made.
+    entry_lock: OnceLock<Arc<EntryLock>>,
 }
 
 /// An element array of `n` cells holding `init`, or `None` when the host cannot
@@ -101,6 +104,7 @@ impl Table {
             write: Mutex::new(()),
             holders: Holders::new(ty.elem == crate::types::ValType::FuncRef),
             account,
+            entry_lock: OnceLock::new(),
         };
         table.holders.note(init);
         Ok(table)
@@ -137,6 +141,10 @@ impl Table {
         self.read(&pin()).len() as u32
     }
 
+    /// Its owner's lock, `make`'s when it has none yet.
+    pub(crate) fn entry_lock_or(&self, make: impl FnOnce() -> Arc<EntryLock>) -> &Arc<EntryLock> {
+        self.entry_lock.get_or_init(make)
+    }
     /// Records the instance that owns the table (its own functions need no holding).
     pub(crate) fn set_owner(&self, owner: *const crate::instance::Instance) {
         self.holders.set_owner(owner);

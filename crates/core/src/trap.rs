@@ -26,6 +26,9 @@ pub enum TrapCode {
     OutOfFuel,
     /// The thread's epoch deadline came (see `meter.rs`).
     Interrupted,
+    /// Another thread runs the instance (with `Contention::Fail`), or waiting for it
+    /// would deadlock (see `exclusive.rs`).
+    Busy,
     /// Not an error: the program asked to exit (WASI `proc_exit`); see
     /// [`Trap::exit_status`]. It unwinds wasm like a trap.
     Exit,
@@ -49,6 +52,7 @@ impl TrapCode {
             TrapCode::Unloaded => "function's module was unloaded",
             TrapCode::OutOfFuel => "all fuel consumed",
             TrapCode::Interrupted => "interrupted: the epoch deadline was reached",
+            TrapCode::Busy => "instance busy",
             TrapCode::Exit => "program exited",
         }
     }
@@ -110,6 +114,13 @@ impl Trap {
         Trap {
             detail: Some(message.into()),
             ..Trap::new(TrapCode::Host)
+        }
+    }
+    /// A trap of `code` with more said about it.
+    pub fn with_detail(code: TrapCode, detail: impl Into<String>) -> Self {
+        Trap {
+            detail: Some(detail.into()),
+            ..Trap::new(code)
         }
     }
     /// The program exits with `status` (WASI `proc_exit`): unwinds like a trap.

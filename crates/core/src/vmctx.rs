@@ -6,6 +6,7 @@
 //! ```text
 //! word 0                 the owning `Instance`
 //! word 1                 address of the engine's epoch counter (see `meter.rs`)
+//! word 2                 token of the thread holding the instance (see `exclusive.rs`)
 //! per memory   (2 words) base address, address of the byte length (an AtomicUsize)
 //! per global   (1 word)  address of the value cell (an AtomicU64)
 //! per function (1 word)  address of the function's `FuncSlot`
@@ -13,8 +14,9 @@
 //! per type     (1 word)  canonical `SigId` of the module's type
 //! ```
 //!
-//! Every word is written once, before the instance is published, and never changes:
-//! memories do not move when they grow, tables publish a new element array themselves.
+//! Every word but the owner is written once, before the instance is published, and never
+//! changes: memories do not move when they grow, tables publish a new element array
+//! themselves.
 
 use crate::global::Global;
 use crate::instance::Instance;
@@ -24,6 +26,7 @@ use crate::module::Module;
 use crate::slot::FuncSlot;
 use crate::table::Table;
 use crate::types::SigId;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// What an instance's context words point to: its index spaces, complete (imports
@@ -49,7 +52,7 @@ pub struct VmCtxLayout {
 
 impl VmCtxLayout {
     pub fn new(module: &Module) -> VmCtxLayout {
-        let memories = 16;
+        let memories = 24;
         let globals = memories + 16 * module.memories.len() as u32;
         let funcs = globals + 8 * module.globals.len() as u32;
         let tables = funcs + 8 * module.funcs.len() as u32;
@@ -75,6 +78,11 @@ impl VmCtxLayout {
     pub const fn epoch(&self) -> i32 {
         8
     }
+    /// The owner word: the token of the thread holding the instance, 0 when none.
+    pub const fn owner(&self) -> i32 {
+        Self::OWNER_WORD as i32 * 8
+    }
+    pub(crate) const OWNER_WORD: usize = 2;
     /// Whether the module has memory `index`.
     pub fn has_memory(&self, index: u32) -> bool {
         self.memories + 16 * index < self.globals
@@ -104,7 +112,7 @@ impl VmCtxLayout {
         instance: *const Instance,
         epoch: &Epoch,
         items: VmCtxItems<'_>,
-    ) -> Box<[u64]> {
+    ) -> Box<[AtomicU64]> {
         let VmCtxItems {
             memories,
             globals,
@@ -132,6 +140,6 @@ impl VmCtxLayout {
         for (i, s) in (0..).zip(sigs) {
             set(self.sig(i), s.0 as u64);
         }
-        words
+        words.iter().map(|&w| AtomicU64::new(w)).collect()
     }
 }

@@ -27,6 +27,7 @@ pub enum Helper {
     CallCells,
     CopyBytes,
     FillBytes,
+    EnterInstance,
 }
 
 impl Helper {
@@ -51,6 +52,7 @@ impl Helper {
             Helper::CallCells => &[I64, I64],
             Helper::CopyBytes => &[I64, I64, I64],
             Helper::FillBytes => &[I64, I32, I64],
+            Helper::EnterInstance => &[],
         }
     }
 
@@ -95,6 +97,7 @@ pub struct Helpers {
     call_cells: extern "C" fn(Vm, *const FuncEntry, *mut u64) -> u32,
     copy_bytes: unsafe extern "C" fn(Vm, *mut u8, *const u8, usize) -> u32,
     fill_bytes: unsafe extern "C" fn(Vm, *mut u8, u32, usize) -> u32,
+    enter_instance: extern "C" fn(Vm) -> u32,
 }
 
 pub static HELPERS: Helpers = Helpers {
@@ -111,6 +114,7 @@ pub static HELPERS: Helpers = Helpers {
     call_cells,
     copy_bytes,
     fill_bytes,
+    enter_instance,
 };
 
 /// The instance of a vmctx compiled code passed.
@@ -156,8 +160,15 @@ extern "C" fn memory_init(vmctx: Vm, mem: u32, seg: u32, dst: u32, src: u32, len
             return Err(Trap::new(TrapCode::MemoryOutOfBounds));
         }
         let bytes = &data[src as usize..end as usize];
-        Ok(inst.memory(mem).view().write(dst as u64, bytes)?)
+        // SAFETY: the thread runs the instance's code, so it holds the instance.
+        Ok(unsafe { inst.memory(mem).view() }.write(dst as u64, bytes)?)
     })
+}
+
+/// The prologue's slow path: the thread enters an instance with state it does not hold
+/// (core's `exclusive.rs`).
+extern "C" fn enter_instance(vmctx: Vm) -> u32 {
+    status(|| rwamr_core::exclusive::enter_slow(instance(vmctx)))
 }
 
 extern "C" fn data_drop(vmctx: Vm, seg: u32) -> u32 {

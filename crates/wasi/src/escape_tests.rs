@@ -382,8 +382,8 @@ proptest! {
         let world = World::new();
         let ctx = test_ctx(WasiConfig::new().preopen_dir(world.boxed(), "/box").unwrap());
         let memory = Memory::new(MemoryType { min: 1, max: Some(1) }).unwrap();
-        let mem = GuestMemory::from_view(memory.view());
-        if let Err(e) = run_ops(&world, &ctx, &mem, &ops) {
+        let run = memory.with_view(|view| run_ops(&world, &ctx, &GuestMemory::from_view(view), &ops)).unwrap();
+        if let Err(e) = run {
             prop_assert!(false, "{}", e);
         }
     }
@@ -404,7 +404,6 @@ fn the_property_can_fail() {
         max: Some(1),
     })
     .unwrap();
-    let mem = GuestMemory::from_view(memory.view());
     let op = Op::Open {
         dir: 0,
         path: "secret.txt".into(),
@@ -412,5 +411,8 @@ fn the_property_can_fail() {
         oflags: 0,
         write: false,
     };
-    assert!(run_ops(&world, &ctx, &mem, &[op]).is_err());
+    let run = memory
+        .with_view(|view| run_ops(&world, &ctx, &GuestMemory::from_view(view), &[op]))
+        .unwrap();
+    assert!(run.is_err());
 }

@@ -14,8 +14,8 @@ pub struct GuestMemory<'a> {
 
 impl<'a> GuestMemory<'a> {
     pub fn of(caller: &Caller<'a>) -> GuestMemory<'a> {
-        match caller.exported_memory("memory") {
-            Some(m) => GuestMemory { view: m.view() },
+        match caller.exported_memory_view("memory") {
+            Some(view) => GuestMemory { view },
             None => GuestMemory {
                 view: MemoryView::empty(),
             },

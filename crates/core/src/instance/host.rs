@@ -4,6 +4,7 @@
 use super::Instance;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::exclusive::EntryLock;
 use crate::forward::Forwarding;
 use crate::global::Global;
 use crate::host::{HostItem, HostModule};
@@ -47,6 +48,21 @@ impl Instance {
             };
             exports.insert(n.clone(), (export.0, export.1 as u32));
         }
+        // Host functions run under their caller's locks; host memories, tables and
+        // mutable globals have one lock, which their importers take.
+        if !memories.is_empty() || !tables.is_empty() || globals.iter().any(|g| g.ty().mutable) {
+            let lock = EntryLock::new(engine.limits().contention);
+            memories
+                .iter()
+                .for_each(|m| _ = m.entry_lock_or(|| lock.clone()));
+            tables
+                .iter()
+                .for_each(|t| _ = t.entry_lock_or(|| lock.clone()));
+            globals
+                .iter()
+                .filter(|g| g.ty().mutable)
+                .for_each(|g| _ = g.entry_lock_or(|| lock.clone()));
+        }
         let slots: Box<[FuncSlot]> = funcs.iter().map(|_| FuncSlot::empty()).collect();
         let inst = Arc::new(Instance {
             name: name.to_string(),
@@ -66,6 +82,8 @@ impl Instance {
             _counted: None,
             mode: engine.mode(),
             vmctx: Box::new([]),
+            // Never entered: its functions are the host's.
+            entry_locks: Box::new([]),
         });
         let ptr = Arc::as_ptr(&inst);
         for t in inst.tables.iter() {

@@ -8,6 +8,7 @@ mod imports;
 use crate::compile::CompiledModule;
 use crate::engine::{Engine, Mode};
 use crate::error::{Error, Result};
+use crate::exclusive::{Contention, EntryLock};
 use crate::forward::Forwarding;
 use crate::func::Func;
 use crate::global::Global;
@@ -19,7 +20,7 @@ use crate::table::Table;
 use crate::types::{FuncType, SigId};
 use crate::vmctx::{VmCtxItems, VmCtxLayout};
 use hashbrown::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// An exported item.
@@ -74,7 +75,10 @@ pub struct Instance {
     /// The execution mode the module was compiled for (patches compile with it too).
     mode: Mode,
     /// Context words for compiled code (see `vmctx.rs`); empty for host instances.
-    vmctx: Box<[u64]>,
+    vmctx: Box<[AtomicU64]>,
+    /// The locks of every owner of state the instance reaches, its own included, in
+    /// address order (see `exclusive.rs`); empty when it has no state.
+    entry_locks: Box<[Arc<EntryLock>]>,
     /// The instance's place in its engine's instance count (none for host instances).
     _counted: Option<CountedInstance>,
 }
@@ -127,6 +131,33 @@ fn eval_const(expr: &ConstExpr, globals: &[Arc<Global>], funcs: &[*const FuncSlo
         stack.push(v);
     }
     stack.pop().unwrap_or(0)
+}
+
+/// The locks of the owners of `memories`, `tables` and mutable `globals` (an instance's
+/// index spaces), each once, in address order. Items without an owner (the host made
+/// them alone) get a lock of their own.
+fn entry_locks(
+    memories: &[Arc<Memory>],
+    tables: &[Arc<Table>],
+    globals: &[Arc<Global>],
+    contention: Contention,
+) -> Box<[Arc<EntryLock>]> {
+    let make = || EntryLock::new(contention);
+    let mut locks: Vec<Arc<EntryLock>> = memories
+        .iter()
+        .map(|m| m.entry_lock_or(make))
+        .chain(tables.iter().map(|t| t.entry_lock_or(make)))
+        .chain(
+            globals
+                .iter()
+                .filter(|g| g.ty().mutable)
+                .map(|g| g.entry_lock_or(make)),
+        )
+        .cloned()
+        .collect();
+    locks.sort_by_key(|l| Arc::as_ptr(l) as usize);
+    locks.dedup_by(|a, b| Arc::ptr_eq(a, b));
+    locks.into_boxed_slice()
 }
 
 impl Instance {
@@ -202,8 +233,34 @@ impl Instance {
             .map(|_| AtomicBool::new(false))
             .collect();
 
+        // One lock for the state we define; holding us means holding it and the locks
+        // of the state we import.
+        let defines_state = !own_tables.is_empty()
+            || !own_memories.is_empty()
+            || globals[module.num_imported_globals as usize..]
+                .iter()
+                .any(|g| g.ty().mutable);
+        let contention = engine.limits().contention;
+        if defines_state {
+            let lock = EntryLock::new(contention);
+            let n = |k: u32| k as usize;
+            for m in &memories[n(module.num_imported_memories)..] {
+                m.entry_lock_or(|| lock.clone());
+            }
+            for t in &tables[n(module.num_imported_tables)..] {
+                t.entry_lock_or(|| lock.clone());
+            }
+            for g in globals[n(module.num_imported_globals)..]
+                .iter()
+                .filter(|g| g.ty().mutable)
+            {
+                g.entry_lock_or(|| lock.clone());
+            }
+        }
+        let entry_locks = entry_locks(&memories, &tables, &globals, contention);
         let layout = VmCtxLayout::new(module);
         let inst = Arc::new_cyclic(|me| Instance {
+            entry_locks,
             mode: compiled.mode,
             vmctx: layout.fill(
                 me.as_ptr(),
@@ -270,6 +327,8 @@ impl Instance {
 
     fn run_initializers(&self) -> Result<()> {
         let module = self.module.as_ref().expect("wasm instance");
+        // Segments write our state (and imported state): we hold ourselves meanwhile.
+        let _call = crate::exclusive::HostCall::new(self)?;
         for (i, seg) in module.elems.iter().enumerate() {
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
@@ -317,7 +376,32 @@ impl Instance {
     }
     /// The context words compiled code runs with (see `vmctx.rs`).
     pub(crate) fn vmctx_ptr(&self) -> *const u64 {
-        self.vmctx.as_ptr()
+        self.vmctx.as_ptr().cast()
+    }
+    /// Whether the instance reaches a memory, table or mutable global: then one thread
+    /// at a time runs it (see `exclusive.rs`).
+    #[inline]
+    pub fn has_state(&self) -> bool {
+        !self.entry_locks.is_empty()
+    }
+    /// The locks a thread takes to hold the instance.
+    pub(crate) fn entry_locks(&self) -> &[Arc<EntryLock>] {
+        &self.entry_locks
+    }
+    /// The owner word of an instance with state (see `vmctx.rs`).
+    #[inline]
+    pub(crate) fn owner_word(&self) -> &AtomicU64 {
+        &self.vmctx[VmCtxLayout::OWNER_WORD]
+    }
+    /// Another counted reference to this instance.
+    pub(crate) fn arc(&self) -> Arc<Instance> {
+        let ptr: *const Instance = self;
+        // SAFETY: instances only exist inside `Arc`s (`instantiate` and `new_host` make
+        // them so), and `self` is alive, so one more strong count is sound.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
     }
     /// The instance whose context words start at `vmctx`.
     ///

@@ -37,6 +37,11 @@ pub fn enter_frame(fp: Regs, f: &InterpFunc) {
 #[inline(always)]
 fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>) -> Step {
     if let Some(callee) = entry.code_as::<InterpFunc>() {
+        let inst = entry.instance();
+        // Another instance: this thread must hold it (core's `exclusive.rs`).
+        if !std::ptr::eq(inst, cx.inst) && !rwamr_core::exclusive::holds(inst) && !hold(inst, cx) {
+            return None;
+        }
         // The stack budget (core's `meter.rs`) first: it decides in every mode alike.
         // The value stack holds more than the budget allows; its own check is the
         // backstop the unchecked frame accesses rely on.
@@ -54,7 +59,6 @@ fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>)
         });
         enter_frame(callee_fp, callee);
         cx.func = callee;
-        let inst = entry.instance();
         if !std::ptr::eq(inst, cx.inst) {
             cx.inst = inst;
             cx.mem = memory_of(inst);
@@ -62,6 +66,20 @@ fn call<'x>(entry: &'x FuncEntry, base: Slot, ip: Ip, fp: Regs, cx: &mut Cx<'x>)
         next!(Ip::start(&callee.ops), callee_fp, Acc::NONE)
     }
     call_out(entry, base, ip, fp, cx).into_step()
+}
+
+/// Makes the thread hold `inst`, which it enters; false (with the trap set) when it
+/// cannot. Out of line, like `call_out`.
+#[cold]
+#[inline(never)]
+fn hold(inst: &Instance, cx: &mut Cx<'_>) -> bool {
+    match rwamr_core::exclusive::enter_slow(inst) {
+        Ok(()) => true,
+        Err(t) => {
+            cx.fail::<()>(t);
+            false
+        }
+    }
 }
 
 /// Calls a host function or another tier's code. Out of line: its result temporaries

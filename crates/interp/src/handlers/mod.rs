@@ -132,11 +132,14 @@ fn args3(fp: Regs, acc: Acc, args: Slot) -> (u32, u32, u32) {
     )
 }
 
-/// Memory 0 of `inst`, or nothing.
+/// Memory 0 of `inst`, or nothing; `inst` is the instance the thread runs.
 #[inline(always)]
 pub fn memory_of(inst: &Instance) -> MemoryView<'_> {
     match inst.memories().first() {
-        Some(m) => m.view(),
+        // SAFETY: the interpreter runs `inst`'s code, so this thread holds it (core's
+        // `exclusive.rs`: entries and calls into another instance take it first), and
+        // the view is refreshed from here after anything that may run other code.
+        Some(m) => unsafe { m.view() },
         None => MemoryView::empty(),
     }
 }

@@ -248,6 +248,26 @@ pub fn translate_function(
         b.ins().trapnz(short, TrapCode::STACK_OVERFLOW);
         b.ins().iadd_imm_s(left, -(frame_bytes as i64))
     };
+    // An instance with state runs on one thread at a time (core's `exclusive.rs`): the
+    // thread must hold it, which it usually does already (its token is in the owner
+    // word); otherwise a helper takes it, or traps.
+    if module.has_state() {
+        let token = b
+            .ins()
+            .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
+        let owner = b.ins().load(PTR, trusted(), vmctx, env.layout.owner());
+        let held = b.ins().icmp(IntCC::Equal, owner, token);
+        let (enter, body) = (b.create_block(), b.create_block());
+        b.set_cold_block(enter);
+        b.ins().brif(held, body, &[], enter, &[]);
+        b.switch_to_block(enter);
+        b.seal_block(enter);
+        let sig = b.import_signature(Helper::EnterInstance.signature());
+        call_helper(&mut b, sig, tctx, vmctx, Helper::EnterInstance, &[]);
+        b.ins().jump(body, &[]);
+        b.switch_to_block(body);
+        b.seal_block(body);
+    }
     let meter = env.metering.any().then(|| {
         let ptr = b
             .ins()
