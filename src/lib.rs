@@ -29,10 +29,11 @@ pub struct ReadmeDoctests;
 
 pub use rwamr_core::module::escape_controls;
 pub use rwamr_core::{
-    Caller, CompiledModule, Contention, Error, ErrorKind, Extern, ExternKind, FrameInfo, Func,
-    FuncType, GlobalRef, GlobalType, HostModule, Instance, Limits, Memory, MemoryType, Mode,
-    ResourceLimiter, ResourceLimits, Result, Table, TableType, Trap, TrapCode, TypedFunc, Val,
-    ValType, WasmParams, WasmResults, WasmTy,
+    Caller, CallerMemory, CompiledModule, Contention, Error, ErrorKind, Extern, ExternKind,
+    FrameInfo, Func, FuncType, GlobalRef, GlobalType, HostModule, HostReturn, Instance,
+    IntoHostFunc, Limits, Memory, MemoryType, Mode, ResourceLimiter, ResourceLimits, Result,
+    StateGuard, Table, TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults,
+    WasmTy, WithCaller,
 };
 pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;

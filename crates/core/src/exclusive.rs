@@ -14,6 +14,13 @@
 //! for the length of the access. Instances without state take no lock and run on any
 //! number of threads at once.
 //!
+//! **Borrows.** A host function may borrow its module's state or a slice of its caller's
+//! memory ([`crate::Caller::state`], [`crate::Caller::memory`]). While it does, its thread
+//! enters no wasm (a call fails with [`TrapCode::Busy`]), and, while it holds a slice,
+//! the host's other accesses to memories fail the same way: nothing can change or read
+//! the borrowed bytes behind the borrow's back. (Other threads are kept out by the rule
+//! above: the caller's memory belongs to an instance this thread holds.)
+//!
 //! **Contention.** A thread that finds a lock held by another waits for it
 //! ([`Contention::Wait`], the default) or fails at once with [`TrapCode::Busy`]
 //! ([`Contention::Fail`]). A thread that already holds locks and would wait for one held
@@ -197,6 +204,43 @@ fn busy(why: &str) -> Trap {
     Trap::with_detail(TrapCode::Busy, why)
 }
 
+fn borrowed() -> Trap {
+    busy(
+        "a host function on this thread borrows its state or a memory slice; \
+         drop the borrow before calling wasm",
+    )
+}
+
+/// A host function's borrow of its state or of a memory slice (see the module docs):
+/// the thread enters no wasm until it drops.
+pub(crate) struct HostBorrow {
+    slice: bool,
+}
+
+impl HostBorrow {
+    /// A borrow of host state (`slice`: false) or of a memory slice.
+    pub(crate) fn new(slice: bool) -> HostBorrow {
+        crate::meter::with_meter(|m| {
+            m.borrows.set(m.borrows.get() + 1);
+            if slice {
+                m.lends.set(m.lends.get() + 1);
+            }
+        });
+        HostBorrow { slice }
+    }
+}
+
+impl Drop for HostBorrow {
+    fn drop(&mut self) {
+        crate::meter::with_meter(|m| {
+            m.borrows.set(m.borrows.get() - 1);
+            if self.slice {
+                m.lends.set(m.lends.get() - 1);
+            }
+        });
+    }
+}
+
 /// Whether the calling thread may run `inst` as it is: it has no state, or the thread
 /// holds it.
 #[inline]
@@ -283,7 +327,12 @@ pub struct HostCall<'a> {
 impl<'a> HostCall<'a> {
     #[inline]
     pub fn new(inst: &'a Instance) -> Result<HostCall<'a>, Trap> {
-        let me = token();
+        let me = crate::meter::with_meter(|m| {
+            if m.borrows.get() != 0 {
+                return Err(borrowed());
+            }
+            Ok(m as *const _ as u64)
+        })?;
         let idle = HostCall {
             inst: None,
             taken: 0,
@@ -338,11 +387,26 @@ pub struct HostAccess {
 impl HostAccess {
     /// Holds `lock`, or fails as its contention setting says.
     pub fn new(lock: &Arc<EntryLock>) -> Result<HostAccess, Trap> {
-        let me = token();
+        let (me, borrowing) = crate::meter::with_meter(|m| {
+            if m.lends.get() != 0 {
+                return Err(busy(
+                    "a host function on this thread holds a slice of a memory: use that",
+                ));
+            }
+            Ok((m as *const _ as u64, m.borrows.get() != 0))
+        })?;
         if lock.holder() == me {
             return Ok(HostAccess { taken: None, me });
         }
-        lock.acquire(me)?;
+        if borrowing {
+            // Waiting while borrowing host state could deadlock with the lock's holder
+            // waiting for that state, unseen by the cycle check.
+            lock.word
+                .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+                .map_err(|_| busy("another thread is running it"))?;
+        } else {
+            lock.acquire(me)?;
+        }
         Ok(HostAccess {
             taken: Some(lock.clone()),
             me,

@@ -1,7 +1,6 @@
 //! Host-side handles to functions: [`Func`] (dynamically typed) and [`TypedFunc`].
 
 use crate::error::{Error, Result};
-use crate::host::Caller;
 use crate::instance::Instance;
 use crate::slot::{FuncCode, FuncSlot};
 use crate::types::{FuncType, ValType};
@@ -104,8 +103,7 @@ impl Func {
             FuncCode::Host(h) => {
                 let mut results: Vec<Val> =
                     ty.results().iter().map(|t| Val::default_for(*t)).collect();
-                let mut caller = Caller::new(None);
-                h.call(&mut caller, args, &mut results)?;
+                h.call(args, &mut results)?;
                 Ok(results)
             }
             FuncCode::Wasm(code) => {
@@ -152,6 +150,7 @@ impl Func {
         }
         Ok(TypedFunc {
             func: self.clone(),
+            sig: self.slot().entry(&crate::slot::pin()).sig,
             _marker: PhantomData,
         })
     }
@@ -160,104 +159,112 @@ impl Func {
 /// A function with static parameter and result types, from [`Func::typed`].
 pub struct TypedFunc<P, R> {
     func: Func,
+    /// The type it was checked against (a slot's type can change only by a patch that
+    /// the registry refuses, but the check is one compare).
+    sig: crate::types::SigId,
     _marker: PhantomData<fn(P) -> R>,
 }
 
 impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
+    /// Calls the function: like [`Func::call`], with the values in cells rather than
+    /// `Val`s (no allocation).
     pub fn call(&self, params: P) -> Result<R> {
-        let results = self.func.call(&params.into_vals())?;
-        R::from_vals(&results)
-            .ok_or_else(|| Error::argument("function returned values of unexpected types"))
+        let guard = crate::slot::pin();
+        let entry = self.func.slot().entry(&guard);
+        let FuncCode::Wasm(code) = &entry.code else {
+            // A host function: through the dynamic path.
+            let results = self.func.call(&params.into_vals())?;
+            return R::from_vals(&results)
+                .ok_or_else(|| Error::argument("function returned values of unexpected types"));
+        };
+        if entry.sig != self.sig {
+            return Err(Error::argument(format!(
+                "function now has type {}, not the one it was typed with",
+                entry.ty
+            )));
+        }
+        // Tuples have at most 8 values.
+        let mut cells = [0u64; 8];
+        params.store_cells(&mut cells);
+        // The thread holds the instance for the call (`exclusive.rs`).
+        let _call = crate::exclusive::HostCall::new(entry.instance())?;
+        // SAFETY: the entry's own code, of the type `P` and `R` were checked against;
+        // `cells` holds more than `max(params, results)` cells, numbers only.
+        unsafe { code.call(entry, &mut cells)? };
+        Ok(R::load_cells(&cells))
     }
     pub fn func(&self) -> &Func {
         &self.func
     }
 }
 
-/// A Rust type that maps to one wasm value type.
-pub trait WasmTy: Sized {
+/// A Rust type that maps to one wasm number type: `i32`, `u32`, `i64`, `u64`, `f32`,
+/// `f64`. (Sealed: code that takes one trusts its cell form.)
+pub trait WasmTy: Sized + Send + 'static + sealed::Sealed {
     fn ty() -> ValType;
     fn into_val(self) -> Val;
     fn from_val(v: &Val) -> Option<Self>;
+    /// The value's cell (see `val.rs`).
+    fn to_cell(self) -> u64;
+    /// The value in a cell of type [`WasmTy::ty`].
+    fn from_cell(cell: u64) -> Self;
 }
 
-impl WasmTy for i32 {
-    fn ty() -> ValType {
-        ValType::I32
-    }
-    fn into_val(self) -> Val {
-        Val::I32(self)
-    }
-    fn from_val(v: &Val) -> Option<Self> {
-        v.i32()
-    }
+mod sealed {
+    pub trait Sealed {}
 }
-impl WasmTy for u32 {
-    fn ty() -> ValType {
-        ValType::I32
-    }
-    fn into_val(self) -> Val {
-        Val::I32(self as i32)
-    }
-    fn from_val(v: &Val) -> Option<Self> {
-        v.i32().map(|x| x as u32)
-    }
+
+macro_rules! wasm_ty {
+    ($($t:ty => $vt:ident, $val:ident, |$v:ident| $to_val:expr, |$c:ident| $from_cell:expr, |$x:ident| $to_cell:expr;)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl WasmTy for $t {
+            fn ty() -> ValType {
+                ValType::$vt
+            }
+            fn into_val(self) -> Val {
+                let $v = self;
+                $to_val
+            }
+            fn from_val(v: &Val) -> Option<Self> {
+                v.$val().map(|x| x as $t)
+            }
+            #[inline]
+            fn to_cell(self) -> u64 {
+                let $x = self;
+                $to_cell
+            }
+            #[inline]
+            fn from_cell($c: u64) -> Self {
+                $from_cell
+            }
+        }
+    )*};
 }
-impl WasmTy for i64 {
-    fn ty() -> ValType {
-        ValType::I64
-    }
-    fn into_val(self) -> Val {
-        Val::I64(self)
-    }
-    fn from_val(v: &Val) -> Option<Self> {
-        v.i64()
-    }
-}
-impl WasmTy for u64 {
-    fn ty() -> ValType {
-        ValType::I64
-    }
-    fn into_val(self) -> Val {
-        Val::I64(self as i64)
-    }
-    fn from_val(v: &Val) -> Option<Self> {
-        v.i64().map(|x| x as u64)
-    }
-}
-impl WasmTy for f32 {
-    fn ty() -> ValType {
-        ValType::F32
-    }
-    fn into_val(self) -> Val {
-        Val::f32(self)
-    }
-    fn from_val(v: &Val) -> Option<Self> {
-        v.f32_value()
-    }
-}
-impl WasmTy for f64 {
-    fn ty() -> ValType {
-        ValType::F64
-    }
-    fn into_val(self) -> Val {
-        Val::f64(self)
-    }
-    fn from_val(v: &Val) -> Option<Self> {
-        v.f64_value()
-    }
+wasm_ty! {
+    i32 => I32, i32, |v| Val::I32(v), |c| c as u32 as i32, |x| x as u32 as u64;
+    u32 => I32, i32, |v| Val::I32(v as i32), |c| c as u32, |x| x as u64;
+    i64 => I64, i64, |v| Val::I64(v), |c| c as i64, |x| x as u64;
+    u64 => I64, i64, |v| Val::I64(v as i64), |c| c, |x| x;
+    f32 => F32, f32_value, |v| Val::f32(v), |c| f32::from_bits(c as u32), |x| x.to_bits() as u64;
+    f64 => F64, f64_value, |v| Val::f64(v), |c| f64::from_bits(c), |x| x.to_bits();
 }
 
 /// Parameter lists of [`TypedFunc`]: `()`, a single [`WasmTy`], or tuples of them.
 pub trait WasmParams {
     fn types() -> Vec<ValType>;
     fn into_vals(self) -> Vec<Val>;
+    /// Writes the values to the first cells.
+    fn store_cells(self, cells: &mut [u64]);
 }
 
 /// Result lists of [`TypedFunc`]: `()`, a single [`WasmTy`], or tuples of them.
 pub trait WasmResults: Sized {
     fn types() -> Vec<ValType>;
     fn from_vals(vals: &[Val]) -> Option<Self>;
+    /// Writes the values to the first cells.
+    fn store_cells(self, cells: &mut [u64]);
+    /// The values in the first cells (of [`WasmResults::types`]).
+    fn load_cells(cells: &[u64]) -> Self;
 }
 
 impl<T: WasmTy> WasmParams for T {
@@ -266,6 +273,12 @@ impl<T: WasmTy> WasmParams for T {
     }
     fn into_vals(self) -> Vec<Val> {
         vec![self.into_val()]
+    }
+    #[inline]
+    fn store_cells(self, cells: &mut [u64]) {
+        if let Some(c) = cells.first_mut() {
+            *c = self.to_cell();
+        }
     }
 }
 impl<T: WasmTy> WasmResults for T {
@@ -278,6 +291,16 @@ impl<T: WasmTy> WasmResults for T {
             _ => None,
         }
     }
+    #[inline]
+    fn store_cells(self, cells: &mut [u64]) {
+        if let Some(c) = cells.first_mut() {
+            *c = self.to_cell();
+        }
+    }
+    #[inline]
+    fn load_cells(cells: &[u64]) -> Self {
+        T::from_cell(cells.first().copied().unwrap_or(0))
+    }
 }
 
 macro_rules! tuple_impls {
@@ -286,6 +309,11 @@ macro_rules! tuple_impls {
             fn types() -> Vec<ValType> { vec![$($t::ty()),*] }
             #[allow(clippy::unused_unit)]
             fn into_vals(self) -> Vec<Val> { vec![$(self.$i.into_val()),*] }
+            #[allow(unused_variables)]
+            #[inline]
+            fn store_cells(self, cells: &mut [u64]) {
+                $(if let Some(c) = cells.get_mut($i) { *c = self.$i.to_cell(); })*
+            }
         }
         impl<$($t: WasmTy),*> WasmResults for ($($t,)*) {
             fn types() -> Vec<ValType> { vec![$($t::ty()),*] }
@@ -296,7 +324,27 @@ macro_rules! tuple_impls {
                 if it.next().is_some() { return None; }
                 Some(r)
             }
+            #[allow(unused_variables)]
+            #[inline]
+            fn store_cells(self, cells: &mut [u64]) {
+                $(if let Some(c) = cells.get_mut($i) { *c = self.$i.to_cell(); })*
+            }
+            #[allow(unused_variables, clippy::unused_unit)]
+            #[inline]
+            fn load_cells(cells: &[u64]) -> Self {
+                ($($t::from_cell(cells.get($i).copied().unwrap_or(0)),)*)
+            }
         }
     )*};
 }
-tuple_impls!((), (A 0, B 1), (A 0, B 1, C 2), (A 0, B 1, C 2, D 3));
+tuple_impls!(
+    (),
+    (A 0),
+    (A 0, B 1),
+    (A 0, B 1, C 2),
+    (A 0, B 1, C 2, D 3),
+    (A 0, B 1, C 2, D 3, E 4),
+    (A 0, B 1, C 2, D 3, E 4, F 5),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+);

@@ -35,7 +35,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use exclusive::Contention;
 pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use global::{Global, GlobalRef};
-pub use host::{Caller, HostFunc, HostModule};
+pub use host::{
+    Caller, CallerMemory, HostFunc, HostModule, HostReturn, IntoHostFunc, StateGuard, WithCaller,
+};
 pub use instance::{Extern, Instance, ResolvedImport};
 pub use limits::{ResourceLimiter, ResourceLimits};
 pub use memory::{Memory, MemoryView, PAGE_SIZE};

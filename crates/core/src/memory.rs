@@ -242,6 +242,20 @@ impl Memory {
         }
     }
 
+    /// The first `len` bytes (at most the accessible length) as a slice.
+    ///
+    /// # Safety
+    /// As for [`Memory::view`], and nothing else reads or writes the bytes while the
+    /// slice lives (a host function's borrow: `exclusive.rs`).
+    // (A slice of memory the `Memory` does not own as Rust data: `&self` is right.)
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn bytes(&self, len: usize) -> &mut [u8] {
+        let len = len.min(self.len());
+        // SAFETY: `len` bytes at `base` are accessible (the memory never shrinks); the
+        // caller guarantees exclusive use while the slice lives.
+        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), len) }
+    }
+
     /// Holds the memory's owner for a host access (see the module docs).
     fn access(&self) -> Result<Option<HostAccess>, Trap> {
         self.entry_lock().map(HostAccess::new).transpose()

@@ -133,6 +133,11 @@ pub struct Meter {
     stack_left: Cell<u64>,
     /// Host -> wasm entries active on the thread (the outermost sets the budget).
     entries: Cell<u32>,
+    /// Host state and memory slices a host function on the thread has borrowed
+    /// (`exclusive.rs`: the thread enters no wasm meanwhile).
+    pub(crate) borrows: Cell<u32>,
+    /// Of those, memory slices (the host's own accesses to memory wait meanwhile).
+    pub(crate) lends: Cell<u32>,
 }
 
 impl Meter {
@@ -215,6 +220,8 @@ thread_local! {
             deadline: Cell::new(u64::MAX),
             stack_left: Cell::new(0),
             entries: Cell::new(0),
+            borrows: Cell::new(0),
+            lends: Cell::new(0),
         }
     };
 }

@@ -13,7 +13,7 @@ pub struct GuestMemory<'a> {
 }
 
 impl<'a> GuestMemory<'a> {
-    pub fn of(caller: &Caller<'a>) -> GuestMemory<'a> {
+    pub fn of(caller: &'a Caller<'_>) -> GuestMemory<'a> {
         match caller.exported_memory_view("memory") {
             Some(view) => GuestMemory { view },
             None => GuestMemory {
