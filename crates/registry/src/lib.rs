@@ -22,11 +22,26 @@ struct State {
     imports_from: HashMap<String, HashSet<String>>,
     /// name -> names of the modules that import from it.
     dependents: HashMap<String, HashSet<String>>,
+    /// name -> the host modules it was given to import from itself
+    /// ([`Registry::load_with`]), which a `Fresh` update resolves against again.
+    own_imports: HashMap<String, OwnImports>,
 }
+
+/// Instances of host modules one module imports from, ahead of the registry's names.
+type OwnImports = Arc<HashMap<String, Arc<Instance>>>;
 
 impl State {
     /// Registers `inst` as `name`, importing from the modules named in `from`.
-    fn link(&mut self, name: &str, inst: Arc<Instance>, from: HashSet<String>) {
+    fn link(
+        &mut self,
+        name: &str,
+        inst: Arc<Instance>,
+        from: HashSet<String>,
+        own: Option<OwnImports>,
+    ) {
+        if let Some(own) = own {
+            self.own_imports.insert(name.to_string(), own);
+        }
         for dep in &from {
             self.dependents
                 .entry(dep.clone())
@@ -112,19 +127,73 @@ impl Registry {
 
     /// Instantiates an already compiled module under `name`.
     pub fn load_compiled(&self, name: &str, compiled: &CompiledModule) -> Result<Arc<Instance>> {
+        self.load_compiled_with(name, compiled, None)
+    }
+
+    /// Like [`Registry::load`], with host modules of the module's own: its imports from
+    /// a module named in `own` resolve there, ahead of the registry's names, and no other
+    /// module sees them. Each module can so have its own WASI context, for example:
+    /// `load_with("app", &wasm, &[(wasi::MODULE_NAME, &wasi_ctx)])`. A `Fresh` update of
+    /// the module keeps them.
+    pub fn load_with(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        own: &[(&str, &HostModule)],
+    ) -> Result<Arc<Instance>> {
         self.name_free(name)?;
-        let (imports, from) = self.resolve(compiled)?;
+        let own = self.own_imports(own)?;
+        let compiled = CompiledModule::new(&self.engine, bytes)
+            .map_err(|e| e.context(format!("module `{name}`")))?;
+        self.load_compiled_with(name, &compiled, Some(own))
+    }
+
+    fn own_imports(&self, own: &[(&str, &HostModule)]) -> Result<OwnImports> {
+        let mut map = HashMap::new();
+        for (name, host) in own {
+            let inst = Instance::new_host(&self.engine, name, host)?;
+            if map.insert(name.to_string(), inst).is_some() {
+                return Err(Error::argument(format!(
+                    "own imports name `{}` twice",
+                    shown_name(name)
+                )));
+            }
+        }
+        Ok(Arc::new(map))
+    }
+
+    fn load_compiled_with(
+        &self,
+        name: &str,
+        compiled: &CompiledModule,
+        own: Option<OwnImports>,
+    ) -> Result<Arc<Instance>> {
+        self.name_free(name)?;
+        let (imports, from) = self
+            .resolve(compiled, own.as_deref())
+            .map_err(|e| e.context(format!("module `{name}`")))?;
         let inst = Instance::instantiate(&self.engine, name, compiled, imports)
             .map_err(|e| e.context(format!("module `{name}`")))?;
-        self.insert(name, inst.clone(), from)?;
+        self.insert(name, inst.clone(), from, own)?;
         Ok(inst)
     }
 
     /// Instantiates `bytes` without registering it (its imports are still resolved by
     /// name). The instance lives as long as the returned handle.
     pub fn instantiate(&self, bytes: &[u8]) -> Result<Arc<Instance>> {
+        self.instantiate_with(bytes, &[])
+    }
+
+    /// [`Registry::instantiate`] with host modules of the instance's own (see
+    /// [`Registry::load_with`]).
+    pub fn instantiate_with(
+        &self,
+        bytes: &[u8],
+        own: &[(&str, &HostModule)],
+    ) -> Result<Arc<Instance>> {
+        let own = self.own_imports(own)?;
         let compiled = CompiledModule::new(&self.engine, bytes)?;
-        let (imports, _) = self.resolve(&compiled)?;
+        let (imports, _) = self.resolve(&compiled, Some(&own))?;
         Instance::instantiate(&self.engine, "<anonymous>", &compiled, imports)
     }
 
@@ -132,7 +201,7 @@ impl Registry {
     pub fn define_host(&self, name: &str, host: &HostModule) -> Result<()> {
         self.name_free(name)?;
         let inst = Instance::new_host(&self.engine, name, host)?;
-        self.insert(name, inst, HashSet::new())
+        self.insert(name, inst, HashSet::new(), None)
     }
 
     /// Registers an already loaded module under one more name (the spec scripts'
@@ -143,32 +212,50 @@ impl Registry {
             .find(existing)
             .ok_or_else(|| unknown_module(existing))?;
         self.name_free(new_name)?;
-        self.insert(new_name, inst, HashSet::new())
+        self.insert(new_name, inst, HashSet::new(), None)
     }
 
-    fn insert(&self, name: &str, inst: Arc<Instance>, from: HashSet<String>) -> Result<()> {
+    fn insert(
+        &self,
+        name: &str,
+        inst: Arc<Instance>,
+        from: HashSet<String>,
+        own: Option<OwnImports>,
+    ) -> Result<()> {
         let mut st = self.write();
         if st.modules.contains_key(name) {
             return Err(Error::registry(format!(
                 "a module named `{name}` was loaded concurrently; nothing was registered"
             )));
         }
-        st.link(name, inst, from);
+        st.link(name, inst, from, own);
         Ok(())
     }
 
-    fn resolve(&self, compiled: &CompiledModule) -> Result<(Vec<ResolvedImport>, HashSet<String>)> {
+    /// The imports of `compiled`, from `own` first, then by registered name; with the
+    /// registered names it imports from.
+    fn resolve(
+        &self,
+        compiled: &CompiledModule,
+        own: Option<&HashMap<String, Arc<Instance>>>,
+    ) -> Result<(Vec<ResolvedImport>, HashSet<String>)> {
         let st = self.read();
         let mut out = Vec::with_capacity(compiled.module.imports.len());
         let mut from = HashSet::new();
         for imp in &compiled.module.imports {
             // Names from the module, as messages show them.
             let (m, n) = (shown_name(&imp.module), shown_name(&imp.name));
-            let owner = st.modules.get(&imp.module).ok_or_else(|| {
-                Error::link(format!(
-                    "unknown import `{m}`.`{n}`: no module named `{m}` is loaded"
-                ))
-            })?;
+            let own_owner = own.and_then(|own| own.get(&imp.module));
+            if own_owner.is_none() {
+                from.insert(imp.module.clone());
+            }
+            let owner = own_owner
+                .or_else(|| st.modules.get(&imp.module))
+                .ok_or_else(|| {
+                    Error::link(format!(
+                        "unknown import `{m}`.`{n}`: no module named `{m}` is loaded"
+                    ))
+                })?;
             let item = owner.export(&imp.name).ok_or_else(|| {
                 Error::link(format!(
                     "unknown import `{m}`.`{n}`: module `{m}` has no export named `{n}`"
@@ -178,7 +265,6 @@ impl Registry {
                 item,
                 owner: owner.clone(),
             });
-            from.insert(imp.module.clone());
         }
         Ok((out, from))
     }
@@ -307,6 +393,7 @@ impl Registry {
     fn remove(st: &mut State, name: &str) {
         st.modules.remove(name);
         st.dependents.remove(name);
+        st.own_imports.remove(name);
         st.unlink_imports(name);
     }
 }
@@ -390,7 +477,8 @@ impl Registry {
             })
             .collect();
         rwamr_patch::check_fresh(name, &other_names, old, &compiled.module, &deps)?;
-        let (imports, from) = self.resolve(&compiled)?;
+        let own = self.read().own_imports.get(name).cloned();
+        let (imports, from) = self.resolve(&compiled, own.as_deref())?;
         if from.contains(name) {
             return Err(Error::registry(format!(
                 "cannot update `{name}` fresh: the new version imports from `{name}` itself"
@@ -407,7 +495,7 @@ impl Registry {
                 *inst = new.clone();
             }
         }
-        st.link(name, new, from);
+        st.link(name, new, from, own);
         Ok(report)
     }
 }

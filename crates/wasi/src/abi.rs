@@ -87,6 +87,25 @@ pub mod rights {
         | PATH_UNLINK_FILE;
     /// What files opened beneath a directory may be given.
     pub const DIR_INHERITING: u64 = DIR | FILE;
+    /// What changes a file's contents, size or times.
+    pub const FILE_WRITES: u64 =
+        FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE | FD_FILESTAT_SET_TIMES;
+    /// What changes a directory's entries, or files beneath it, by path.
+    pub const DIR_WRITES: u64 = PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_FILESTAT_SET_SIZE
+        | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_SET_TIMES
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE;
+    /// A read-only preopened directory, and what it passes on.
+    pub const DIR_READ_ONLY: u64 = DIR & !DIR_WRITES;
+    pub const DIR_READ_ONLY_INHERITING: u64 = DIR_INHERITING & !DIR_WRITES & !FILE_WRITES;
     /// stdin: a readable stream.
     pub const STDIN: u64 = FD_READ | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
     /// stdout and stderr: writable streams.

@@ -35,16 +35,19 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
+mod command;
 pub mod errno;
 pub mod fd;
 mod funcs;
 pub mod memory;
+mod pipe;
 pub mod sandbox;
 
 #[cfg(test)]
 mod escape_tests;
 
 pub use errno::Errno;
+pub use pipe::OutputPipe;
 
 use fd::{Entry, FdTable, Stream};
 use rwamr_core::{Error, HostModule, Result};
@@ -62,7 +65,7 @@ pub struct WasiConfig {
     stdin: Stream,
     stdout: Stream,
     stderr: Stream,
-    preopens: Vec<(cap_std::fs::Dir, String)>,
+    preopens: Vec<Preopen>,
     random_seed: Option<u64>,
 }
 
@@ -101,12 +104,26 @@ impl WasiConfig {
 
     /// Gives the program the host directory `host` under the name `guest`. The directory
     /// is opened now (an error if it cannot be); the program reaches nothing outside it.
-    pub fn preopen_dir(mut self, host: impl AsRef<Path>, guest: &str) -> Result<Self> {
-        let host = host.as_ref();
+    pub fn preopen_dir(self, host: impl AsRef<Path>, guest: &str) -> Result<Self> {
+        self.preopen(host.as_ref(), guest, false)
+    }
+
+    /// Like [`WasiConfig::preopen_dir`], but the program can only read: it cannot
+    /// create, change, rename or remove anything beneath the directory (`notcapable`,
+    /// or `badf` for a write to a file it opened).
+    pub fn preopen_dir_read_only(self, host: impl AsRef<Path>, guest: &str) -> Result<Self> {
+        self.preopen(host.as_ref(), guest, true)
+    }
+
+    fn preopen(mut self, host: &Path, guest: &str, read_only: bool) -> Result<Self> {
         let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority()).map_err(
             |e| Error::resource(format!("cannot preopen directory {}: {e}", host.display())),
         )?;
-        self.preopens.push((dir, guest.to_string()));
+        self.preopens.push(Preopen {
+            dir,
+            name: guest.to_string(),
+            read_only,
+        });
         Ok(self)
     }
 
@@ -147,15 +164,18 @@ impl WasiConfig {
         fds.insert_at(0, Entry::stdin(self.stdin));
         fds.insert_at(1, Entry::stdout(self.stdout));
         fds.insert_at(2, Entry::stdout(self.stderr));
-        for (i, (dir, name)) in self.preopens.into_iter().enumerate() {
+        for (i, p) in self.preopens.into_iter().enumerate() {
+            let (base, inheriting) = if p.read_only {
+                (
+                    abi::rights::DIR_READ_ONLY,
+                    abi::rights::DIR_READ_ONLY_INHERITING,
+                )
+            } else {
+                (abi::rights::DIR, abi::rights::DIR_INHERITING)
+            };
             fds.insert_at(
                 3 + i as u32,
-                Entry::dir(
-                    dir,
-                    Some(name),
-                    abi::rights::DIR,
-                    abi::rights::DIR_INHERITING,
-                ),
+                Entry::dir(p.dir, Some(p.name), base, inheriting),
             );
         }
         WasiCtx {
@@ -169,6 +189,12 @@ impl WasiConfig {
             random: self.random_seed.map(Mutex::new),
         }
     }
+}
+
+struct Preopen {
+    dir: cap_std::fs::Dir,
+    name: String,
+    read_only: bool,
 }
 
 /// The state every WASI function of one host module shares.
