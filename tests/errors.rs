@@ -2,7 +2,7 @@
 
 mod common;
 use common::{each_mode, wat};
-use rwamr::{ErrorKind, Registry, Val};
+use rwamr::{ErrorKind, Registry, TrapCode, Val};
 
 fn assert_nothing_registered(reg: &Registry, name: &str) {
     assert!(
@@ -234,7 +234,7 @@ fn registry_and_func_are_send_sync() {
 }
 
 #[test]
-fn unloading_frees_an_importer_unless_its_functions_are_stored_elsewhere() {
+fn unloading_frees_an_importer_and_stops_its_functions_stored_elsewhere() {
     each_mode(|mode, reg| {
         reg.load(
             "A",
@@ -253,8 +253,8 @@ fn unloading_frees_an_importer_unless_its_functions_are_stored_elsewhere() {
             b_weak.upgrade().is_none(),
             "{mode}: unloaded importer leaked"
         );
-        // C stores one of its functions in A's table: the table keeps C's code alive, so
-        // A can still call it after C is unloaded.
+        // C stores one of its functions in A's table: the table keeps C alive, so the
+        // reference never dangles, but C's code stops: calling it traps.
         let c = reg
             .load(
                 "C",
@@ -269,10 +269,8 @@ fn unloading_frees_an_importer_unless_its_functions_are_stored_elsewhere() {
             c_weak.upgrade().is_some(),
             "{mode}: stored function's instance freed"
         );
-        assert_eq!(
-            reg.func("A", "call0").unwrap().call(&[]).unwrap(),
-            vec![Val::I32(7)]
-        );
+        let e = reg.func("A", "call0").unwrap().call(&[]).unwrap_err();
+        assert_eq!(e.trap().map(|t| t.code()), Some(TrapCode::Unloaded), "{mode}");
     });
 }
 

@@ -70,6 +70,63 @@ impl Forwarding {
     }
 }
 
+impl Forwarding {
+    /// The types of the slots that forward to our functions.
+    pub(crate) fn alias_types(&self) -> Vec<crate::types::FuncType> {
+        let aliases = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = crate::slot::pin();
+        let mut out = Vec::new();
+        for a in aliases.values().flatten() {
+            if let Some(_owner) = a.owner.upgrade() {
+                // SAFETY: the slot lives inside `owner`, which we hold.
+                let slot = unsafe { &*a.slot };
+                out.push(slot.entry(&guard).ty.clone());
+            }
+        }
+        out
+    }
+
+    /// For `me`, being unloaded (`instance/unload.rs`): runs `install` on every slot that
+    /// forwards to its functions, with that slot's instance, and forgets them; once no
+    /// call that started before can still be in `me`'s code, their instances stop
+    /// keeping `me` alive.
+    pub(crate) fn unload(&self, me: &Instance, install: impl Fn(&FuncSlot, &Instance) -> bool) {
+        let aliases = std::mem::take(&mut *self.aliases.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut owners: Vec<Weak<Instance>> = Vec::new();
+        let mut keep: Vec<Weak<Instance>> = Vec::new();
+        for a in aliases.values().flatten() {
+            if let Some(owner) = a.owner.upgrade() {
+                // SAFETY: the slot lives inside `owner`, which we hold.
+                if !install(unsafe { &*a.slot }, &owner) {
+                    // It may still run our code: it keeps us alive.
+                    keep.push(a.owner.clone());
+                } else if !owners.iter().any(|o| o.ptr_eq(&a.owner)) {
+                    owners.push(a.owner.clone());
+                }
+            }
+        }
+        owners.retain(|o| !keep.iter().any(|k| k.ptr_eq(o)));
+        if owners.is_empty() {
+            return;
+        }
+        // Only compared, never dereferenced: `me` is alive until the closure drops the
+        // references that keep it so.
+        let me = me as *const Instance as usize;
+        let guard = crate::slot::pin();
+        guard.defer(move || {
+            for owner in owners.iter().filter_map(Weak::upgrade) {
+                owner
+                    .forwarding()
+                    .keep_alive
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|k| Arc::as_ptr(k) as usize != me);
+            }
+        });
+        guard.flush();
+    }
+}
+
 impl Instance {
     /// Makes function `old_index` of `old` (a slot others import) run function
     /// `new_index` of `new` from now on, including after later patches of `new`'s

@@ -19,6 +19,15 @@ use std::sync::Arc;
 
 pub use crossbeam_epoch::{pin, Guard};
 
+/// Frees, as far as no call still running can see them, what replaced entries and
+/// unloaded instances left to the epoch collector, now rather than on later calls: the
+/// collector needs the epoch to advance twice, which each flush tries.
+pub fn collect() {
+    for _ in 0..3 {
+        pin().flush();
+    }
+}
+
 /// Compiled code of one wasm function, as one execution tier made it.
 ///
 /// # Safety

@@ -341,8 +341,13 @@ impl Registry {
         }
     }
 
-    /// Unloads `name`. Refused while other loaded modules import from it.
+    /// Unloads `name`. Refused while other loaded modules import from it. Once no name
+    /// refers to the instance, its functions trap with `TrapCode::Unloaded` from then
+    /// on, through handles kept past the unload too (its memories, tables and globals
+    /// stay usable through theirs), and it is freed when the last handle goes.
     pub fn unload(&self, name: &str) -> Result<()> {
+        // (Not while an update forwards slots to what is being unloaded.)
+        let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = self.write();
         if !st.modules.contains_key(name) {
             return Err(unknown_module(name));
@@ -359,13 +364,16 @@ impl Registry {
                 "cannot unload `{name}`: {list} import(s) from it; unload them first or use unload_cascade"
             )));
         }
-        Self::remove(&mut st, name);
+        let gone = Self::remove(&mut st, name);
+        drop(st);
+        Self::unload_instances(gone);
         Ok(())
     }
 
     /// Unloads `name` and, first, every module that imports from it (transitively).
     /// Returns the names unloaded, dependents first.
     pub fn unload_cascade(&self, name: &str) -> Result<Vec<String>> {
+        let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = self.write();
         if !st.modules.contains_key(name) {
             return Err(unknown_module(name));
@@ -384,17 +392,33 @@ impl Registry {
             order.push(n.to_string());
         }
         visit(&st, name, &mut seen, &mut order);
-        for n in &order {
-            Self::remove(&mut st, n);
-        }
+        let gone: Vec<Arc<Instance>> = order
+            .iter()
+            .filter_map(|n| Self::remove(&mut st, n))
+            .collect();
+        drop(st);
+        Self::unload_instances(gone);
         Ok(order)
     }
 
-    fn remove(st: &mut State, name: &str) {
-        st.modules.remove(name);
+    /// Forgets `name`; returns its instance when no other name refers to it.
+    fn remove(st: &mut State, name: &str) -> Option<Arc<Instance>> {
+        let inst = st.modules.remove(name);
         st.dependents.remove(name);
         st.own_imports.remove(name);
         st.unlink_imports(name);
+        inst.filter(|i| !st.modules.values().any(|o| Arc::ptr_eq(o, i)))
+    }
+
+    /// Unloads instances no name refers to any more (`Instance::unload`), and frees
+    /// what no running call can reach.
+    fn unload_instances(gone: impl IntoIterator<Item = Arc<Instance>>) {
+        for inst in gone {
+            // A failure (no native stub for a type) only leaves it running: it is then
+            // freed with its last handle, as before.
+            let _ = inst.unload();
+        }
+        rwamr_core::slot::collect();
     }
 }
 

@@ -79,6 +79,7 @@ impl Instance {
             exports,
             deps: Vec::new(),
             forwarding: Forwarding::default(),
+            unloaded: std::sync::atomic::AtomicBool::new(false),
             _counted: None,
             mode: engine.mode(),
             vmctx: Box::new([]),

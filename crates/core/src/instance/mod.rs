@@ -4,6 +4,7 @@
 
 mod host;
 mod imports;
+mod unload;
 
 use crate::compile::CompiledModule;
 use crate::engine::{Engine, Mode};
@@ -72,6 +73,8 @@ pub struct Instance {
     deps: Vec<Arc<Instance>>,
     /// Slots of older instances that run our functions (see `forward.rs`).
     forwarding: Forwarding,
+    /// Whether it was unloaded (`unload.rs`): its functions trap.
+    unloaded: AtomicBool,
     /// The execution mode the module was compiled for (patches compile with it too).
     mode: Mode,
     /// Context words for compiled code (see `vmctx.rs`); empty for host instances.
@@ -287,6 +290,7 @@ impl Instance {
             exports: module.exports.clone(),
             deps,
             forwarding: Forwarding::default(),
+            unloaded: AtomicBool::new(false),
             _counted: Some(counted),
         });
         let ptr = Arc::as_ptr(&inst);
