@@ -270,7 +270,11 @@ fn unloading_frees_an_importer_and_stops_its_functions_stored_elsewhere() {
             "{mode}: stored function's instance freed"
         );
         let e = reg.func("A", "call0").unwrap().call(&[]).unwrap_err();
-        assert_eq!(e.trap().map(|t| t.code()), Some(TrapCode::Unloaded), "{mode}");
+        assert_eq!(
+            e.trap().map(|t| t.code()),
+            Some(TrapCode::Unloaded),
+            "{mode}"
+        );
     });
 }
 
