@@ -135,6 +135,33 @@ impl Config {
         self.limits.contention = contention;
         self
     }
+    /// The most bytes of address space a linear memory reserves for its contents
+    /// (default 4 GiB, the most a 32-bit memory can have); a memory cannot grow past it
+    /// (`memory.grow` returns -1), and one whose minimum does not fit fails to
+    /// instantiate. Below 4 GiB, compiled code checks bounds on every access instead of
+    /// relying on guard pages (as the interpreter always does). With a small
+    /// reservation, a guard of 0 and [`Config::memory_pooling`], a process holds
+    /// hundreds of thousands of small memories (see the README's figures).
+    pub fn memory_reservation(mut self, bytes: u64) -> Self {
+        self.limits.memory_reservation = usize::try_from(bytes).unwrap_or(usize::MAX);
+        self
+    }
+    /// Inaccessible address space after each memory's reservation (default 4 GiB +
+    /// 64 KiB). With a 4 GiB reservation and at least that guard, compiled code needs no
+    /// bounds checks: every 32-bit address plus offset faults past the memory's length.
+    pub fn memory_guard_size(mut self, bytes: u64) -> Self {
+        self.limits.memory_guard_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        self
+    }
+    /// Whether memories come from a pool of slots that are reused (default: no). A pool
+    /// maps address space a GiB at a time and never gives it back before the engine
+    /// goes; in return creating and dropping a memory costs no `mmap`, `mprotect` or
+    /// `munmap` (a reused slot is zeroed with one `madvise`), and with a guard of 0 one
+    /// mapping holds many memories (Linux limits a process to about 65,000 mappings).
+    pub fn memory_pooling(mut self, on: bool) -> Self {
+        self.limits.memory_pooling = on;
+        self
+    }
     pub fn get_mode(&self) -> Mode {
         self.mode
     }

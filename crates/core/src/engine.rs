@@ -6,6 +6,7 @@ use crate::compile::Compiler;
 use crate::error::{Error, Result};
 use crate::exclusive::Contention;
 use crate::limits::{Limiter, ResourceAccount, ResourceLimits};
+use crate::memory::MemoryPlan;
 use crate::meter::{Epoch, Metering};
 use crate::slot::{FuncCode, NativeStubs};
 use crate::types::{FuncType, TypeRegistry};
@@ -71,11 +72,17 @@ pub struct Limits {
     /// stack exhausted" (see `meter.rs`). 1 MiB by default: about 9,000 frames of a
     /// small recursive function such as fib (112 bytes a frame).
     pub max_wasm_stack: usize,
-    /// Inaccessible address space reserved after each linear memory's maximum size.
+    /// The most bytes of address space a linear memory reserves for its contents (4
+    /// GiB, the default, or less): it cannot grow past them. Below 4 GiB compiled tiers
+    /// check bounds (see `memory/reserve.rs`).
+    pub memory_reservation: usize,
+    /// Inaccessible address space reserved after each linear memory's contents.
     /// Compiled tiers rely on it instead of bounds checks when it is at least
-    /// [`UNCHECKED_MEMORY_GUARD`] (the default), and check bounds otherwise; the
-    /// interpreter always checks.
+    /// [`UNCHECKED_MEMORY_GUARD`] (the default) and the reservation is 4 GiB, and check
+    /// bounds otherwise; the interpreter always checks.
     pub memory_guard_bytes: usize,
+    /// Whether memories come from a pool of reused slots (`memory/reserve.rs`).
+    pub memory_pooling: bool,
     /// Fuel and epoch deadlines (see `meter.rs`); off by default.
     pub metering: Metering,
     /// What wasm may make the host allocate (see `limits.rs`); unlimited by default.
@@ -91,7 +98,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_wasm_stack: 1 << 20,
+            memory_reservation: 1 << 32,
             memory_guard_bytes: UNCHECKED_MEMORY_GUARD,
+            memory_pooling: false,
             metering: Metering::default(),
             resources: ResourceLimits::default(),
             limiter: None,
@@ -112,6 +121,8 @@ struct EngineInner {
     epoch: Epoch,
     /// What the engine's instances hold, against `limits.resources`.
     resources: Arc<ResourceAccount>,
+    /// How its linear memories are laid out (from `limits`).
+    memory_plan: MemoryPlan,
 }
 
 /// Shared engine state; cheap to clone.
@@ -156,6 +167,11 @@ impl Engine {
                 compilers,
                 native_stubs,
                 epoch: Epoch::default(),
+                memory_plan: MemoryPlan::new(
+                    limits.memory_reservation,
+                    limits.memory_guard_bytes,
+                    limits.memory_pooling,
+                ),
                 resources: Arc::new(ResourceAccount::new(
                     limits.resources.clone(),
                     limits.limiter.clone().map(|l| l.0),
@@ -240,19 +256,26 @@ impl Engine {
         self.inner.compilers.iter().map(|(m, _)| *m).collect()
     }
 
+    /// How the engine lays out linear memories.
+    pub fn memory_plan(&self) -> &MemoryPlan {
+        &self.inner.memory_plan
+    }
+
     /// Refuses an imported memory that compiled code of this engine could reach past:
-    /// one reserved with a smaller guard than the engine's (made by another engine).
+    /// one made by another engine without the guard this engine's unchecked code needs.
     pub fn check_imported_memory(&self, memory: &crate::Memory) -> Result<()> {
-        let guard = self.inner.limits.memory_guard_bytes;
-        if guard >= UNCHECKED_MEMORY_GUARD
-            && memory.reserved() < (crate::memory::MAX_PAGES as usize) * crate::PAGE_SIZE + guard
+        let plan = &self.inner.memory_plan;
+        if plan.unchecked
+            && (!memory.faults_past_len()
+                || memory.reserved()
+                    < (crate::memory::MAX_PAGES as usize) * crate::PAGE_SIZE + plan.guard)
         {
             return Err(Error::link(format!(
-                "an imported memory reserves {} bytes of address space, less than the \
-                 {} bytes this engine's compiled code relies on; create it with the \
-                 engine's memory guard setting",
+                "an imported memory reserves {} bytes of address space without the guard \
+                 of {} bytes past 4 GiB that this engine's compiled code relies on; create \
+                 it with the engine's memory settings",
                 memory.reserved(),
-                (4usize << 30) + guard
+                plan.guard
             )));
         }
         Ok(())

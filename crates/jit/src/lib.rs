@@ -30,7 +30,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use hashbrown::HashMap;
 use rwamr_core::{
     compile_each, Compiler, Engine, Error, FuncEntry, FuncType, Module, Result, Trap, VmCtxLayout,
-    WasmCode, UNCHECKED_MEMORY_GUARD,
+    WasmCode,
 };
 use std::sync::{Arc, OnceLock};
 use translate::ModuleEnv;
@@ -119,7 +119,7 @@ impl TierCompiler {
         let env = ModuleEnv {
             module,
             layout: VmCtxLayout::new(running),
-            bounds_checks: engine.limits().memory_guard_bytes < UNCHECKED_MEMORY_GUARD,
+            bounds_checks: !engine.memory_plan().unchecked,
             locals_in_memory: self.tier == Tier::Baseline,
             metering: engine.metering(),
         };

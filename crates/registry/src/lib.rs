@@ -184,6 +184,13 @@ impl Registry {
         self.instantiate_with(bytes, &[])
     }
 
+    /// Instantiates an already compiled module without registering it: the per-request
+    /// instance of a module compiled once (see [`Registry::instantiate`]).
+    pub fn instantiate_compiled(&self, compiled: &CompiledModule) -> Result<Arc<Instance>> {
+        let (imports, _) = self.resolve(compiled, None)?;
+        Instance::instantiate(&self.engine, "<anonymous>", compiled, imports)
+    }
+
     /// [`Registry::instantiate`] with host modules of the instance's own (see
     /// [`Registry::load_with`]).
     pub fn instantiate_with(

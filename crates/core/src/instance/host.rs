@@ -31,8 +31,7 @@ impl Instance {
                     (ExternKind::Func, funcs.len() - 1)
                 }
                 HostItem::Memory(ty) => {
-                    let guard = engine.limits().memory_guard_bytes;
-                    memories.push(Arc::new(Memory::with_guard(*ty, guard)?));
+                    memories.push(Arc::new(Memory::with_plan(*ty, engine.memory_plan())?));
                     (ExternKind::Memory, memories.len() - 1)
                 }
                 HostItem::Table(ty, init) => {

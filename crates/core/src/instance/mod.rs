@@ -214,7 +214,7 @@ impl Instance {
         for ty in own_memories {
             memories.push(Arc::new(Memory::counted(
                 *ty,
-                engine.limits().memory_guard_bytes,
+                engine.memory_plan(),
                 account.clone(),
             )?));
         }

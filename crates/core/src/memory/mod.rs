@@ -1,13 +1,18 @@
-//! Linear memory. The whole maximum size is reserved as inaccessible address space up
-//! front and made accessible page by page as the memory grows, so the base address never
-//! moves: code may cache it, and a grow never copies.
+//! Linear memory. A memory's address space is reserved up front (`reserve.rs` says how
+//! much, and whether bytes past its length fault) and made accessible as it grows, so
+//! the base address never moves: code may cache it, and a grow never copies.
 //!
 //! Access to the bytes goes through this module (one of the few places with `unsafe`),
 //! bounds-checked against the current length, or through compiled code
-//! (`crates/jit`), which relies on the guard region: with a guard of 4 GiB or more,
-//! every 32-bit address plus 32-bit offset lands in the reservation. One thread at a time
-//! accesses the bytes: the thread holding the memory's owner (`exclusive.rs`), which
-//! the host's [`Memory::read`] and [`Memory::write`] take for the length of the copy.
+//! (`crates/jit`), which checks bounds too unless the engine's plan is the guarded
+//! layout: then every 32-bit address plus 32-bit offset lands in the reservation and
+//! faults past the length. One thread at a time accesses the bytes: the thread holding
+//! the memory's owner (`exclusive.rs`), which the host's [`Memory::read`] and
+//! [`Memory::write`] take for the length of the copy.
+
+mod reserve;
+
+pub use reserve::{MemoryPlan, MemoryPool};
 
 use crate::error::{Error, Result};
 use crate::exclusive::{EntryLock, HostAccess};
@@ -15,6 +20,7 @@ use crate::limits::ResourceAccount;
 use crate::meter::Epoch;
 use crate::trap::{Trap, TrapCode};
 use crate::types::MemoryType;
+use reserve::Reservation;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -28,8 +34,9 @@ pub const MAX_PAGES: u32 = 65536;
 pub struct Memory {
     ty: MemoryType,
     base: NonNull<u8>,
-    /// Bytes of address space reserved at `base` (0 when nothing was mapped).
-    reserved: usize,
+    reservation: Reservation,
+    /// The most bytes it can grow to (its maximum, or what its reservation allows).
+    max_len: usize,
     /// Accessible bytes.
     len: AtomicUsize,
     grow_lock: Mutex<()>,
@@ -39,8 +46,8 @@ pub struct Memory {
     entry_lock: OnceLock<Arc<EntryLock>>,
 }
 
-// SAFETY: the mapping is owned by the `Memory` and only freed in `drop`; every access to
-// the bytes is a raw unaligned read or write inside the accessible length, by the one
+// SAFETY: the mapping is owned by the `Memory` and only released in `drop`; every access
+// to the bytes is a raw unaligned read or write inside the accessible length, by the one
 // thread that holds the memory's owner (see the module docs).
 unsafe impl Send for Memory {}
 // SAFETY: see `Send`; the length is atomic and growth is serialized by `grow_lock`.
@@ -49,26 +56,28 @@ unsafe impl Sync for Memory {}
 impl Memory {
     /// Creates a memory of `ty.min` pages, reserving room for `ty.max` (or 4 GiB).
     pub fn new(ty: MemoryType) -> Result<Memory> {
-        Self::with_guard(ty, 0)
+        Self::create(ty, &MemoryPlan::default(), None)
     }
 
-    /// Like [`Memory::new`], with `guard` more bytes of inaccessible address space after
-    /// the largest size the memory can reach (after 4 GiB when `guard` is 4 GiB or more):
-    /// compiled code can then rely on a fault instead of a bounds check for accesses
-    /// that overshoot by less than `guard`.
-    pub fn with_guard(ty: MemoryType, guard: usize) -> Result<Memory> {
-        Self::create(ty, guard, None)
+    /// Like [`Memory::new`], laid out as `plan` says (an engine's plan: see
+    /// `Engine::memory_plan`).
+    pub fn with_plan(ty: MemoryType, plan: &MemoryPlan) -> Result<Memory> {
+        Self::create(ty, plan, None)
     }
 
-    /// Like [`Memory::with_guard`], for a memory an instance defines: its size counts in
+    /// Like [`Memory::with_plan`], for a memory an instance defines: its size counts in
     /// `account`, which may refuse it (an error) or a grow (-1).
-    pub fn counted(ty: MemoryType, guard: usize, account: Arc<ResourceAccount>) -> Result<Memory> {
-        Self::create(ty, guard, Some(account))
+    pub fn counted(
+        ty: MemoryType,
+        plan: &MemoryPlan,
+        account: Arc<ResourceAccount>,
+    ) -> Result<Memory> {
+        Self::create(ty, plan, Some(account))
     }
 
     fn create(
         ty: MemoryType,
-        guard: usize,
+        plan: &MemoryPlan,
         account: Option<Arc<ResourceAccount>>,
     ) -> Result<Memory> {
         if ty.min > MAX_PAGES || ty.max.is_some_and(|m| m > MAX_PAGES) {
@@ -76,54 +85,43 @@ impl Memory {
                 "memory size must be at most 65536 pages (4GiB)",
             ));
         }
-        let max_pages = ty.max.unwrap_or(MAX_PAGES) as usize;
-        // A guard of 4 GiB or more is for code without bounds checks: any 32-bit address
-        // plus any 32-bit offset must land in the reservation, whatever the maximum.
-        let addressable = if guard >= 1 << 32 {
-            MAX_PAGES as usize
-        } else {
-            max_pages
-        };
-        let reserved = (addressable * PAGE_SIZE).saturating_add(guard);
+        let declared = ty.max.unwrap_or(MAX_PAGES) as usize * PAGE_SIZE;
         let initial = ty.min as usize * PAGE_SIZE;
+        // The guarded layout covers any 32-bit address plus offset, whatever the maximum.
+        let (max_len, size) = if plan.unchecked {
+            (
+                declared,
+                (MAX_PAGES as usize * PAGE_SIZE).saturating_add(plan.guard),
+            )
+        } else {
+            let max_len = declared.min(plan.reservation);
+            (max_len, max_len.saturating_add(plan.guard))
+        };
+        if initial > max_len {
+            return Err(Error::resource(format!(
+                "a memory of {} pages does not fit the engine's memory reservation of {} \
+                 bytes; raise it with Config::memory_reservation",
+                ty.min, plan.reservation
+            )));
+        }
         if let Some(a) = &account {
             a.memory_growing(0, initial, ty.max.map(|m| m as usize * PAGE_SIZE))
                 .map_err(Error::resource)?;
         }
-        if reserved == 0 {
-            return Ok(Memory {
-                ty,
-                base: NonNull::dangling(),
-                reserved: 0,
-                len: AtomicUsize::new(0),
-                grow_lock: Mutex::new(()),
-                account,
-                entry_lock: OnceLock::new(),
-            });
-        }
-        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
-        // SAFETY: a fresh anonymous mapping at an address the kernel picks; it aliases nothing.
-        let ptr = unsafe {
-            mmap_anonymous(
-                std::ptr::null_mut(),
-                reserved,
-                ProtFlags::empty(),
-                MapFlags::PRIVATE | MapFlags::NORESERVE,
-            )
-        }
-        .map_err(|e| {
+        let reservation = match &plan.pool {
+            Some(pool) => Reservation::from_pool(pool),
+            None => Reservation::map(size, plan.unchecked, plan.guard),
+        };
+        let reservation = reservation.inspect_err(|_| {
             if let Some(a) = &account {
                 a.memory_released(initial);
             }
-            Error::resource(format!(
-                "cannot reserve {reserved} bytes of address space for a linear memory: {e}"
-            ))
         })?;
         let mem = Memory {
             ty,
-            // SAFETY: mmap succeeded, so the pointer is not null.
-            base: unsafe { NonNull::new_unchecked(ptr.cast::<u8>()) },
-            reserved,
+            base: reservation.base,
+            reservation,
+            max_len,
             len: AtomicUsize::new(0),
             grow_lock: Mutex::new(()),
             account,
@@ -132,27 +130,14 @@ impl Memory {
         // From here on `drop` gives the account back the memory's length: the initial
         // bytes count from the start.
         mem.len.store(initial, Ordering::Release);
-        mem.commit(0, initial)?;
+        mem.reservation.commit(0, initial)?;
         Ok(mem)
     }
 
-    /// Makes bytes `from..to` of the reservation readable and writable.
-    fn commit(&self, from: usize, to: usize) -> Result<()> {
-        if to <= from {
-            return Ok(());
-        }
-        debug_assert!(to <= self.reserved);
-        use rustix::mm::{mprotect, MprotectFlags};
-        // SAFETY: `from..to` lies inside our own reservation (`to <= reserved`), and page
-        // aligned because both are multiples of the wasm page size.
-        unsafe {
-            mprotect(
-                self.base.as_ptr().add(from).cast(),
-                to - from,
-                MprotectFlags::READ | MprotectFlags::WRITE,
-            )
-        }
-        .map_err(|e| Error::resource(format!("cannot commit linear memory: {e}")))
+    /// Whether bytes past the length fault (the guarded layout), as compiled code
+    /// without bounds checks needs.
+    pub fn faults_past_len(&self) -> bool {
+        self.reservation.protected
     }
 
     pub fn ty(&self) -> MemoryType {
@@ -172,7 +157,7 @@ impl Memory {
     }
     /// Bytes of address space reserved at the base (accessible or not).
     pub fn reserved(&self) -> usize {
-        self.reserved
+        self.reservation.size
     }
 
     /// Current size in bytes.
@@ -197,8 +182,7 @@ impl Memory {
         let _guard = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.size_pages();
         let new = old.checked_add(delta)?;
-        if new > self.ty.max.unwrap_or(MAX_PAGES) || new as usize * PAGE_SIZE > self.reserved {
-            // (the reservation always covers the maximum; the check keeps `commit` in it)
+        if new > self.ty.max.unwrap_or(MAX_PAGES) || new as usize * PAGE_SIZE > self.max_len {
             return None;
         }
         let (from, to) = (old as usize * PAGE_SIZE, new as usize * PAGE_SIZE);
@@ -206,7 +190,7 @@ impl Memory {
             let max = self.ty.max.map(|m| m as usize * PAGE_SIZE);
             a.memory_growing(from, to, max).ok()?;
         }
-        if self.commit(from, to).is_err() {
+        if self.reservation.commit(from, to).is_err() {
             if let Some(a) = &self.account {
                 a.memory_released(to - from);
             }
@@ -288,14 +272,11 @@ impl Memory {
 
 impl Drop for Memory {
     fn drop(&mut self) {
+        let len = self.len();
         if let Some(a) = &self.account {
-            a.memory_released(self.len());
+            a.memory_released(len);
         }
-        if self.reserved != 0 {
-            // SAFETY: we own the reservation and nothing can use it after drop; failure
-            // to unmap only leaks address space.
-            let _ = unsafe { rustix::mm::munmap(self.base.as_ptr().cast(), self.reserved) };
-        }
+        self.reservation.release(len);
     }
 }
 
@@ -546,20 +527,47 @@ mod tests {
 
     #[test]
     fn guard_region_is_reserved_but_inaccessible() {
-        let m = Memory::with_guard(
-            MemoryType {
-                min: 1,
-                max: Some(1),
-            },
-            1 << 20,
-        )
-        .unwrap();
-        assert_eq!(m.reserved, PAGE_SIZE + (1 << 20));
+        let one_page = MemoryType {
+            min: 1,
+            max: Some(1),
+        };
+        let m = Memory::with_plan(one_page, &MemoryPlan::new(1 << 32, 1 << 20, false)).unwrap();
+        assert_eq!(m.reserved(), PAGE_SIZE + (1 << 20));
         assert!(m
             .with_view(|v| v.load::<u8>(PAGE_SIZE as u64))
             .unwrap()
             .is_err());
         assert_eq!(m.grow(1), None);
+    }
+
+    #[test]
+    fn a_small_reservation_bounds_growth_and_refuses_a_larger_minimum() {
+        let plan = MemoryPlan::new(2 * PAGE_SIZE, 0, false);
+        let m = Memory::with_plan(MemoryType { min: 1, max: None }, &plan).unwrap();
+        assert_eq!(m.reserved(), 2 * PAGE_SIZE);
+        assert_eq!(m.grow(1), Some(1));
+        assert_eq!(m.grow(1), None, "past the reservation");
+        let e = Memory::with_plan(MemoryType { min: 3, max: None }, &plan).unwrap_err();
+        assert!(e.to_string().contains("memory_reservation"), "{e}");
+    }
+
+    #[test]
+    fn pooled_memories_reuse_zeroed_slots() {
+        let plan = MemoryPlan::new(PAGE_SIZE, 0, true);
+        let ty = MemoryType {
+            min: 1,
+            max: Some(1),
+        };
+        let m = Memory::with_plan(ty, &plan).unwrap();
+        m.write(100, b"dirty").unwrap();
+        let base = m.base_ptr();
+        drop(m);
+        let m = Memory::with_plan(ty, &plan).unwrap();
+        assert_eq!(m.base_ptr(), base);
+        let mut buf = [1u8; 5];
+        m.read(100, &mut buf).unwrap();
+        assert_eq!(buf, [0; 5]);
+        assert!(m.read(PAGE_SIZE as u64, &mut buf).is_err());
     }
 
     #[test]
