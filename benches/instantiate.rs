@@ -22,6 +22,9 @@ pub const MODULE: &str = r#"(module
         (i32.add (call $bump) (i32.load8_u (i32.const 16))))
     (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))"#;
 
+/// A memory setting applied to a mode's config.
+type Setting = fn(Config) -> Config;
+
 fn per_instance(config: Config, n: u32, bytes: &[u8]) -> f64 {
     let engine = Engine::new(config).unwrap();
     let reg = Registry::new(&engine);
@@ -41,7 +44,7 @@ fn main() {
     if let Some(out) = args.next() {
         std::fs::write(&out, &bytes).unwrap();
     }
-    let settings: [(&str, fn(Config) -> Config); 3] = [
+    let settings: [(&str, Setting); 3] = [
         ("default", |c| c),
         ("small", |c| {
             c.memory_reservation(1 << 20).memory_guard_size(0)
