@@ -57,8 +57,16 @@ fn main() {
     ];
     println!("| mode | memory setting | us per instance |");
     println!("|---|---|---|");
+    // RWAMR_BENCH_SETTING=pooled (or MODE=interp) narrows the run, for profiling.
+    let only = |var: &str, name: &str| std::env::var(var).map_or(true, |v| v == name);
     for &mode in rwamr::built_modes() {
+        if !only("RWAMR_BENCH_MODE", mode.name()) {
+            continue;
+        }
         for (name, setting) in settings {
+            if !only("RWAMR_BENCH_SETTING", name) {
+                continue;
+            }
             let us = per_instance(setting(Config::default().mode(mode)), n, &bytes);
             println!("| {mode} | {name} | {us:.2} |");
         }

@@ -5,7 +5,8 @@
 use crate::engine::{Engine, Mode};
 use crate::error::{Error, Result};
 use crate::module::Module;
-use crate::slot::WasmCode;
+use crate::slot::{FuncCode, WasmCode};
+use crate::types::SigId;
 use std::sync::Arc;
 
 /// Turns a module's function bodies into runnable code (one execution tier).
@@ -40,7 +41,28 @@ pub struct CompiledModule {
     pub code: Vec<Arc<dyn WasmCode>>,
     /// The mode the code was compiled for.
     pub mode: Mode,
+    /// What every instance would otherwise look up again: the engine's canonical id of
+    /// each type, and each defined function's native entry point.
+    pub(crate) prepared: Prepared,
 }
+
+/// Per-engine facts about a compiled module that instantiation needs.
+pub(crate) struct Prepared {
+    /// The engine they hold for (instantiating elsewhere looks them up again).
+    pub engine: Engine,
+    pub sigs: Arc<[SigId]>,
+    /// Native entry point of each defined function's code, as `Engine::native_entry`
+    /// chose it (kept alive by the code or by the engine).
+    pub natives: Box<[NativeEntry]>,
+}
+
+/// A native entry point address (see [`crate::FuncEntry`]).
+#[derive(Clone, Copy)]
+pub(crate) struct NativeEntry(pub *const u8);
+// SAFETY: an address of immutable machine code, only called, never written.
+unsafe impl Send for NativeEntry {}
+// SAFETY: as above.
+unsafe impl Sync for NativeEntry {}
 
 impl CompiledModule {
     /// Decodes, validates and compiles `bytes` with the engine's tier.
@@ -53,7 +75,32 @@ impl CompiledModule {
         let compiler = engine.compiler_for(mode)?;
         let module = Arc::new(Module::new(bytes)?);
         let code = compiler.compile(engine, &module)?;
-        Ok(CompiledModule { module, code, mode })
+        let sigs: Arc<[SigId]> = module
+            .types
+            .iter()
+            .map(|t| engine.types().intern(t))
+            .collect();
+        let natives = code
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let index = module.num_imported_funcs as usize + i;
+                let ty = &module.types[module.funcs[index] as usize];
+                engine
+                    .native_entry(&FuncCode::Wasm(c.clone()), ty)
+                    .map(NativeEntry)
+            })
+            .collect::<Result<_>>()?;
+        Ok(CompiledModule {
+            module,
+            code,
+            mode,
+            prepared: Prepared {
+                engine: engine.clone(),
+                sigs,
+                natives,
+            },
+        })
     }
 }
 

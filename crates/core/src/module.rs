@@ -175,7 +175,7 @@ pub struct Module {
     pub num_imported_globals: u32,
     /// Initializers of the defined globals.
     pub global_inits: Vec<ConstExpr>,
-    pub exports: HashMap<String, (ExternKind, u32)>,
+    pub exports: Arc<HashMap<String, (ExternKind, u32)>>,
     /// Export names in declaration order (for listing).
     pub export_order: Vec<String>,
     pub start: Option<u32>,
@@ -394,7 +394,7 @@ impl Module {
             globals: Vec::new(),
             num_imported_globals: 0,
             global_inits: Vec::new(),
-            exports: HashMap::new(),
+            exports: Arc::default(),
             export_order: Vec::new(),
             start: None,
             elems: Vec::new(),
@@ -510,7 +510,7 @@ impl Module {
                             )))
                         }
                     };
-                    self.exports.insert(e.name.to_string(), (kind, e.index));
+                    Arc::make_mut(&mut self.exports).insert(e.name.to_string(), (kind, e.index));
                     self.export_order.push(e.name.to_string());
                 }
             }

@@ -60,7 +60,7 @@ pub struct Instance {
     /// Slots of the functions this instance defines.
     slots: Box<[FuncSlot]>,
     /// Canonical id of each type of the module's type section.
-    sigs: Box<[SigId]>,
+    sigs: Arc<[SigId]>,
     memories: Box<[Arc<Memory>]>,
     tables: Box<[Arc<Table>]>,
     globals: Box<[Arc<Global>]>,
@@ -68,7 +68,7 @@ pub struct Instance {
     elems: Box<[Mutex<Arc<[u64]>>]>,
     data_dropped: Box<[AtomicBool]>,
     /// Export name -> kind and index in the instance's index space of that kind.
-    exports: HashMap<String, (ExternKind, u32)>,
+    exports: Arc<HashMap<String, (ExternKind, u32)>>,
     /// Instances this one imports from, kept alive by it.
     deps: Vec<Arc<Instance>>,
     /// Slots of older instances that run our functions (see `forward.rs`).
@@ -175,11 +175,16 @@ impl Instance {
         imports: Vec<ResolvedImport>,
     ) -> Result<Arc<Instance>> {
         let module = &compiled.module;
-        let sigs: Box<[SigId]> = module
-            .types
-            .iter()
-            .map(|t| engine.types().intern(t))
-            .collect();
+        // Looked up when the module was compiled, for its engine.
+        let prepared = Some(&compiled.prepared).filter(|p| p.engine.same(engine));
+        let sigs: Arc<[SigId]> = match prepared {
+            Some(p) => p.sigs.clone(),
+            None => module
+                .types
+                .iter()
+                .map(|t| engine.types().intern(t))
+                .collect(),
+        };
         let imports::Imported {
             mut funcs,
             mut tables,
@@ -297,12 +302,14 @@ impl Instance {
         for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
             let index = module.num_imported_funcs + i as u32;
             let t = module.funcs[index as usize] as usize;
-            let entry = inst.new_entry(
-                inst.sigs[t],
-                module.types[t].clone(),
-                index,
-                FuncCode::Wasm(code.clone()),
-            )?;
+            let code = FuncCode::Wasm(code.clone());
+            let ty = module.types[t].clone();
+            let native = match prepared {
+                Some(p) => p.natives[i].0,
+                None => engine.native_entry(&code, &ty)?,
+            };
+            // SAFETY: as in `new_entry`; `native` is the engine's choice for this code.
+            let entry = unsafe { FuncEntry::new(inst.sigs[t], ty, ptr, index, code, native) };
             slot.init(ptr, entry);
         }
         // Storage we define holds our own functions without keeping us alive (that would

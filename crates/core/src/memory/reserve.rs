@@ -165,6 +165,54 @@ fn map_anonymous(size: usize, protected: bool) -> Result<NonNull<u8>> {
         .ok_or_else(|| Error::resource("the kernel mapped a linear memory at address 0"))
 }
 
+/// Zeroes the first `len` bytes of a slot (readable and writable, ours) and keeps them
+/// mapped: the resident pages with stores, so the next memory in the slot does not
+/// fault on them; the others (never touched, or swapped out) with `madvise`, which also
+/// drops a swapped-out copy. False when a system call failed (the slot is then unusable).
+fn zero_keeping_resident(slot: NonNull<u8>, len: usize) -> bool {
+    let page = rustix::param::page_size();
+    let pages = len.div_ceil(page);
+    let mut resident = [0u8; KEEP_RESIDENT / 4096];
+    if pages > resident.len() {
+        return false;
+    }
+    // SAFETY: `slot..slot+len` is mapped (a slot of ours, page aligned) and `resident`
+    // has a byte for each of its pages (checked above).
+    let asked = unsafe { libc::mincore(slot.as_ptr().cast(), len, resident.as_mut_ptr()) };
+    if asked != 0 {
+        return false;
+    }
+    let mut p = 0;
+    while p < pages {
+        let here = resident[p] & 1 != 0;
+        let run = resident[p..pages]
+            .iter()
+            .take_while(|r| (*r & 1 != 0) == here)
+            .count();
+        let (at, n) = (p * page, (run * page).min(len - p * page));
+        // SAFETY: `at..at+n` lies inside the slot, readable and writable; nothing else
+        // uses it.
+        let ok = unsafe {
+            if here {
+                std::ptr::write_bytes(slot.as_ptr().add(at), 0, n);
+                true
+            } else {
+                rustix::mm::madvise(
+                    slot.as_ptr().add(at).cast(),
+                    n,
+                    rustix::mm::Advice::LinuxDontNeed,
+                )
+                .is_ok()
+            }
+        };
+        if !ok {
+            return false;
+        }
+        p += run;
+    }
+    true
+}
+
 /// `mprotect`s `len` bytes at `at` to read-write (`on`) or to nothing.
 ///
 /// # Safety
@@ -193,7 +241,10 @@ pub struct MemoryPool {
 
 #[derive(Default)]
 struct PoolInner {
+    /// Slots given back, zeroed, the latest last (taken first: its pages may be warm).
     free: Vec<NonNull<u8>>,
+    /// Slots of the last mapping never used yet.
+    fresh: Vec<NonNull<u8>>,
     /// Every mapping: base and size.
     slabs: Vec<(NonNull<u8>, usize)>,
 }
@@ -203,6 +254,11 @@ struct PoolInner {
 unsafe impl Send for MemoryPool {}
 // SAFETY: as above.
 unsafe impl Sync for MemoryPool {}
+
+/// Bytes of a returned slot zeroed in place rather than given back to the kernel, and
+/// how many free slots at most are kept so (16 MiB of resident memory at most).
+const KEEP_RESIDENT: usize = 1 << 16;
+const KEEP_RESIDENT_SLOTS: usize = 256;
 
 /// Address space a pool maps at once (at least one slot).
 const SLAB_BYTES: usize = 1 << 30;
@@ -219,7 +275,7 @@ impl MemoryPool {
 
     fn take(&self) -> Result<NonNull<u8>> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = inner.free.pop() {
+        if let Some(slot) = inner.free.pop().or_else(|| inner.fresh.pop()) {
             return Ok(slot);
         }
         let slots = (SLAB_BYTES / self.slot).max(1);
@@ -240,7 +296,7 @@ impl MemoryPool {
         for i in (1..slots).rev() {
             // SAFETY: inside the slab just mapped.
             inner
-                .free
+                .fresh
                 .push(unsafe { NonNull::new_unchecked(base.as_ptr().add(i * self.slot)) });
         }
         Ok(base)
@@ -250,7 +306,23 @@ impl MemoryPool {
     /// inaccessible again, when protected) before another memory gets it.
     fn give(&self, slot: NonNull<u8>, used: usize) {
         let used = used.min(self.slot);
-        if used > 0 {
+        let keep_resident = used <= KEEP_RESIDENT
+            && !self.protected
+            && self
+                .inner
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .free
+                .len()
+                < KEEP_RESIDENT_SLOTS;
+        if keep_resident {
+            // Small, and among the next to be reused: zeroing in place costs less than
+            // the TLB flush and the page faults of the next memory to use the slot.
+            // (About the first slots of the free list stay resident so.)
+            if !zero_keeping_resident(slot, used) {
+                return;
+            }
+        } else if used > 0 {
             // SAFETY: the slot is ours again: its memory is gone. DONTNEED on a private
             // anonymous mapping drops the pages; the next touch sees zeroes.
             let zeroed = unsafe {
