@@ -35,7 +35,7 @@ pub use rwamr_core::{
     StateGuard, Table, TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults,
     WasmTy, WithCaller,
 };
-pub use rwamr_registry::{FuncSelector, PatchReport, Registry, UpdatePolicy, UpdateReport};
+pub use rwamr_registry::{FuncSelector, PatchReport, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;
 use std::sync::Arc;
 
@@ -84,7 +84,7 @@ impl Config {
         self
     }
     /// Whether modules may also be loaded in the other built modes, with
-    /// [`Registry::load_in_mode`] (default: yes). Without, the engine has only `mode`'s
+    /// [`Registry::load_in_mode`](rwamr_registry::Registry::load_in_mode) (default: yes). Without, the engine has only `mode`'s
     /// tier: an interpreter engine then never starts Cranelift, neither to compile
     /// functions nor the native stubs through which compiled code calls the rest.
     pub fn mixed_modes(mut self, mixed: bool) -> Self {
@@ -184,7 +184,7 @@ pub struct Engine {
 
 impl Engine {
     /// Creates an engine whose modules run in `config`'s mode by default; every built
-    /// mode is available to [`Registry::load_in_mode`] unless [`Config::mixed_modes`] is
+    /// mode is available to [`Registry::load_in_mode`](rwamr_registry::Registry::load_in_mode) unless [`Config::mixed_modes`] is
     /// off. Fails for a mode this build does not have.
     pub fn new(config: Config) -> Result<Engine> {
         if !built_modes().contains(&config.mode) {
@@ -228,6 +228,10 @@ impl Engine {
 
     pub fn mode(&self) -> Mode {
         self.inner.mode()
+    }
+    /// The modes its modules can be loaded in ([`Registry::load_in_mode`](rwamr_registry::Registry::load_in_mode)).
+    pub fn modes(&self) -> Vec<Mode> {
+        self.inner.modes()
     }
 
     fn fuel_on(&self) -> Result<()> {
@@ -283,6 +287,42 @@ impl Engine {
         let at = self.inner.epoch().current().saturating_add(ticks);
         rwamr_core::meter::set_deadline(at);
         Ok(())
+    }
+}
+
+/// Named module instances of one engine: load modules under names, resolve their
+/// imports by name, find their exports, unload them, patch them. `Send + Sync`. Every
+/// operation is [`rwamr_registry::Registry`]'s (this derefs to it); [`Registry::engine`]
+/// gives back the engine it was made with.
+pub struct Registry {
+    inner: rwamr_registry::Registry,
+    engine: Engine,
+}
+
+impl Registry {
+    /// An empty registry of `engine`'s modules.
+    pub fn new(engine: &Engine) -> Registry {
+        Registry {
+            inner: rwamr_registry::Registry::new(engine),
+            engine: engine.clone(),
+        }
+    }
+    /// The engine the registry's modules run in.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl std::ops::Deref for Registry {
+    type Target = rwamr_registry::Registry;
+    fn deref(&self) -> &rwamr_registry::Registry {
+        &self.inner
+    }
+}
+
+impl AsRef<rwamr_registry::Registry> for Registry {
+    fn as_ref(&self) -> &rwamr_registry::Registry {
+        &self.inner
     }
 }
 

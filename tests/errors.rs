@@ -312,3 +312,46 @@ fn function_references_of_another_engine_are_refused() {
         }
     }
 }
+
+#[test]
+fn errors_read_well_on_one_line_and_with_their_backtrace_on_several() {
+    each_mode(|mode, reg| {
+        // The registry gives back the engine it was made with, the facade's.
+        let engine: &rwamr::Engine = reg.engine();
+        assert_eq!(engine.mode(), mode);
+        let e = reg.load("text", b"hello, not a module").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+        assert!(!e.to_string().contains('\n'), "{e}");
+        assert!(e.to_string().contains("not a wasm module"), "{e}");
+        let e = reg.load("v2", b"\0asm\x02\0\0\0").unwrap_err();
+        assert!(!e.to_string().contains("  "), "{e}");
+        // A missing import module names the importer, as the other link errors do.
+        let e = reg
+            .load(
+                "importer",
+                &wat(r#"(module (import "nowhere" "f" (func)))"#),
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("module `importer`"), "{e}");
+        assert!(e.to_string().contains("`nowhere`"), "{e}");
+        // A trap: one line with `{}`, the backtrace with `{:#}` and `{:?}`.
+        reg.load(
+            "t",
+            &wat(r#"(module (func $deep unreachable) (func (export "f") (call $deep)))"#),
+        )
+        .unwrap();
+        let e = reg.func("t", "f").unwrap().call(&[]).unwrap_err();
+        assert_eq!(e.to_string(), "wasm trap: unreachable");
+        let full = format!("{e:#}");
+        assert!(
+            full.contains("wasm backtrace:\n    0: t!deep\n    1: t!f"),
+            "{mode}: {full}"
+        );
+        let debug = format!("{e:?}");
+        assert!(
+            debug.starts_with("Trap error: wasm trap: unreachable\n"),
+            "{debug}"
+        );
+        assert!(debug.contains("t!deep"), "{debug}");
+    });
+}

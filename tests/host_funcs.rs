@@ -54,9 +54,9 @@ fn closures_with_typed_parameters_and_results_are_host_functions() {
         assert_eq!(add.call((i32::MAX, 1)).unwrap(), i32::MIN, "{mode}");
         let mix = reg.func("m", "mix").unwrap();
         let r = mix
-            .call(&[Val::I64(5), Val::f32(0.5), Val::f64(0.25)])
+            .call(&[Val::I64(5), Val::from_f32(0.5), Val::from_f64(0.25)])
             .unwrap();
-        assert_eq!(r, vec![Val::f64(5.75), Val::I64(10)], "{mode}");
+        assert_eq!(r, vec![Val::from_f64(5.75), Val::I64(10)], "{mode}");
         let fail = reg.func("m", "fail").unwrap().typed::<i32, i32>().unwrap();
         assert_eq!(fail.call(7).unwrap(), 7);
         let e = fail.call(-1).unwrap_err();

@@ -26,8 +26,8 @@ pub fn host_module() -> HostModule {
     let global = |ty| GlobalType { ty, mutable: false };
     m.global("global_i32", global(I32), Val::I32(666))
         .global("global_i64", global(I64), Val::I64(666))
-        .global("global_f32", global(F32), Val::f32(666.6))
-        .global("global_f64", global(F64), Val::f64(666.6))
+        .global("global_f32", global(F32), Val::from_f32(666.6))
+        .global("global_f64", global(F64), Val::from_f64(666.6))
         .table(
             "table",
             TableType {

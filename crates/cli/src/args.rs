@@ -54,8 +54,8 @@ fn parse_val(ty: ValType, s: &str) -> Option<Val> {
                 .contains(&v)
                 .then_some(Val::I64(v as u64 as i64))
         }
-        ValType::F32 => s.parse::<f32>().ok().map(Val::f32),
-        ValType::F64 => s.parse::<f64>().ok().map(Val::f64),
+        ValType::F32 => s.parse::<f32>().ok().map(Val::from_f32),
+        ValType::F64 => s.parse::<f64>().ok().map(Val::from_f64),
         ValType::FuncRef | ValType::ExternRef => None,
     }
 }

@@ -209,9 +209,13 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
         );
         return ExitCode::from(ERROR_EXIT);
     }
-    say!("error: {e}");
     if e.kind() != ErrorKind::Trap {
+        say!("error: {e}");
         return ExitCode::from(ERROR_EXIT);
+    }
+    // With the wasm backtrace, a frame a line (each line escaped on its own).
+    for line in format!("error: {e:#}").lines() {
+        say!("{line}");
     }
     match e.trap().map(|t| t.code()) {
         Some(TrapCode::OutOfFuel) => {
@@ -223,17 +227,6 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
             return ExitCode::from(TIMEOUT_EXIT);
         }
         _ => {}
-    }
-    if let Some(trap) = e.trap().filter(|t| !t.backtrace().is_empty()) {
-        say!("wasm backtrace:");
-        const SHOWN: usize = 32;
-        for (i, frame) in trap.backtrace().iter().take(SHOWN).enumerate() {
-            say!("  {i:>3}: {frame}");
-        }
-        let more = trap.backtrace().len().saturating_sub(SHOWN) + trap.omitted_frames();
-        if more > 0 {
-            say!("  ... {more} more frames");
-        }
     }
     ExitCode::from(TRAP_EXIT)
 }

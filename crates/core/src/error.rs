@@ -31,8 +31,9 @@ pub enum ErrorKind {
     Resource,
 }
 
-/// The error type of rwamr.
-#[derive(Debug, Clone)]
+/// The error type of rwamr. `{}` gives the message on one line; `{:#}` and `{:?}` (what
+/// `unwrap` prints) add a trap's wasm backtrace, a frame a line.
+#[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
@@ -121,7 +122,17 @@ impl From<crate::trap::TrapCode> for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        match &self.trap {
+            Some(trap) if f.alternate() => trap.write_backtrace(f),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} error: {self:#}", self.kind)
     }
 }
 

@@ -128,6 +128,7 @@ impl Forwarding {
 }
 
 impl Instance {
+    #[doc(hidden)]
     /// Makes function `old_index` of `old` (a slot others import) run function
     /// `new_index` of `new` from now on, including after later patches of `new`'s
     /// function. `old` keeps `new` alive. Types must be equal (checked).

@@ -29,6 +29,7 @@ impl std::fmt::Debug for Func {
 }
 
 impl Func {
+    #[doc(hidden)]
     /// A handle to a slot owned by (or reachable from) `owner`.
     ///
     /// # Safety
@@ -37,6 +38,7 @@ impl Func {
         Func { slot, owner }
     }
 
+    #[doc(hidden)]
     /// The handle for a non-null funcref cell.
     ///
     /// # Safety
@@ -57,6 +59,7 @@ impl Func {
         Some(Func { slot, owner })
     }
 
+    #[doc(hidden)]
     #[inline]
     pub fn slot(&self) -> &FuncSlot {
         // SAFETY: the slot lives as long as `owner`, which we hold.
@@ -68,6 +71,7 @@ impl Func {
         &self.owner
     }
 
+    #[doc(hidden)]
     pub fn as_cell(&self) -> u64 {
         self.slot as u64
     }
@@ -245,8 +249,8 @@ wasm_ty! {
     u32 => I32, i32, |v| Val::I32(v as i32), |c| c as u32, |x| x as u64;
     i64 => I64, i64, |v| Val::I64(v), |c| c as i64, |x| x as u64;
     u64 => I64, i64, |v| Val::I64(v as i64), |c| c, |x| x;
-    f32 => F32, f32_value, |v| Val::f32(v), |c| f32::from_bits(c as u32), |x| x.to_bits() as u64;
-    f64 => F64, f64_value, |v| Val::f64(v), |c| f64::from_bits(c), |x| x.to_bits();
+    f32 => F32, f32, |v| Val::from_f32(v), |c| f32::from_bits(c as u32), |x| x.to_bits() as u64;
+    f64 => F64, f64, |v| Val::from_f64(v), |c| f64::from_bits(c), |x| x.to_bits();
 }
 
 /// Parameter lists of [`TypedFunc`]: `()`, a single [`WasmTy`], or tuples of them.

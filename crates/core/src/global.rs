@@ -72,7 +72,7 @@ impl std::fmt::Debug for Global {
     }
 }
 
-/// A host handle to a global: reads and writes it as [`Val`]s, and keeps the instance
+/// A host handle to a global: reads and writes it as [`Val`](crate::Val)s, and keeps the instance
 /// that owns it alive (a funcref stored in it refers to that instance's functions).
 #[derive(Clone)]
 pub struct GlobalRef {

@@ -187,11 +187,17 @@ pub struct Module {
 }
 
 fn parse_err(e: wasmparser::BinaryReaderError) -> Error {
-    Error::malformed(format!(
-        "{} (at byte offset {:#x})",
-        e.message(),
-        e.offset()
-    ))
+    let message = e.message();
+    if message.starts_with("magic header not detected") {
+        // (wasmparser lists the expected bytes, one per line)
+        return Error::malformed(
+            "magic header not detected: this is not a wasm module, whose binary form \
+             starts with the bytes \\0asm",
+        );
+    }
+    // One line, whatever the decoder's layout.
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    Error::malformed(format!("{message} (at byte offset {:#x})", e.offset()))
 }
 
 fn validate_err(e: wasmparser::BinaryReaderError) -> Error {
@@ -664,7 +670,7 @@ const MAX_SHOWN_NAME: usize = 200;
 
 /// A name from a module (function, import, export), as messages show it: control
 /// characters escaped, so a name cannot rewrite the terminal or split a line, and at
-/// most [`MAX_SHOWN_NAME`] characters, so a huge name cannot flood a message.
+/// most `MAX_SHOWN_NAME` characters, so a huge name cannot flood a message.
 pub fn shown_name(name: &str) -> String {
     match name.char_indices().nth(MAX_SHOWN_NAME) {
         Some((cut, _)) => format!(

@@ -4,7 +4,7 @@
 //!
 //! A tier implements one inherent method per operator it supports, named as
 //! wasmparser's `VisitOperator` names it (`visit_i32_add`, ...), in files by instruction
-//! family, and declares its visitor with [`visit_operators!`]: the visitor forwards every
+//! family, and declares its visitor with [`visit_operators!`](crate::visit_operators): the visitor forwards every
 //! operator of a supported proposal (see `if_proposal_supported!` in `module.rs`) to the
 //! method of that name, so an operator a tier lacks is a compile error, and refuses the
 //! operators of the other proposals with an error naming them.
@@ -33,7 +33,7 @@ macro_rules! visit_operators {
     };
 }
 
-/// The methods of [`visit_operators!`]'s visitor (one per operator of wasmparser's list).
+/// The methods of [`visit_operators!`](crate::visit_operators)'s visitor (one per operator of wasmparser's list).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! visit_operator_methods {
@@ -75,7 +75,7 @@ pub fn read_err(e: wasmparser::BinaryReaderError) -> Error {
     ))
 }
 
-/// A tier's function translator: a visitor (see [`visit_operators!`]) that knows
+/// A tier's function translator: a visitor (see [`visit_operators!`](crate::visit_operators)) that knows
 /// whether the code at its position can run, and meters it when asked.
 pub trait FuncTranslator {
     /// Whether the next operator can be reached. After `br`, `return`, `unreachable` and

@@ -171,13 +171,36 @@ impl From<TrapCode> for Trap {
     }
 }
 
+/// `{}`: what happened, on one line. `{:#}`: then the wasm backtrace, a frame a line.
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.detail, self.exit_status) {
-            (_, Some(s)) => write!(f, "program exited with status {s}"),
-            (Some(d), None) => write!(f, "{}: {d}", self.code),
-            (None, None) => write!(f, "{}", self.code),
+            (_, Some(s)) => write!(f, "program exited with status {s}")?,
+            (Some(d), None) => write!(f, "{}: {d}", self.code)?,
+            (None, None) => write!(f, "{}", self.code)?,
         }
+        if f.alternate() {
+            self.write_backtrace(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Trap {
+    /// The backtrace as `{:#}` shows it: after a newline, `wasm backtrace:` and a
+    /// numbered line per frame (nothing when there are no frames).
+    pub(crate) fn write_backtrace(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.backtrace.is_empty() {
+            return Ok(());
+        }
+        write!(f, "\nwasm backtrace:")?;
+        for (i, frame) in self.backtrace.iter().enumerate() {
+            write!(f, "\n  {i:>3}: {frame}")?;
+        }
+        if self.omitted_frames > 0 {
+            write!(f, "\n  ... {} more frames", self.omitted_frames)?;
+        }
+        Ok(())
     }
 }
 

@@ -59,10 +59,11 @@ impl Val {
         }
     }
 
-    pub fn f32(v: f32) -> Val {
+    /// The value of a Rust float (its exact bits).
+    pub fn from_f32(v: f32) -> Val {
         Val::F32(v.to_bits())
     }
-    pub fn f64(v: f64) -> Val {
+    pub fn from_f64(v: f64) -> Val {
         Val::F64(v.to_bits())
     }
 
@@ -78,13 +79,13 @@ impl Val {
             _ => None,
         }
     }
-    pub fn f32_value(&self) -> Option<f32> {
+    pub fn f32(&self) -> Option<f32> {
         match self {
             Val::F32(v) => Some(f32::from_bits(*v)),
             _ => None,
         }
     }
-    pub fn f64_value(&self) -> Option<f64> {
+    pub fn f64(&self) -> Option<f64> {
         match self {
             Val::F64(v) => Some(f64::from_bits(*v)),
             _ => None,

@@ -120,6 +120,7 @@ impl HostFunc {
         Ok(())
     }
 
+    #[doc(hidden)]
     /// Calls the body with arguments and results as cells (the form wasm code holds),
     /// from code of `caller`.
     pub fn call_cells(&self, caller: &Instance, cells: &mut [u64]) -> Result<(), Trap> {

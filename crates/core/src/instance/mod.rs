@@ -414,6 +414,7 @@ impl Instance {
             Arc::from_raw(ptr)
         }
     }
+    #[doc(hidden)]
     /// The instance whose context words start at `vmctx`.
     ///
     /// # Safety
@@ -481,11 +482,13 @@ impl Instance {
         unsafe { Func::from_cell(slot as u64) }.expect("slot pointers are never null")
     }
 
+    #[doc(hidden)]
     /// The instances this one imports from.
     pub fn deps(&self) -> &[Arc<Instance>] {
         &self.deps
     }
 
+    #[doc(hidden)]
     /// The slot of function `index` of the function index space.
     #[inline(always)]
     pub fn func_slot(&self, index: u32) -> &FuncSlot {
@@ -494,6 +497,7 @@ impl Instance {
         unsafe { &*self.funcs[index as usize] }
     }
 
+    #[doc(hidden)]
     #[inline(always)]
     pub fn sig(&self, type_index: u32) -> SigId {
         self.sigs[type_index as usize]
@@ -514,6 +518,7 @@ impl Instance {
         &self.globals[index as usize]
     }
 
+    #[doc(hidden)]
     /// The cells of element segment `index` (empty once dropped).
     pub fn elem_items(&self, index: u32) -> Arc<[u64]> {
         self.elems[index as usize]
@@ -521,12 +526,14 @@ impl Instance {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+    #[doc(hidden)]
     pub fn drop_elem(&self, index: u32) {
         *self.elems[index as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new([]);
     }
 
+    #[doc(hidden)]
     /// The bytes of data segment `index` (empty once dropped).
     pub fn data(&self, index: u32) -> &[u8] {
         if self.data_dropped[index as usize].load(Ordering::Acquire) {
@@ -538,6 +545,7 @@ impl Instance {
             .expect("data segments exist only in wasm instances");
         &module.bytes()[module.datas[index as usize].range.clone()]
     }
+    #[doc(hidden)]
     pub fn drop_data(&self, index: u32) {
         self.data_dropped[index as usize].store(true, Ordering::Release);
     }
@@ -555,6 +563,7 @@ impl Instance {
         &self.forwarding
     }
 
+    #[doc(hidden)]
     /// Replaces the code of defined function `index` (of the index space): one atomic
     /// store into its slot, and into every slot that forwards to it.
     ///
@@ -569,6 +578,7 @@ impl Instance {
         unsafe { self.install_code_replacing(index, code, None) }.map(|_| ())
     }
 
+    #[doc(hidden)]
     /// Like [`Instance::install_code`], but only where the slot still runs the code
     /// `replaced` identifies ([`FuncEntry::code_ptr`]): a tier replacing its own
     /// placeholder (lazy compilation) must not undo a patch that came first. Whether
