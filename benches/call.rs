@@ -37,7 +37,7 @@ fn main() {
         let engine = Engine::new(Config::default().mode(mode)).unwrap();
         let reg = Registry::new(&engine);
         for (name, wat) in [("stateless", STATELESS), ("stateful", STATEFUL)] {
-            reg.load(name, &wat::parse_str(wat).unwrap()).unwrap();
+            reg.load(name, wat::parse_str(wat).unwrap()).unwrap();
             let f = reg.func(name, "f").unwrap();
             let typed = f.typed::<(), i32>().unwrap();
             let dynamic = per_call(|| {

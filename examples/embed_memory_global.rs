@@ -1,15 +1,12 @@
 //! Exported memories and globals (compare wasmtime-equivalents/memory_global.rs).
-use rwamr::{Config, Engine, Registry, Val};
+use rwamr::{Engine, Registry, Val};
 
 fn main() -> rwamr::Result<()> {
-    let wasm = wat::parse_str(
-        r#"(module (memory (export "memory") 1) (data (i32.const 0) "hi")
-        (global (export "counter") (mut i32) (i32.const 7)))"#,
-    )
-    .unwrap();
-    let engine = Engine::new(Config::default())?;
+    let wasm = r#"(module (memory (export "memory") 1) (data (i32.const 0) "hi")
+        (global (export "counter") (mut i32) (i32.const 7)))"#;
+    let engine = Engine::default();
     let registry = Registry::new(&engine);
-    registry.load("m", &wasm)?;
+    registry.load("m", wasm)?;
     let memory = registry.memory("m", "memory")?;
     let mut bytes = [0u8; 2];
     memory.read(0, &mut bytes)?;

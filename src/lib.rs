@@ -27,7 +27,7 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub use rwamr_core::module::escape_controls;
+pub use rwamr_core::module::{escape_controls, text_to_binary};
 pub use rwamr_core::{
     Caller, CallerMemory, CompiledModule, Contention, Error, ErrorKind, Extern, ExternKind,
     FrameInfo, Func, FuncType, GlobalRef, GlobalType, HostModule, HostReturn, Instance,
@@ -323,6 +323,16 @@ impl std::ops::Deref for Registry {
 impl AsRef<rwamr_registry::Registry> for Registry {
     fn as_ref(&self) -> &rwamr_registry::Registry {
         &self.inner
+    }
+}
+
+/// An engine of the default [`Config`] (the default mode, every built mode available).
+impl Default for Engine {
+    fn default() -> Engine {
+        // The default mode is built in every build: only a mode this build lacks fails.
+        Engine::new(Config::default()).unwrap_or_else(|_| {
+            Engine::new(Config::default().mode(Mode::Interp)).expect("the interpreter is built")
+        })
     }
 }
 

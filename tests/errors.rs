@@ -64,10 +64,10 @@ fn unknown_import() {
         assert!(e.to_string().contains("`nowhere`.`f`"), "{e}");
         assert_nothing_registered(&reg, "m");
 
-        reg.load("a", &wat(r#"(module (func (export "g")))"#))
+        reg.load("a", wat(r#"(module (func (export "g")))"#))
             .unwrap();
         let e = reg
-            .load("m", &wat(r#"(module (import "a" "f" (func)))"#))
+            .load("m", wat(r#"(module (import "a" "f" (func)))"#))
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Link, "{mode}: {e}");
         assert!(e.to_string().contains("no export named `f`"), "{e}");
@@ -81,7 +81,7 @@ fn import_of_wrong_type() {
     each_mode(|mode, reg| {
         reg.load(
             "a",
-            &wat(r#"(module (func (export "f") (param i32)) (global (export "g") i32 (i32.const 1)) (memory (export "mem") 1))"#),
+            wat(r#"(module (func (export "f") (param i32)) (global (export "g") i32 (i32.const 1)) (memory (export "mem") 1))"#),
         )
         .unwrap();
         for m in [
@@ -90,7 +90,7 @@ fn import_of_wrong_type() {
             r#"(module (import "a" "g" (global (mut i32))))"#,
             r#"(module (import "a" "mem" (memory 2)))"#,
         ] {
-            let e = reg.load("m", &wat(m)).unwrap_err();
+            let e = reg.load("m", wat(m)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Link, "{mode}: {m}: {e}");
             assert!(e.to_string().contains("incompatible import type"), "{e}");
             assert_nothing_registered(&reg, "m");
@@ -101,7 +101,7 @@ fn import_of_wrong_type() {
 #[test]
 fn unknown_export_and_wrong_kind() {
     each_mode(|mode, reg| {
-        reg.load("a", &wat(r#"(module (memory (export "mem") 1))"#))
+        reg.load("a", wat(r#"(module (memory (export "mem") 1))"#))
             .unwrap();
         let e = reg.func("a", "nope").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Registry, "{mode}: {e}");
@@ -118,7 +118,7 @@ fn wrong_arguments() {
     each_mode(|mode, reg| {
         reg.load(
             "a",
-            &wat(r#"(module (func (export "f") (param i32 f64) (result i32) local.get 0))"#),
+            wat(r#"(module (func (export "f") (param i32 f64) (result i32) local.get 0))"#),
         )
         .unwrap();
         let f = reg.func("a", "f").unwrap();
@@ -142,12 +142,12 @@ fn unload_refused_while_imported() {
     each_mode(|mode, reg| {
         reg.load(
             "a",
-            &wat(r#"(module (func (export "f") (result i32) i32.const 1))"#),
+            wat(r#"(module (func (export "f") (result i32) i32.const 1))"#),
         )
         .unwrap();
         reg.load(
             "b",
-            &wat(r#"(module (import "a" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))"#),
+            wat(r#"(module (import "a" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))"#),
         )
         .unwrap();
         assert_eq!(reg.dependents("a"), vec!["b".to_string()]);
@@ -165,7 +165,7 @@ fn unload_refused_while_imported() {
         // The name can be used again.
         reg.load(
             "a",
-            &wat(r#"(module (func (export "f") (result i32) i32.const 2))"#),
+            wat(r#"(module (func (export "f") (result i32) i32.const 2))"#),
         )
         .unwrap();
         assert_eq!(
@@ -178,14 +178,14 @@ fn unload_refused_while_imported() {
 #[test]
 fn cascade_unload() {
     each_mode(|_, reg| {
-        reg.load("a", &wat(r#"(module (func (export "f")))"#))
+        reg.load("a", wat(r#"(module (func (export "f")))"#))
             .unwrap();
         reg.load(
             "b",
-            &wat(r#"(module (import "a" "f" (func)) (func (export "g")))"#),
+            wat(r#"(module (import "a" "f" (func)) (func (export "g")))"#),
         )
         .unwrap();
-        reg.load("c", &wat(r#"(module (import "b" "g" (func)))"#))
+        reg.load("c", wat(r#"(module (import "b" "g" (func)))"#))
             .unwrap();
         let gone = reg.unload_cascade("a").unwrap();
         assert_eq!(gone, vec!["c", "b", "a"]);
@@ -196,8 +196,8 @@ fn cascade_unload() {
 #[test]
 fn duplicate_name_refused() {
     each_mode(|_, reg| {
-        reg.load("a", &wat("(module)")).unwrap();
-        let e = reg.load("a", &wat("(module)")).unwrap_err();
+        reg.load("a", wat("(module)")).unwrap();
+        let e = reg.load("a", wat("(module)")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Registry);
         assert!(e.to_string().contains("already loaded"), "{e}");
     });
@@ -207,7 +207,7 @@ fn duplicate_name_refused() {
 fn start_trap_registers_nothing() {
     each_mode(|mode, reg| {
         let e = reg
-            .load("m", &wat("(module (func $s unreachable) (start $s))"))
+            .load("m", wat("(module (func $s unreachable) (start $s))"))
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Trap, "{mode}: {e}");
         assert_nothing_registered(&reg, "m");
@@ -238,13 +238,13 @@ fn unloading_frees_an_importer_and_stops_its_functions_stored_elsewhere() {
     each_mode(|mode, reg| {
         reg.load(
             "A",
-            &wat(r#"(module (table (export "t") 2 funcref)
+            wat(r#"(module (table (export "t") 2 funcref)
                 (func (export "call0") (result i32) (call_indirect (result i32) (i32.const 0))))"#),
         )
         .unwrap();
         // B imports the table but stores nothing in it: unloading B frees it.
         let b = reg
-            .load("B", &wat(r#"(module (import "A" "t" (table 2 funcref)))"#))
+            .load("B", wat(r#"(module (import "A" "t" (table 2 funcref)))"#))
             .unwrap();
         let b_weak = std::sync::Arc::downgrade(&b);
         drop(b);
@@ -258,7 +258,7 @@ fn unloading_frees_an_importer_and_stops_its_functions_stored_elsewhere() {
         let c = reg
             .load(
                 "C",
-                &wat(r#"(module (import "A" "t" (table 2 funcref))
+                wat(r#"(module (import "A" "t" (table 2 funcref))
                     (elem (i32.const 0) $f) (func $f (result i32) (i32.const 7)))"#),
             )
             .unwrap();
@@ -327,17 +327,14 @@ fn errors_read_well_on_one_line_and_with_their_backtrace_on_several() {
         assert!(!e.to_string().contains("  "), "{e}");
         // A missing import module names the importer, as the other link errors do.
         let e = reg
-            .load(
-                "importer",
-                &wat(r#"(module (import "nowhere" "f" (func)))"#),
-            )
+            .load("importer", wat(r#"(module (import "nowhere" "f" (func)))"#))
             .unwrap_err();
         assert!(e.to_string().contains("module `importer`"), "{e}");
         assert!(e.to_string().contains("`nowhere`"), "{e}");
         // A trap: one line with `{}`, the backtrace with `{:#}` and `{:?}`.
         reg.load(
             "t",
-            &wat(r#"(module (func $deep unreachable) (func (export "f") (call $deep)))"#),
+            wat(r#"(module (func $deep unreachable) (func (export "f") (call $deep)))"#),
         )
         .unwrap();
         let e = reg.func("t", "f").unwrap().call(&[]).unwrap_err();

@@ -34,7 +34,7 @@ fn closures_with_typed_parameters_and_results_are_host_functions() {
         reg.define_host("env", &env).unwrap();
         reg.load(
             "m",
-            &wat(r#"(module
+            wat(r#"(module
                 (import "env" "add" (func $add (param i32 i32) (result i32)))
                 (import "env" "mix" (func $mix (param i64 f32 f64) (result f64 i64)))
                 (import "env" "nothing" (func $nothing))
@@ -119,7 +119,7 @@ fn host_functions_reach_their_state_and_the_callers_memory() {
     each_mode(|mode, reg| {
         let env = logger();
         reg.define_host("env", &env).unwrap();
-        reg.load("m", &wat(LOGGER)).unwrap();
+        reg.load("m", wat(LOGGER)).unwrap();
         reg.func("m", "run").unwrap().call(&[]).unwrap();
         assert_eq!(
             env.state::<Log>().unwrap().lines,
@@ -155,7 +155,7 @@ fn while_a_host_function_borrows_it_cannot_enter_wasm() {
     each_mode(|mode, reg| {
         reg.load(
             "inner",
-            &wat(r#"(module (memory (export "memory") 1)
+            wat(r#"(module (memory (export "memory") 1)
                 (func (export "f") (result i32) (i32.load (i32.const 0))))"#),
         )
         .unwrap();
@@ -190,7 +190,7 @@ fn while_a_host_function_borrows_it_cannot_enter_wasm() {
         reg.define_host("env", &env).unwrap();
         reg.load(
             "m",
-            &wat(r#"(module
+            wat(r#"(module
                 (import "env" "with_state" (func $s (result i32)))
                 (import "env" "with_slice" (func $m (result i32)))
                 (memory (export "memory") 2)
@@ -214,11 +214,8 @@ fn while_a_host_function_borrows_it_cannot_enter_wasm() {
 #[test]
 fn a_host_error_keeps_the_trap_it_carries() {
     each_mode(|mode, reg| {
-        reg.load(
-            "callee",
-            &wat(r#"(module (func (export "f") unreachable))"#),
-        )
-        .unwrap();
+        reg.load("callee", wat(r#"(module (func (export "f") unreachable))"#))
+            .unwrap();
         let callee = reg.func("callee", "f").unwrap();
         // `?` on an rwamr::Error inside a host function: the inner trap comes through.
         let env = HostModule::new().func_wrap("g", move || -> Result<(), Trap> {
@@ -228,7 +225,7 @@ fn a_host_error_keeps_the_trap_it_carries() {
         reg.define_host("env", &env).unwrap();
         reg.load(
             "m",
-            &wat(r#"(module (import "env" "g" (func $g)) (func (export "f") (call $g)))"#),
+            wat(r#"(module (import "env" "g" (func $g)) (func (export "f") (call $g)))"#),
         )
         .unwrap();
         let e = reg.func("m", "f").unwrap().call(&[]).unwrap_err();

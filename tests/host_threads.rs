@@ -56,7 +56,7 @@ fn expected(x: i32) -> i32 {
 #[test]
 fn the_shadow_stack_program_gives_no_wrong_results_from_many_host_threads() {
     each_mode(Contention::Wait, |mode, reg| {
-        reg.load("m", &wat(SHADOW_STACK)).unwrap();
+        reg.load("m", wat(SHADOW_STACK)).unwrap();
         for threads in [2, 8] {
             let calls = 20_000 / threads;
             let wrong = AtomicUsize::new(0);
@@ -113,7 +113,7 @@ fn a_second_caller_gets_busy_or_waits_as_configured() {
             let (started, release) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
             reg.define_host("env", &blocking_env(started.clone(), release.clone()))
                 .unwrap();
-            reg.load("m", &wat(HOLDER)).unwrap();
+            reg.load("m", wat(HOLDER)).unwrap();
             let hold = reg.func("m", "hold").unwrap();
             let bump = reg.func("m", "bump").unwrap();
             let memory = reg.memory("m", "memory").unwrap();
@@ -169,7 +169,7 @@ fn the_same_thread_reenters_through_the_host() {
         reg.define_host("env", &env).unwrap();
         reg.load(
             "m",
-            &wat(r#"(module
+            wat(r#"(module
                 (import "env" "back" (func $back))
                 (global $g (mut i32) (i32.const 0))
                 (func (export "inner") (global.set $g (i32.add (global.get $g) (i32.const 1))))
@@ -210,8 +210,8 @@ fn waiting_that_would_deadlock_is_busy_instead() {
                     (func (export "f") (call $cross (i32.const {other}))))"#
             ))
         };
-        reg.load("x", &module(1)).unwrap();
-        reg.load("y", &module(0)).unwrap();
+        reg.load("x", module(1)).unwrap();
+        reg.load("y", module(0)).unwrap();
         *targets.lock().unwrap() = vec![reg.func("x", "g").unwrap(), reg.func("y", "g").unwrap()];
         let (fx, fy) = (reg.func("x", "f").unwrap(), reg.func("y", "f").unwrap());
         let (rx, ry) = std::thread::scope(|s| {
@@ -261,7 +261,7 @@ fn instances_without_state_run_on_many_threads_at_once() {
         reg.define_host("env", &env).unwrap();
         reg.load(
             "pure",
-            &wat(r#"(module (import "env" "meet" (func $meet (result i32)))
+            wat(r#"(module (import "env" "meet" (func $meet (result i32)))
                     (func (export "f") (result i32) (call $meet)))"#),
         )
         .unwrap();
@@ -281,11 +281,11 @@ fn importers_of_a_memory_share_its_owners_lock() {
         let (started, release) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
         reg.define_host("env", &blocking_env(started.clone(), release.clone()))
             .unwrap();
-        reg.load("m", &wat(HOLDER)).unwrap();
+        reg.load("m", wat(HOLDER)).unwrap();
         // `user` has no state of its own, only m's memory.
         reg.load(
             "user",
-            &wat(r#"(module (import "m" "memory" (memory 1))
+            wat(r#"(module (import "m" "memory" (memory 1))
                     (func (export "poke") (i32.store8 (i32.const 0) (i32.const 7))))"#),
         )
         .unwrap();

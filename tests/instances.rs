@@ -56,11 +56,11 @@ fn a_memory_past_the_reservation_is_refused_and_growth_stops_there() {
     for &mode in rwamr::built_modes() {
         let engine = Engine::new(Config::default().mode(mode).memory_reservation(2 << 16)).unwrap();
         let reg = Registry::new(&engine);
-        let e = reg.load("big", &wat("(module (memory 3))")).unwrap_err();
+        let e = reg.load("big", wat("(module (memory 3))")).unwrap_err();
         assert!(e.to_string().contains("memory_reservation"), "{mode}: {e}");
         reg.load(
             "m",
-            &wat(r#"(module (memory 1)
+            wat(r#"(module (memory 1)
                 (func (export "grow") (result i32) (memory.grow (i32.const 1)))
                 (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))"#),
         )

@@ -67,7 +67,7 @@ fn a_handle_kept_past_unload_traps_with_unloaded_and_its_data_stays_usable() {
     each_mode(|mode, reg| {
         reg.load(
             "m",
-            &wat(
+            wat(
                 r#"(module (memory (export "mem") 1) (data (i32.const 0) "\07")
                 (global (export "g") i32 (i32.const 9))
                 (func (export "f") (result i32) (i32.load8_u (i32.const 0))))"#,
@@ -76,7 +76,7 @@ fn a_handle_kept_past_unload_traps_with_unloaded_and_its_data_stays_usable() {
         .unwrap();
         reg.load(
             "user",
-            &wat(r#"(module (import "m" "f" (func $f (result i32)))
+            wat(r#"(module (import "m" "f" (func $f (result i32)))
                 (func (export "call_f") (result i32) (call $f)))"#),
         )
         .unwrap();

@@ -42,10 +42,10 @@ fn a_memory_over_its_limit_is_refused_and_cannot_grow_past_it() {
             ..Default::default()
         }),
         |mode, reg| {
-            let e = reg.load("big", &wat("(module (memory 4))")).unwrap_err();
+            let e = reg.load("big", wat("(module (memory 4))")).unwrap_err();
             assert!(e.to_string().contains("over the limit"), "{mode}: {e}");
             assert!(reg.func("big", "x").is_err(), "{mode}: nothing was loaded");
-            reg.load("m", &wat(GROWER)).unwrap();
+            reg.load("m", wat(GROWER)).unwrap();
             assert_eq!(grow(&reg, "m", "grow", 2), 1, "{mode}");
             assert_eq!(grow(&reg, "m", "grow", 1), -1, "{mode}");
             assert_eq!(grow(&reg, "m", "grow", 0), 3, "{mode}");
@@ -65,7 +65,7 @@ fn the_engines_memories_share_a_total() {
             reg.load("a", &three).unwrap();
             let e = reg.load("b", &three).unwrap_err();
             assert!(e.to_string().contains("over its limit"), "{mode}: {e}");
-            reg.load("m", &wat(GROWER)).unwrap();
+            reg.load("m", wat(GROWER)).unwrap();
             // 3 + 1 pages held: one more fits, two do not.
             assert_eq!(grow(&reg, "m", "grow", 2), -1, "{mode}");
             assert_eq!(grow(&reg, "m", "grow", 1), 1, "{mode}");
@@ -88,14 +88,14 @@ fn tables_and_instances_have_limits() {
         }),
         |mode, reg| {
             let e = reg
-                .load("t", &wat("(module (table 6 funcref))"))
+                .load("t", wat("(module (table 6 funcref))"))
                 .unwrap_err();
             assert!(e.to_string().contains("elements per table"), "{mode}: {e}");
             let e = reg
-                .load("t", &wat("(module (table 1 funcref) (table 1 funcref))"))
+                .load("t", wat("(module (table 1 funcref) (table 1 funcref))"))
                 .unwrap_err();
             assert!(e.to_string().contains("2 tables"), "{mode}: {e}");
-            let e = reg.load("t", &wat("(module (memory 0))")).unwrap_err();
+            let e = reg.load("t", wat("(module (memory 0))")).unwrap_err();
             assert!(e.to_string().contains("1 memories"), "{mode}: {e}");
 
             let tables = wat(r#"(module (table 1 funcref)
@@ -104,11 +104,11 @@ fn tables_and_instances_have_limits() {
             reg.load("a", &tables).unwrap();
             assert_eq!(grow(&reg, "a", "grow_table", 5), -1, "{mode}");
             assert_eq!(grow(&reg, "a", "grow_table", 4), 1, "{mode}");
-            reg.load("b", &wat("(module)")).unwrap();
-            let e = reg.load("c", &wat("(module)")).unwrap_err();
+            reg.load("b", wat("(module)")).unwrap();
+            let e = reg.load("c", wat("(module)")).unwrap_err();
             assert!(e.to_string().contains("instances"), "{mode}: {e}");
             reg.unload("b").unwrap();
-            reg.load("c", &wat("(module)")).unwrap();
+            reg.load("c", wat("(module)")).unwrap();
         },
     );
 }
@@ -140,7 +140,7 @@ fn the_limiter_decides_each_request() {
         };
         let config = Config::default().mode(mode).resource_limiter(limiter);
         let reg = Registry::new(&Engine::new(config).unwrap());
-        reg.load("m", &wat(GROWER)).unwrap();
+        reg.load("m", wat(GROWER)).unwrap();
         assert_eq!(
             asked.load(Ordering::Relaxed),
             2,
@@ -151,7 +151,7 @@ fn the_limiter_decides_each_request() {
         assert_eq!(grow(&reg, "m", "grow_table", 3), -1, "{mode}");
         assert_eq!(grow(&reg, "m", "grow_table", 2), 1, "{mode}");
         assert_eq!(asked.load(Ordering::Relaxed), 6, "{mode}");
-        let e = reg.load("big", &wat("(module (memory 3))")).unwrap_err();
+        let e = reg.load("big", wat("(module (memory 3))")).unwrap_err();
         assert!(e.to_string().contains("limiter refused"), "{mode}: {e}");
     }
 }

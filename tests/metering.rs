@@ -212,7 +212,7 @@ fn engines_without_metering_refuse_to_set_it() {
     let reg = Registry::new(&engine);
     reg.load(
         "m",
-        &wat(r#"(module (func (export "f") (result i32) i32.const 1))"#),
+        wat(r#"(module (func (export "f") (result i32) i32.const 1))"#),
     )
     .unwrap();
     assert_eq!(
@@ -264,7 +264,7 @@ fn endless_code_stops_at_its_deadline() {
             engine.set_epoch_deadline(u64::MAX).unwrap();
             reg.load(
                 "n",
-                &wat(r#"(module (func (export "f") (result i32) i32.const 1))"#),
+                wat(r#"(module (func (export "f") (result i32) i32.const 1))"#),
             )
             .unwrap();
             assert_eq!(

@@ -78,8 +78,8 @@ fn calls_and_traps_cross_every_pair_of_modes() {
                 )
             };
             reg.define_host("host", &host).unwrap();
-            reg.load_in_mode("base", &base(), a).unwrap();
-            let lib_inst = reg.load_in_mode("lib", &lib(), b).unwrap();
+            reg.load_in_mode("base", base(), a).unwrap();
+            let lib_inst = reg.load_in_mode("lib", lib(), b).unwrap();
             assert_eq!(lib_inst.mode(), b);
             let what = format!("base in {a}, lib in {b}");
             assert_eq!(i32_of(&reg, "lib", "direct", 5).unwrap(), 7, "{what}");
@@ -123,7 +123,7 @@ fn calls_and_traps_cross_every_pair_of_modes() {
 fn unknown_modes_are_refused_clearly() {
     let engine = Engine::new(Config::default()).unwrap();
     let reg = Registry::new(&engine);
-    let e = reg.load_in_mode("m", &base(), Mode::Aot).unwrap_err();
+    let e = reg.load_in_mode("m", base(), Mode::Aot).unwrap_err();
     assert!(e.to_string().contains("not available"), "{e}");
     assert!(reg.find("m").is_none());
 }
@@ -143,15 +143,15 @@ fn lazy_compilation_never_undoes_a_patch() {
         let engine = Engine::new(Config::default().mode(Mode::Baseline).lazy_baseline(lazy))
             .expect("baseline is built");
         let reg = Registry::new(&engine);
-        reg.load("A", &version(1)).unwrap();
+        reg.load("A", version(1)).unwrap();
         // Patched before anything ran: the placeholder is gone, the patch stays.
-        reg.patch_function("A", "f", &version(2)).unwrap();
+        reg.patch_function("A", "f", version(2)).unwrap();
         assert_eq!(i32_of(&reg, "A", "g", 0).unwrap(), 2, "lazy={lazy}");
         assert_eq!(i32_of(&reg, "A", "f", 0).unwrap(), 2, "lazy={lazy}");
         // `g` compiled on its first call; a later patch of it still takes.
-        reg.patch_function("A", "g", &version(3)).unwrap();
+        reg.patch_function("A", "g", version(3)).unwrap();
         assert_eq!(i32_of(&reg, "A", "g", 0).unwrap(), 2, "lazy={lazy}");
-        reg.patch_function("A", "f", &version(4)).unwrap();
+        reg.patch_function("A", "f", version(4)).unwrap();
         assert_eq!(i32_of(&reg, "A", "g", 0).unwrap(), 4, "lazy={lazy}");
     }
 }

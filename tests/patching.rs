@@ -55,7 +55,7 @@ fn whole_module_update_reaches_dependents() {
             assert_eq!(call_i32(&reg, "A", "f"), 101);
             assert_eq!(call_i32(&reg, "B", "g"), 1101);
             let f_before = reg.func("A", "f").unwrap();
-            let report = reg.update_module("A", &module_a(2), policy).unwrap();
+            let report = reg.update_module("A", module_a(2), policy).unwrap();
             assert!(
                 report.swapped.iter().any(|n| n == "f"),
                 "{mode} {policy:?}: {report:?}"
@@ -74,10 +74,10 @@ fn keep_state_keeps_memory_and_globals_fresh_does_not() {
         mode.load(&reg, "A", &module_a(1)).unwrap();
         reg.func("A", "bump").unwrap().call(&[Val::I32(5)]).unwrap();
         assert_eq!(call_i32(&reg, "A", "get"), 10);
-        reg.update_module("A", &module_a(2), UpdatePolicy::KeepState)
+        reg.update_module("A", module_a(2), UpdatePolicy::KeepState)
             .unwrap();
         assert_eq!(call_i32(&reg, "A", "get"), 10, "{mode}: state kept");
-        reg.update_module("A", &module_a(3), UpdatePolicy::Fresh)
+        reg.update_module("A", module_a(3), UpdatePolicy::Fresh)
             .unwrap();
         assert_eq!(call_i32(&reg, "A", "get"), 0, "{mode}: fresh state");
         assert_eq!(call_i32(&reg, "A", "f"), 301);
@@ -90,7 +90,7 @@ fn single_function_patch_keeps_state() {
         mode.load(&reg, "A", &module_a(1)).unwrap();
         mode.load(&reg, "B", &module_b()).unwrap();
         reg.func("A", "bump").unwrap().call(&[Val::I32(7)]).unwrap();
-        let report = reg.patch_function("A", "f", &module_a(2)).unwrap();
+        let report = reg.patch_function("A", "f", module_a(2)).unwrap();
         assert_eq!(report.function, "f");
         assert_eq!(call_i32(&reg, "A", "f"), 201, "{mode}");
         assert_eq!(call_i32(&reg, "B", "g"), 1201, "{mode}");
@@ -101,7 +101,7 @@ fn single_function_patch_keeps_state() {
         );
         assert_eq!(reg.global("A", "g").unwrap().get(), Val::I32(7));
         // The index form patches the same function.
-        reg.patch_function("A", 0u32, &module_a(3)).unwrap();
+        reg.patch_function("A", 0u32, module_a(3)).unwrap();
         assert_eq!(call_i32(&reg, "B", "g"), 1301, "{mode}");
     });
 }
@@ -152,16 +152,16 @@ fn patch_from_a_version_with_more_items_uses_the_running_layout() {
 fn module_loaded_after_a_patch_sees_it() {
     each_mode_mix(|mode, reg| {
         mode.load(&reg, "A", &module_a(1)).unwrap();
-        reg.patch_function("A", "f", &module_a(4)).unwrap();
+        reg.patch_function("A", "f", module_a(4)).unwrap();
         mode.load(&reg, "C", &module_b()).unwrap();
         assert_eq!(call_i32(&reg, "C", "g"), 1401, "{mode}");
-        reg.update_module("A", &module_a(5), UpdatePolicy::Fresh)
+        reg.update_module("A", module_a(5), UpdatePolicy::Fresh)
             .unwrap();
         mode.load(&reg, "D", &module_b()).unwrap();
         assert_eq!(call_i32(&reg, "C", "g"), 1501, "{mode}");
         assert_eq!(call_i32(&reg, "D", "g"), 1501, "{mode}");
         // A later patch of the fresh version reaches importers of both versions.
-        reg.patch_function("A", "f", &module_a(6)).unwrap();
+        reg.patch_function("A", "f", module_a(6)).unwrap();
         assert_eq!(call_i32(&reg, "C", "g"), 1601, "{mode}");
         assert_eq!(call_i32(&reg, "D", "g"), 1601, "{mode}");
     });
@@ -177,7 +177,7 @@ fn table_entries_and_refs_taken_before_reach_new_code() {
             Some(Val::FuncRef(Some(f))) => f,
             other => panic!("{other:?}"),
         };
-        reg.patch_function("A", "f", &module_a(2)).unwrap();
+        reg.patch_function("A", "f", module_a(2)).unwrap();
         assert_eq!(
             call_i32(&reg, "A", "via_table"),
             201,
@@ -205,7 +205,7 @@ fn function_patched_while_on_the_stack_finishes_in_old_code() {
         // Patches A.f the first time it is called, from inside A.f.
         let host = HostModule::new().func("hook", FuncType::new([], []), move |_, _, _| {
             if !p2.swap(true, Ordering::SeqCst) {
-                r2.patch_function("A", "f", &version(2))
+                r2.patch_function("A", "f", version(2))
                     .map_err(|e| rwamr::Trap::host(e.to_string()))?;
             }
             Ok(())
@@ -260,7 +260,7 @@ fn refused_patches_change_nothing() {
         assert!(e.to_string().contains("type changed"), "{e}");
         check_unchanged("type");
         // No such function in the new version.
-        let e = reg.patch_function("A", "f", &wat("(module)")).unwrap_err();
+        let e = reg.patch_function("A", "f", wat("(module)")).unwrap_err();
         assert!(e.to_string().contains("no such function"), "{e}");
         check_unchanged("missing");
         // A body that uses a global the running instance lacks.
@@ -290,7 +290,7 @@ fn refused_patches_change_nothing() {
         let e = reg
             .update_module(
                 "A",
-                &wat(r#"(module (func (export "h")))"#),
+                wat(r#"(module (func (export "h")))"#),
                 UpdatePolicy::Fresh,
             )
             .unwrap_err();
@@ -312,10 +312,10 @@ fn refused_patches_change_nothing() {
         assert_eq!(e.kind(), ErrorKind::Trap, "{e}");
         check_unchanged("fresh trap");
         // Unknown module; host modules.
-        assert!(reg.patch_function("Z", "f", &module_a(2)).is_err());
+        assert!(reg.patch_function("Z", "f", module_a(2)).is_err());
         reg.define_host("H", &HostModule::new()).unwrap();
         let e = reg
-            .update_module("H", &module_a(2), UpdatePolicy::Fresh)
+            .update_module("H", module_a(2), UpdatePolicy::Fresh)
             .unwrap_err();
         assert!(e.to_string().contains("host module"), "{e}");
     });
@@ -369,7 +369,7 @@ fn names_and_dependents_after_updates() {
     each_mode_mix(|mode, reg| {
         mode.load(&reg, "A", &module_a(1)).unwrap();
         mode.load(&reg, "B", &module_b()).unwrap();
-        reg.update_module("A", &module_a(2), UpdatePolicy::Fresh)
+        reg.update_module("A", module_a(2), UpdatePolicy::Fresh)
             .unwrap();
         assert_eq!(reg.dependents("A"), vec!["B"]);
         assert!(reg.unload("A").is_err());
@@ -384,7 +384,7 @@ fn fresh_update_moves_every_name_of_the_instance() {
     each_mode_mix(|mode, reg| {
         mode.load(&reg, "A", &module_a(1)).unwrap();
         reg.alias("A", "A2").unwrap();
-        reg.update_module("A", &module_a(2), UpdatePolicy::Fresh)
+        reg.update_module("A", module_a(2), UpdatePolicy::Fresh)
             .unwrap();
         assert_eq!(call_i32(&reg, "A2", "f"), 201, "{mode}");
         mode.load(&reg, "late", &wat(r#"(module (import "A2" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))"#))
@@ -407,7 +407,7 @@ fn fresh_update_checks_importers_of_every_name() {
         let e = reg
             .update_module(
                 "A",
-                &wat(r#"(module (func (export "h")))"#),
+                wat(r#"(module (func (export "h")))"#),
                 UpdatePolicy::Fresh,
             )
             .unwrap_err();

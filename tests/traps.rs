@@ -85,7 +85,7 @@ fn every_trap_kind() {
         ),
     ];
     each_mode(|mode, reg| {
-        reg.load("t", &wat(MODULE)).unwrap();
+        reg.load("t", wat(MODULE)).unwrap();
         for (export, code, text) in cases {
             let e = reg.func("t", export).unwrap().call(&[]).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Trap, "{mode} {export}: {e}");
@@ -167,7 +167,7 @@ fn host_function_errors_are_traps() {
         reg.define_host("env", &host).unwrap();
         reg.load(
             "m",
-            &wat(r#"(module (import "env" "fail" (func $f)) (func (export "go") call $f))"#),
+            wat(r#"(module (import "env" "fail" (func $f)) (func (export "go") call $f))"#),
         )
         .unwrap();
         let e = reg.func("m", "go").unwrap().call(&[]).unwrap_err();
@@ -181,7 +181,7 @@ fn traps_carry_a_backtrace_with_function_names() {
     each_mode(|mode, reg| {
         reg.load(
             "m",
-            &wat(r#"(module
+            wat(r#"(module
                 (func $inner (unreachable))
                 (func $middle (call $inner))
                 (func (export "outer") (call $middle)))"#),
@@ -209,7 +209,7 @@ fn a_panicking_host_function_is_a_trap_not_a_crash() {
         reg.define_host("env", &host).unwrap();
         reg.load(
             "m",
-            &wat(r#"(module (import "env" "boom" (func $f)) (func (export "go") call $f))"#),
+            wat(r#"(module (import "env" "boom" (func $f)) (func (export "go") call $f))"#),
         )
         .unwrap();
         let go = reg.func("m", "go").unwrap();
@@ -250,7 +250,7 @@ fn deep_host_reentry_traps_instead_of_overflowing_the_native_stack() {
         reg.define_host("env", &host).unwrap();
         reg.load(
             "m",
-            &wat(
+            wat(
                 r#"(module (import "env" "again" (func $again (param i32) (result i32)))
                 (func (export "down") (param i32) (result i32)
                     (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))

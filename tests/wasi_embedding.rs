@@ -32,7 +32,7 @@ fn echo_config(input: &str) -> (WasiConfig, OutputPipe) {
 fn a_command_runs_in_one_call_with_its_output_captured() {
     each_mode(|mode, reg| {
         let (config, out) = echo_config("hello\n");
-        assert_eq!(config.run(&reg, &wat(ECHO)).unwrap(), 7, "{mode}");
+        assert_eq!(config.run(&reg, wat(ECHO)).unwrap(), 7, "{mode}");
         assert_eq!(out.contents_string(), "hello\n", "{mode}");
         // A command returning from `_start` exits with 0; a trap is an error.
         let ok = wat(r#"(module (func (export "_start")))"#);

@@ -1,8 +1,8 @@
 use wasmtime::{Engine, Instance, Module, Store, Val};
 
 fn main() -> wasmtime::Result<()> {
-    let wasm = wat::parse_str(r#"(module (func (export "add") (param i32 i32) (result i32)
-        local.get 0 local.get 1 i32.add))"#)?;
+    let wasm = r#"(module (func (export "add") (param i32 i32) (result i32)
+        local.get 0 local.get 1 i32.add))"#;
     let engine = Engine::default();
     let module = Module::new(&engine, &wasm)?;
     let mut store = Store::new(&engine, ());

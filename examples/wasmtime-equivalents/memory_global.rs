@@ -1,8 +1,8 @@
 use wasmtime::{Engine, Instance, Module, Store, Val};
 
 fn main() -> wasmtime::Result<()> {
-    let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (data (i32.const 0) "hi")
-        (global (export "counter") (mut i32) (i32.const 7)))"#)?;
+    let wasm = r#"(module (memory (export "memory") 1) (data (i32.const 0) "hi")
+        (global (export "counter") (mut i32) (i32.const 7)))"#;
     let engine = Engine::default();
     let module = Module::new(&engine, &wasm)?;
     let mut store = Store::new(&engine, ());
@@ -13,6 +13,10 @@ fn main() -> wasmtime::Result<()> {
     memory.write(&mut store, 2, b"!")?;
     let counter = instance.get_global(&mut store, "counter").expect("global");
     counter.set(&mut store, Val::I32(8))?;
-    println!("{} {:?}", String::from_utf8_lossy(&bytes), counter.get(&mut store).i32());
+    println!(
+        "{} {:?}",
+        String::from_utf8_lossy(&bytes),
+        counter.get(&mut store).i32()
+    );
     Ok(())
 }

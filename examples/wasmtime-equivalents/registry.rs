@@ -1,9 +1,9 @@
 use wasmtime::{Engine, Linker, Module, Store};
 
 fn main() -> wasmtime::Result<()> {
-    let lib = wat::parse_str(r#"(module (func (export "answer") (result i32) i32.const 41))"#)?;
-    let app = wat::parse_str(r#"(module (import "lib" "answer" (func $a (result i32)))
-        (func (export "main") (result i32) (call $a)))"#)?;
+    let lib = r#"(module (func (export "answer") (result i32) i32.const 41))"#;
+    let app = r#"(module (import "lib" "answer" (func $a (result i32)))
+        (func (export "main") (result i32) (call $a)))"#;
     let engine = Engine::default();
     let mut linker = Linker::new(&engine);
     let mut store = Store::new(&engine, ());

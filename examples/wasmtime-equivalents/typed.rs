@@ -1,8 +1,8 @@
 use wasmtime::{Engine, Linker, Module, Store};
 
 fn main() -> wasmtime::Result<()> {
-    let wasm = wat::parse_str(r#"(module (import "env" "double" (func $d (param i32) (result i32)))
-        (func (export "quadruple") (param i32) (result i32) (call $d (call $d (local.get 0)))))"#)?;
+    let wasm = r#"(module (import "env" "double" (func $d (param i32) (result i32)))
+        (func (export "quadruple") (param i32) (result i32) (call $d (call $d (local.get 0)))))"#;
     let engine = Engine::default();
     let module = Module::new(&engine, &wasm)?;
     let mut linker = Linker::new(&engine);

@@ -72,20 +72,3 @@ pub fn format_val(v: &Val) -> String {
         Val::ExternRef(Some(h)) => format!("<externref {h}>"),
     }
 }
-
-/// Text format to binary.
-pub fn wat_to_wasm(text: &str) -> std::result::Result<Vec<u8>, String> {
-    wat::parse_str(text).map_err(|e| one_line(&e.to_string()))
-}
-
-/// wat's diagnostic (message, position, source excerpt, on several lines) as one line:
-/// the message and where.
-fn one_line(diagnostic: &str) -> String {
-    let mut lines = diagnostic.lines();
-    let message = lines.next().unwrap_or_default().trim();
-    let at = lines.find_map(|l| l.trim().strip_prefix("--> "));
-    match at.map(|a| a.trim_start_matches("<anon>:")) {
-        Some(at) => format!("{message} (at line:column {at})"),
-        None => message.to_string(),
-    }
-}

@@ -256,8 +256,7 @@ pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
         // The text format is accepted too, as wasmtime does.
         wat::Detect::WasmText => {
             let text = String::from_utf8_lossy(&bytes);
-            args::wat_to_wasm(&text)
-                .map_err(|e| rwamr::Error::malformed(format!("`{}`: {e}", path.display())))
+            rwamr::text_to_binary(&text).map_err(|e| e.context(format!("`{}`", path.display())))
         }
         wat::Detect::Unknown => Err(rwamr::Error::malformed(format!(
             "`{}` is not a wasm module: it starts neither with the binary format's magic \

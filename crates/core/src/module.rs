@@ -186,6 +186,21 @@ pub struct Module {
     pub func_names: HashMap<u32, String>,
 }
 
+/// The binary form of a module in the text format; an error on one line (wat's
+/// diagnostic spans several: message, position, source excerpt).
+pub fn text_to_binary(text: &str) -> Result<Vec<u8>> {
+    wat::parse_str(text).map_err(|e| {
+        let diagnostic = e.to_string();
+        let mut lines = diagnostic.lines();
+        let message = lines.next().unwrap_or_default().trim();
+        let at = lines.find_map(|l| l.trim().strip_prefix("--> "));
+        Error::malformed(match at.map(|a| a.trim_start_matches("<anon>:")) {
+            Some(at) => format!("{message} (at line:column {at})"),
+            None => message.to_string(),
+        })
+    })
+}
+
 fn parse_err(e: wasmparser::BinaryReaderError) -> Error {
     let message = e.message();
     if message.starts_with("magic header not detected") {
@@ -381,8 +396,18 @@ fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType> {
 
 impl Module {
     /// Decodes and validates `bytes` with the supported features.
+    /// Decodes and validates a module, given in the binary format or, as wasmtime
+    /// accepts too, the text format.
     pub fn new(bytes: &[u8]) -> Result<Module> {
-        Self::with_features(bytes, supported_features())
+        match wat::Detect::from_bytes(bytes) {
+            wat::Detect::WasmText => {
+                let text = std::str::from_utf8(bytes)
+                    .map_err(|e| Error::malformed(format!("module text is not UTF-8: {e}")))?;
+                let binary = text_to_binary(text)?;
+                Self::with_features(&binary, supported_features())
+            }
+            _ => Self::with_features(bytes, supported_features()),
+        }
     }
 
     pub fn with_features(bytes: &[u8], features: WasmFeatures) -> Result<Module> {

@@ -105,14 +105,21 @@ impl Registry {
     /// Decodes, validates, compiles and instantiates `bytes`, resolving its imports by
     /// module name, and registers the instance as `name`. On any error nothing is
     /// registered.
-    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<Instance>> {
+    pub fn load(&self, name: &str, bytes: impl AsRef<[u8]>) -> Result<Arc<Instance>> {
+        let bytes = bytes.as_ref();
         self.load_in_mode(name, bytes, self.engine.mode())
     }
 
     /// Like [`Registry::load`], compiling for `mode` instead of the engine's default
     /// (any of [`Engine::modes`]): modules of different modes call each other through
     /// the same slots, and later patches of this module compile for `mode` too.
-    pub fn load_in_mode(&self, name: &str, bytes: &[u8], mode: Mode) -> Result<Arc<Instance>> {
+    pub fn load_in_mode(
+        &self,
+        name: &str,
+        bytes: impl AsRef<[u8]>,
+        mode: Mode,
+    ) -> Result<Arc<Instance>> {
+        let bytes = bytes.as_ref();
         self.name_free(name)?;
         let compiled = CompiledModule::new_in(&self.engine, bytes, mode)
             .map_err(|e| e.context(format!("module `{name}`")))?;
@@ -121,7 +128,8 @@ impl Registry {
 
     /// Decodes, validates and compiles `bytes` for this registry's engine without
     /// instantiating it; `load_compiled` instantiates the result (any number of times).
-    pub fn compile(&self, bytes: &[u8]) -> Result<CompiledModule> {
+    pub fn compile(&self, bytes: impl AsRef<[u8]>) -> Result<CompiledModule> {
+        let bytes = bytes.as_ref();
         CompiledModule::new(&self.engine, bytes)
     }
 
@@ -138,9 +146,10 @@ impl Registry {
     pub fn load_with(
         &self,
         name: &str,
-        bytes: &[u8],
+        bytes: impl AsRef<[u8]>,
         own: &[(&str, &HostModule)],
     ) -> Result<Arc<Instance>> {
+        let bytes = bytes.as_ref();
         self.name_free(name)?;
         let own = self.own_imports(own)?;
         let compiled = CompiledModule::new(&self.engine, bytes)
@@ -180,7 +189,8 @@ impl Registry {
 
     /// Instantiates `bytes` without registering it (its imports are still resolved by
     /// name). The instance lives as long as the returned handle.
-    pub fn instantiate(&self, bytes: &[u8]) -> Result<Arc<Instance>> {
+    pub fn instantiate(&self, bytes: impl AsRef<[u8]>) -> Result<Arc<Instance>> {
+        let bytes = bytes.as_ref();
         self.instantiate_with(bytes, &[])
     }
 
@@ -195,9 +205,10 @@ impl Registry {
     /// [`Registry::load_with`]).
     pub fn instantiate_with(
         &self,
-        bytes: &[u8],
+        bytes: impl AsRef<[u8]>,
         own: &[(&str, &HostModule)],
     ) -> Result<Arc<Instance>> {
+        let bytes = bytes.as_ref();
         let own = self.own_imports(own)?;
         let compiled = CompiledModule::new(&self.engine, bytes)?;
         let (imports, _) = self.resolve(&compiled, Some(&own))?;
@@ -442,8 +453,9 @@ impl Registry {
         &self,
         module: &str,
         func: impl Into<FuncSelector>,
-        new_version: &[u8],
+        new_version: impl AsRef<[u8]>,
     ) -> Result<PatchReport> {
+        let new_version = new_version.as_ref();
         let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
         let inst = self.find(module).ok_or_else(|| unknown_module(module))?;
         rwamr_patch::patch_function(&inst, &func.into(), new_version)
@@ -455,9 +467,10 @@ impl Registry {
     pub fn update_module(
         &self,
         module: &str,
-        new_bytes: &[u8],
+        new_bytes: impl AsRef<[u8]>,
         policy: UpdatePolicy,
     ) -> Result<UpdateReport> {
+        let new_bytes = new_bytes.as_ref();
         let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.find(module).ok_or_else(|| unknown_module(module))?;
         match policy {

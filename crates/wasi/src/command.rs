@@ -26,7 +26,8 @@ impl WasiConfig {
     /// assert_eq!(status, 3);
     /// # Ok::<(), rwamr::Error>(())
     /// ```
-    pub fn run(self, registry: &Registry, wasm: &[u8]) -> Result<i32> {
+    pub fn run(self, registry: &Registry, wasm: impl AsRef<[u8]>) -> Result<i32> {
+        let wasm = wasm.as_ref();
         let wasi = self.host_module();
         let run = || -> Result<()> {
             let instance = registry.instantiate_with(wasm, &[(MODULE_NAME, &wasi)])?;
