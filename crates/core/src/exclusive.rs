@@ -113,16 +113,21 @@ impl EntryLock {
         self.holder() == token()
     }
 
+    /// Takes the lock for thread `me` if it is free.
+    #[inline]
+    fn try_acquire(&self, me: u64) -> bool {
+        self.word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// Takes the lock for thread `me` (free, or once its holder lets go), or fails.
     #[inline]
     fn acquire(self: &Arc<Self>, me: u64) -> Result<(), Trap> {
-        match self
-            .word
-            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-        {
-            Ok(_) => Ok(()),
-            Err(_) => self.acquire_contended(me),
+        if self.try_acquire(me) {
+            return Ok(());
         }
+        self.acquire_contended(me)
     }
 
     #[cold]
@@ -184,6 +189,7 @@ impl EntryLock {
         }
     }
 }
+
 /// Whether thread `me` waiting for `lock` would wait for itself: the chain lock ->
 /// holder -> the lock that holder waits for -> ... reaches `me`.
 fn closes_cycle(map: &HashMap<u64, Arc<EntryLock>>, lock: &EntryLock, me: u64) -> bool {
@@ -245,7 +251,13 @@ impl Drop for HostBorrow {
 /// holds it.
 #[inline]
 pub fn holds(inst: &Instance) -> bool {
-    !inst.has_state() || inst.owner_word().load(Ordering::Relaxed) == token()
+    held_by(inst, token())
+}
+
+/// Whether thread `me` may run `inst` as it is (see [`holds`]).
+#[inline]
+fn held_by(inst: &Instance, me: u64) -> bool {
+    !inst.has_state() || inst.owner_word().load(Ordering::Relaxed) == me
 }
 
 /// Makes the calling thread hold `inst` if it has state, until the current host entry
@@ -264,7 +276,7 @@ pub fn enter(inst: &Instance) -> Result<(), Trap> {
 #[cold]
 pub fn enter_slow(inst: &Instance) -> Result<(), Trap> {
     let me = token();
-    if holds(inst) {
+    if held_by(inst, me) {
         return Ok(());
     }
     HELD.with(|held| {
@@ -338,7 +350,7 @@ impl<'a> HostCall<'a> {
             taken: 0,
             me,
         };
-        if !inst.has_state() || inst.owner_word().load(Ordering::Relaxed) == me {
+        if held_by(inst, me) {
             return Ok(idle);
         }
         let locks = inst.entry_locks();
@@ -401,9 +413,9 @@ impl HostAccess {
         if borrowing {
             // Waiting while borrowing host state could deadlock with the lock's holder
             // waiting for that state, unseen by the cycle check.
-            lock.word
-                .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-                .map_err(|_| busy("another thread is running it"))?;
+            if !lock.try_acquire(me) {
+                return Err(busy("another thread is running it"));
+            }
         } else {
             lock.acquire(me)?;
         }

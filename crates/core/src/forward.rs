@@ -71,21 +71,6 @@ impl Forwarding {
 }
 
 impl Forwarding {
-    /// The types of the slots that forward to our functions.
-    pub(crate) fn alias_types(&self) -> Vec<crate::types::FuncType> {
-        let aliases = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
-        let guard = crate::slot::pin();
-        let mut out = Vec::new();
-        for a in aliases.values().flatten() {
-            if let Some(_owner) = a.owner.upgrade() {
-                // SAFETY: the slot lives inside `owner`, which we hold.
-                let slot = unsafe { &*a.slot };
-                out.push(slot.entry(&guard).ty.clone());
-            }
-        }
-        out
-    }
-
     /// For `me`, being unloaded (`instance/unload.rs`): runs `install` on every slot that
     /// forwards to its functions, with that slot's instance, and forgets them; once no
     /// call that started before can still be in `me`'s code, their instances stop

@@ -47,8 +47,24 @@ fn short() -> Trap {
     Trap::host("a typed host function was given fewer cells than its type needs")
 }
 
+/// The body over cells of a typed function of type `ty`: `call` reads the arguments
+/// from the cells and runs the closure; its results go back into the cells.
+fn cells_body<R: HostReturn>(
+    ty: &FuncType,
+    call: impl Fn(&mut Caller<'_>, &[u64]) -> R + Send + Sync + 'static,
+) -> Box<CellsBody> {
+    let need = ty.params().len().max(ty.results().len());
+    Box::new(move |caller: &mut Caller<'_>, cells: &mut [u64]| {
+        if cells.len() < need {
+            return Err(short());
+        }
+        call(caller, cells).into_results()?.store_cells(cells);
+        Ok(())
+    })
+}
+
 macro_rules! into_host_func {
-    ($n:expr; $($a:ident $v:ident $i:tt),*) => {
+    ($($a:ident $i:tt),*) => {
         impl<F, R, $($a,)*> IntoHostFunc<($($a,)*), R> for F
         where
             F: Fn($($a),*) -> R + Send + Sync + 'static,
@@ -57,16 +73,9 @@ macro_rules! into_host_func {
         {
             fn into_parts(self) -> (FuncType, Box<CellsBody>) {
                 let ty = FuncType::new(vec![$($a::ty()),*], R::Results::types());
-                let need = ty.params().len().max(ty.results().len());
-                let body = move |_: &mut Caller<'_>, cells: &mut [u64]| {
-                    if cells.len() < need {
-                        return Err(short());
-                    }
-                    $(let $v = $a::from_cell(cells[$i]);)*
-                    self($($v),*).into_results()?.store_cells(cells);
-                    Ok(())
-                };
-                (ty, Box::new(body))
+                #[allow(unused_variables)]
+                let body = cells_body(&ty, move |_, cells| self($($a::from_cell(cells[$i])),*));
+                (ty, body)
             }
         }
 
@@ -78,27 +87,22 @@ macro_rules! into_host_func {
         {
             fn into_parts(self) -> (FuncType, Box<CellsBody>) {
                 let ty = FuncType::new(vec![$($a::ty()),*], R::Results::types());
-                let need = ty.params().len().max(ty.results().len());
-                let body = move |caller: &mut Caller<'_>, cells: &mut [u64]| {
-                    if cells.len() < need {
-                        return Err(short());
-                    }
-                    $(let $v = $a::from_cell(cells[$i]);)*
-                    self(caller, $($v),*).into_results()?.store_cells(cells);
-                    Ok(())
-                };
-                (ty, Box::new(body))
+                #[allow(unused_variables)]
+                let body = cells_body(&ty, move |caller, cells| {
+                    self(caller, $($a::from_cell(cells[$i])),*)
+                });
+                (ty, body)
             }
         }
     };
 }
 
-into_host_func!(0;);
-into_host_func!(1; A a 0);
-into_host_func!(2; A a 0, B b 1);
-into_host_func!(3; A a 0, B b 1, C c 2);
-into_host_func!(4; A a 0, B b 1, C c 2, D d 3);
-into_host_func!(5; A a 0, B b 1, C c 2, D d 3, E e 4);
-into_host_func!(6; A a 0, B b 1, C c 2, D d 3, E e 4, G g 5);
-into_host_func!(7; A a 0, B b 1, C c 2, D d 3, E e 4, G g 5, H h 6);
-into_host_func!(8; A a 0, B b 1, C c 2, D d 3, E e 4, G g 5, H h 6, I i 7);
+into_host_func!();
+into_host_func!(A 0);
+into_host_func!(A 0, B 1);
+into_host_func!(A 0, B 1, C 2);
+into_host_func!(A 0, B 1, C 2, D 3);
+into_host_func!(A 0, B 1, C 2, D 3, E 4);
+into_host_func!(A 0, B 1, C 2, D 3, E 4, G 5);
+into_host_func!(A 0, B 1, C 2, D 3, E 4, G 5, H 6);
+into_host_func!(A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7);

@@ -37,7 +37,8 @@ impl Instance {
         let code: WasmCodeRef = Arc::new(UnloadedCode);
         let code = FuncCode::Wasm(code);
         let guard = crate::slot::pin();
-        // Native entry points first, per type: a failure then changes nothing.
+        // Native entry points first, per type: a failure then changes nothing. (Slots
+        // forwarding to ours have the types of ours: `forward_to` checks.)
         let mut natives = HashMap::new();
         for slot in self.slots.iter() {
             let ty = &slot.entry(&guard).ty;
@@ -45,17 +46,11 @@ impl Instance {
                 natives.insert(ty.clone(), self.engine.native_entry(&code, ty)?);
             }
         }
-        for ty in self.forwarding.alias_types() {
-            if !natives.contains_key(&ty) {
-                let native = self.engine.native_entry(&code, &ty)?;
-                natives.insert(ty, native);
-            }
-        }
         if self.unloaded.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        // Whether it installed the trapping entry (not for a type it has no native entry
-        // point for: a slot forwarded to us meanwhile, which then keeps us alive).
+        // Whether it installed the trapping entry (not where the type has no native entry
+        // point, which cannot happen: such a slot would keep us alive).
         let install = |slot: &FuncSlot, owner: &Instance| {
             let old = slot.entry(&guard);
             let Some(&native) = natives.get(&old.ty) else {

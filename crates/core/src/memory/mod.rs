@@ -33,7 +33,7 @@ pub const MAX_PAGES: u32 = 65536;
 /// A linear memory.
 pub struct Memory {
     ty: MemoryType,
-    base: NonNull<u8>,
+    /// Its address space (the base address never changes).
     reservation: Reservation,
     /// The most bytes it can grow to (its maximum, or what its reservation allows).
     max_len: usize,
@@ -119,7 +119,6 @@ impl Memory {
         })?;
         let mem = Memory {
             ty,
-            base: reservation.base,
             reservation,
             max_len,
             len: AtomicUsize::new(0),
@@ -149,7 +148,7 @@ impl Memory {
 
     /// The base address (fixed for the memory's lifetime), for compiled code.
     pub(crate) fn base_ptr(&self) -> *mut u8 {
-        self.base.as_ptr()
+        self.reservation.base.as_ptr()
     }
     /// Where the byte length is (an `AtomicUsize`), for compiled code.
     pub(crate) fn len_ptr(&self) -> *const usize {
@@ -220,7 +219,7 @@ impl Memory {
     #[inline]
     pub unsafe fn view(&self) -> MemoryView<'_> {
         MemoryView {
-            base: self.base,
+            base: self.reservation.base,
             len: self.len(),
             _memory: std::marker::PhantomData,
         }
@@ -237,7 +236,7 @@ impl Memory {
         let len = len.min(self.len());
         // SAFETY: `len` bytes at `base` are accessible (the memory never shrinks); the
         // caller guarantees exclusive use while the slice lives.
-        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), len) }
+        unsafe { std::slice::from_raw_parts_mut(self.base_ptr(), len) }
     }
 
     /// Holds the memory's owner for a host access (see the module docs).

@@ -192,25 +192,31 @@ fn zero_keeping_resident(slot: NonNull<u8>, len: usize) -> bool {
         let (at, n) = (p * page, (run * page).min(len - p * page));
         // SAFETY: `at..at+n` lies inside the slot, readable and writable; nothing else
         // uses it.
-        let ok = unsafe {
+        let zeroed = unsafe {
+            let at = slot.as_ptr().add(at);
             if here {
-                std::ptr::write_bytes(slot.as_ptr().add(at), 0, n);
+                std::ptr::write_bytes(at, 0, n);
                 true
             } else {
-                rustix::mm::madvise(
-                    slot.as_ptr().add(at).cast(),
-                    n,
-                    rustix::mm::Advice::LinuxDontNeed,
-                )
-                .is_ok()
+                drop_pages(at, n)
             }
         };
-        if !ok {
+        if !zeroed {
             return false;
         }
         p += run;
     }
     true
+}
+
+/// Drops the pages of `len` bytes at `at` (`madvise(DONTNEED)` on a private anonymous
+/// mapping): the next touch sees zeroes. False when the system call failed.
+///
+/// # Safety
+/// The range lies in a mapping the caller owns, and nothing relies on its contents.
+unsafe fn drop_pages(at: *mut u8, len: usize) -> bool {
+    // SAFETY: the caller's guarantee.
+    unsafe { rustix::mm::madvise(at.cast(), len, rustix::mm::Advice::LinuxDontNeed) }.is_ok()
 }
 
 /// `mprotect`s `len` bytes at `at` to read-write (`on`) or to nothing.
@@ -273,8 +279,12 @@ impl MemoryPool {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn take(&self) -> Result<NonNull<u8>> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.lock();
         if let Some(slot) = inner.free.pop().or_else(|| inner.fresh.pop()) {
             return Ok(slot);
         }
@@ -308,13 +318,7 @@ impl MemoryPool {
         let used = used.min(self.slot);
         let keep_resident = used <= KEEP_RESIDENT
             && !self.protected
-            && self
-                .inner
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .free
-                .len()
-                < KEEP_RESIDENT_SLOTS;
+            && self.lock().free.len() < KEEP_RESIDENT_SLOTS;
         if keep_resident {
             // Small, and among the next to be reused: zeroing in place costs less than
             // the TLB flush and the page faults of the next memory to use the slot.
@@ -323,27 +327,16 @@ impl MemoryPool {
                 return;
             }
         } else if used > 0 {
-            // SAFETY: the slot is ours again: its memory is gone. DONTNEED on a private
-            // anonymous mapping drops the pages; the next touch sees zeroes.
-            let zeroed = unsafe {
-                rustix::mm::madvise(
-                    slot.as_ptr().cast(),
-                    used,
-                    rustix::mm::Advice::LinuxDontNeed,
-                )
-            };
+            // SAFETY: the slot is ours again: its memory is gone.
+            let zeroed = unsafe { drop_pages(slot.as_ptr(), used) };
             // SAFETY: as above.
             let closed = !self.protected || unsafe { protect(slot.as_ptr(), used, false) }.is_ok();
-            if zeroed.is_err() || !closed {
+            if !zeroed || !closed {
                 // Not reusable as it should be: leave it out of the pool.
                 return;
             }
         }
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .free
-            .push(slot);
+        self.lock().free.push(slot);
     }
 }
 
