@@ -37,6 +37,14 @@ pub use rwamr_core::{
 };
 pub use rwamr_registry::{FuncSelector, PatchReport, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;
+
+/// `.aot` files: [`Engine::precompile`] writes one; these load one. An `.aot` file is
+/// native code, so loading one trusts its author (see [`rwamr_aot`]'s docs): the
+/// loaders are `unsafe`. The result loads under a name with
+/// [`Registry::load_compiled`](rwamr_registry::Registry::load_compiled).
+pub mod aot {
+    pub use rwamr_aot::{is_aot, load_bytes, load_file};
+}
 use std::sync::Arc;
 
 /// Engine settings, builder style: `Config::default().mode(Mode::Interp)`.
@@ -46,6 +54,7 @@ pub struct Config {
     limits: Limits,
     lazy_baseline: bool,
     mixed_modes: bool,
+    target_cpu: Option<String>,
 }
 
 impl Default for Config {
@@ -55,6 +64,7 @@ impl Default for Config {
             limits: Limits::default(),
             lazy_baseline: true,
             mixed_modes: true,
+            target_cpu: None,
         }
     }
 }
@@ -89,6 +99,13 @@ impl Config {
     /// functions nor the native stubs through which compiled code calls the rest.
     pub fn mixed_modes(mut self, mixed: bool) -> Self {
         self.mixed_modes = mixed;
+        self
+    }
+    /// The CPU that [`Engine::precompile`] compiles `.aot` files for: a Cranelift
+    /// preset such as `x86-64-v2`, `x86-64-v3`, `haswell` or `baseline` (default: the
+    /// host's, `native`). A file that uses features a CPU lacks is refused there.
+    pub fn target_cpu(mut self, cpu: &str) -> Self {
+        self.target_cpu = Some(cpu.to_string());
         self
     }
     /// Whether running wasm costs fuel (default: no). Each thread has its own fuel
@@ -170,7 +187,7 @@ impl Config {
 /// The modes this build can run.
 pub fn built_modes() -> &'static [Mode] {
     if rwamr_jit::JitCompiler::supported() {
-        &[Mode::Interp, Mode::Baseline, Mode::Optimized]
+        &[Mode::Interp, Mode::Baseline, Mode::Optimized, Mode::Aot]
     } else {
         &[Mode::Interp]
     }
@@ -198,7 +215,7 @@ impl Engine {
                     .join(", ")
             )));
         }
-        let compilers: Vec<(Mode, Box<dyn rwamr_core::Compiler>)> = built_modes()
+        let compilers = built_modes()
             .iter()
             .filter(|&&m| config.mixed_modes || m == config.mode)
             .map(|&m| {
@@ -208,19 +225,24 @@ impl Engine {
                         rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline)
                             .lazy(config.lazy_baseline),
                     ),
+                    Mode::Aot => {
+                        let aot = rwamr_aot::AotCompiler::new();
+                        Box::new(match &config.target_cpu {
+                            Some(cpu) => aot.target_cpu(cpu)?,
+                            None => aot,
+                        })
+                    }
                     _ => Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized)),
                 };
-                (m, c)
+                Ok((m, c))
             })
-            .collect();
+            .collect::<Result<Vec<(Mode, Box<dyn rwamr_core::Compiler>)>>>()?;
         // Compiled tiers call every function through a native entry point: the engine
         // compiles stubs for the functions that have none (interpreted, host).
         let stubs = compilers
             .iter()
             .any(|(_, c)| c.emits_native_code())
-            .then(|| {
-                Arc::new(rwamr_jit::CraneliftStubs::new()) as Arc<dyn rwamr_core::NativeStubs>
-            });
+            .then(|| Arc::new(rwamr_jit::StubLibrary::new()) as Arc<dyn rwamr_core::NativeStubs>);
         Ok(Engine {
             inner: rwamr_core::Engine::new(config.mode, config.limits, compilers, stubs)?,
         })
@@ -228,6 +250,16 @@ impl Engine {
 
     pub fn mode(&self) -> Mode {
         self.inner.mode()
+    }
+
+    /// Compiles `wasm` (binary or text) into the bytes of an `.aot` file, for this
+    /// engine's settings and [`Config::target_cpu`]: load it with
+    /// [`aot::load_file`] or [`aot::load_bytes`] in an engine with the same settings
+    /// (the counterpart of wasmtime's `Engine::precompile_module` and WAMR's `wamrc`).
+    pub fn precompile(&self, wasm: impl AsRef<[u8]>) -> Result<Vec<u8>> {
+        self.inner
+            .compiler_for(Mode::Aot)?
+            .precompile(&self.inner, wasm.as_ref())
     }
     /// The modes its modules can be loaded in ([`Registry::load_in_mode`](rwamr_registry::Registry::load_in_mode)).
     pub fn modes(&self) -> Vec<Mode> {

@@ -33,6 +33,23 @@ pub trait Compiler: Send + Sync {
     fn emits_native_code(&self) -> bool {
         false
     }
+
+    /// Decodes, validates and compiles `bytes` for `mode` (this compiler's). The
+    /// default decodes the module and calls [`Compiler::compile`]; a tier whose modules
+    /// take another form first overrides it (the AOT mode goes through its file format).
+    fn compile_module(&self, engine: &Engine, bytes: &[u8], mode: Mode) -> Result<CompiledModule> {
+        let module = Arc::new(Module::new(bytes)?);
+        let code = self.compile(engine, &module)?;
+        CompiledModule::from_parts(engine, module, code, mode)
+    }
+
+    /// Compiles `bytes` into a file that loads without compiling (an `.aot` file), if
+    /// this tier writes such files.
+    fn precompile(&self, _engine: &Engine, _bytes: &[u8]) -> Result<Vec<u8>> {
+        Err(Error::unsupported(
+            "this execution mode does not write precompiled files; use the aot mode",
+        ))
+    }
 }
 
 /// A module compiled for an engine, ready to instantiate any number of times.
@@ -72,9 +89,26 @@ impl CompiledModule {
 
     /// Decodes, validates and compiles `bytes` for `mode` (one of the engine's modes).
     pub fn new_in(engine: &Engine, bytes: &[u8], mode: Mode) -> Result<CompiledModule> {
-        let compiler = engine.compiler_for(mode)?;
-        let module = Arc::new(Module::new(bytes)?);
-        let code = compiler.compile(engine, &module)?;
+        engine
+            .compiler_for(mode)?
+            .compile_module(engine, bytes, mode)
+    }
+
+    /// A compiled module from its parts: `code` is `module`'s defined functions'
+    /// code, made for `engine` in `mode`.
+    pub fn from_parts(
+        engine: &Engine,
+        module: Arc<Module>,
+        code: Vec<Arc<dyn WasmCode>>,
+        mode: Mode,
+    ) -> Result<CompiledModule> {
+        if code.len() != module.num_defined_funcs() as usize {
+            return Err(Error::invalid(format!(
+                "{} functions of code for a module that defines {}",
+                code.len(),
+                module.num_defined_funcs()
+            )));
+        }
         let sigs: Arc<[SigId]> = module
             .types
             .iter()

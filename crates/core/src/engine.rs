@@ -204,6 +204,10 @@ impl Engine {
             None => Ok(std::ptr::null()),
         }
     }
+    /// The engine's native stubs, if it has compiled tiers.
+    pub fn native_stubs(&self) -> Option<&Arc<dyn NativeStubs>> {
+        self.inner.native_stubs.as_ref()
+    }
     pub fn mode(&self) -> Mode {
         self.inner.mode
     }

@@ -152,15 +152,43 @@ pub struct DataSegment {
 /// frame of it costs of the wasm stack budget.
 #[derive(Debug, Clone)]
 pub struct FuncBody {
+    /// Empty in a module loaded from an AOT file, which keeps no bodies.
     pub range: Range<usize>,
     /// See [`crate::meter::frame_bytes`].
     pub frame_bytes: u32,
+    /// A 128-bit hash of the body's bytes: whether a new version changed the body
+    /// (see [`body_digest`]).
+    pub digest: u128,
+}
+
+/// The digest of a function body's bytes ([`FuncBody::digest`]).
+pub fn body_digest(bytes: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(bytes)
+}
+
+/// Where a module's bytes are: a copy of the wasm, or the data of an AOT file, mapped.
+#[derive(Clone)]
+pub struct ModuleBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl ModuleBytes {
+    pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> ModuleBytes {
+        ModuleBytes(Arc::new(bytes))
+    }
+    pub fn get(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl std::fmt::Debug for ModuleBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ModuleBytes({} bytes)", self.get().len())
+    }
 }
 
 /// A decoded, validated module.
 #[derive(Debug)]
 pub struct Module {
-    bytes: Arc<[u8]>,
+    bytes: ModuleBytes,
     pub types: Vec<FuncType>,
     pub imports: Vec<Import>,
     /// Type index of every function of the index space (imports first).
@@ -411,9 +439,27 @@ impl Module {
     }
 
     pub fn with_features(bytes: &[u8], features: WasmFeatures) -> Result<Module> {
-        let bytes: Arc<[u8]> = bytes.into();
-        let mut m = Module {
-            bytes: bytes.clone(),
+        let mut m = Module::with_bytes(ModuleBytes::new(bytes.to_vec()));
+        let frames = match validate(bytes, features) {
+            Ok(frames) => frames,
+            Err(e) => return Err(name_unsupported_feature(bytes, features).unwrap_or(e)),
+        };
+        let mut parser = Parser::new(0);
+        parser.set_features(features);
+        for payload in parser.parse_all(bytes) {
+            m.read_payload(payload.map_err(parse_err)?)?;
+        }
+        for (body, bytes) in m.bodies.iter_mut().zip(frames) {
+            body.frame_bytes = bytes;
+        }
+        Ok(m)
+    }
+
+    /// An empty module over `bytes`, for a loader that fills in the items itself (the
+    /// AOT loader: its segments' ranges point into `bytes`).
+    pub fn with_bytes(bytes: ModuleBytes) -> Module {
+        Module {
+            bytes,
             types: Vec::new(),
             imports: Vec::new(),
             funcs: Vec::new(),
@@ -432,20 +478,7 @@ impl Module {
             datas: Vec::new(),
             bodies: Vec::new(),
             func_names: HashMap::new(),
-        };
-        let frames = match validate(&bytes, features) {
-            Ok(frames) => frames,
-            Err(e) => return Err(name_unsupported_feature(&bytes, features).unwrap_or(e)),
-        };
-        let mut parser = Parser::new(0);
-        parser.set_features(features);
-        for payload in parser.parse_all(&bytes) {
-            m.read_payload(payload.map_err(parse_err)?)?;
         }
-        for (body, bytes) in m.bodies.iter_mut().zip(frames) {
-            body.frame_bytes = bytes;
-        }
-        Ok(m)
     }
 
     fn read_payload(&mut self, payload: Payload<'_>) -> Result<()> {
@@ -603,8 +636,10 @@ impl Module {
             }
             Payload::CodeSectionEntry(body) => {
                 let r = body.range();
+                let range = r.start as usize..r.end as usize;
                 self.bodies.push(FuncBody {
-                    range: r.start as usize..r.end as usize,
+                    digest: body_digest(&self.bytes()[range.clone()]),
+                    range,
                     frame_bytes: 0,
                 });
             }
@@ -628,7 +663,7 @@ impl Module {
 
     /// The module's bytes (function bodies and data segments are ranges into them).
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes.get()
     }
 
     /// The type of function `index` of the index space.
@@ -640,15 +675,14 @@ impl Module {
     pub fn func_body(&self, index: u32) -> wasmparser::FunctionBody<'_> {
         let body = &self.bodies[(index - self.num_imported_funcs) as usize];
         wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
-            &self.bytes[body.range.clone()],
+            &self.bytes()[body.range.clone()],
             body.range.start as u64,
         ))
     }
 
-    /// The bytes of defined function `index`'s body (locals and code).
-    pub fn func_body_bytes(&self, index: u32) -> &[u8] {
-        let body = &self.bodies[(index - self.num_imported_funcs) as usize];
-        &self.bytes[body.range.clone()]
+    /// The digest of defined function `index`'s body: equal digests, equal bodies.
+    pub fn body_digest(&self, index: u32) -> u128 {
+        self.bodies[(index - self.num_imported_funcs) as usize].digest
     }
 
     /// What a frame of defined function `index` costs of the wasm stack budget.

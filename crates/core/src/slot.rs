@@ -74,6 +74,12 @@ pub unsafe trait NativeStubs: Send + Sync {
     /// The stub for functions of type `ty` (made on first use); an error when it cannot
     /// be made, never a null pointer.
     fn native_stub(&self, ty: &FuncType) -> crate::Result<*const u8>;
+
+    /// The implementation, for a tier that adds stubs of its own to it (an AOT loader
+    /// hands over the stubs a file brings).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// How a function runs.

@@ -69,6 +69,19 @@ impl VmCtxLayout {
     }
 
     /// Size in words.
+    /// Where each kind of item starts, and the size: what an AOT file records of the
+    /// layout its code reads.
+    pub fn offsets(&self) -> [u32; 6] {
+        [
+            self.memories,
+            self.globals,
+            self.funcs,
+            self.tables,
+            self.types,
+            self.size,
+        ]
+    }
+
     pub fn words(&self) -> usize {
         self.size as usize / 8
     }
@@ -83,6 +96,8 @@ impl VmCtxLayout {
         Self::OWNER_WORD as i32 * 8
     }
     pub(crate) const OWNER_WORD: usize = 2;
+    /// Offset of the owner word (see `exclusive.rs`).
+    pub const OWNER_OFFSET: i32 = Self::OWNER_WORD as i32 * 8;
     /// Whether the module has memory `index`.
     pub fn has_memory(&self, index: u32) -> bool {
         self.memories + 16 * index < self.globals

@@ -122,3 +122,39 @@ pub fn frontend_config() -> cranelift_codegen::isa::TargetFrontendConfig {
         page_size_align_log2: 12,
     }
 }
+
+/// The revision of the code conventions the translator follows beyond the offsets
+/// [`runtime_fingerprint`] covers: bump it when code compiled before would misbehave
+/// with this runtime (AOT files record it).
+pub const CODE_REVISION: u32 = 1;
+
+/// Everything compiled code takes for granted about the runtime it runs in, as one
+/// number: the offsets it reads, the helper table, the trap codes. An AOT file records
+/// it and loads only where it is the same.
+pub fn runtime_fingerprint() -> u64 {
+    use rwamr_core::{FuncEntry, Meter, Table};
+    let facts: [u64; 20] = [
+        CODE_REVISION.into(),
+        FIRST_PARAM as u64,
+        FuncEntry::NATIVE_OFFSET as u64,
+        FuncEntry::VMCTX_OFFSET as u64,
+        FuncEntry::SIG_OFFSET as u64,
+        ThreadCtx::STACK_LIMIT_OFFSET as u64,
+        ThreadCtx::HELPERS_OFFSET as u64,
+        ThreadCtx::METER_OFFSET as u64,
+        ThreadCtx::CALLER_VMCTX_OFFSET as u64,
+        Meter::FUEL_OFFSET as u64,
+        Meter::DEADLINE_OFFSET as u64,
+        Meter::STACK_LEFT_OFFSET as u64,
+        Table::BASE_OFFSET as u64,
+        Table::LEN_OFFSET as u64,
+        std::mem::size_of::<crate::helpers::Helpers>() as u64,
+        user_trap::INTERRUPTED.into(),
+        rwamr_core::meter::FRAME_OVERHEAD.into(),
+        rwamr_core::VmCtxLayout::OWNER_OFFSET as u64,
+        std::mem::size_of::<rwamr_core::SigId>() as u64,
+        rwamr_core::PAGE_SIZE as u64,
+    ];
+    let bytes: Vec<u8> = facts.iter().flat_map(|f| f.to_le_bytes()).collect();
+    xxhash_rust::xxh3::xxh3_64(&bytes)
+}

@@ -11,7 +11,7 @@ use rwamr_core::{Error, Module, Result, TrapCode};
 use std::sync::{Arc, RwLock};
 
 /// Where a compiled function lies in its code memory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FuncRange {
     pub start: u32,
     pub end: u32,
@@ -145,6 +145,8 @@ fn perf_map(start: usize, info: &CodeInfo) {
 pub struct CodeMemory {
     ptr: *mut u8,
     len: usize,
+    /// A mapping of an AOT file's code; `None`: our own anonymous mapping.
+    file: Option<memmap2::Mmap>,
 }
 
 // SAFETY: the mapping is immutable (read+execute) once built and owned by this value.
@@ -169,13 +171,52 @@ impl CodeMemory {
         }
         .map_err(|e| Error::resource(format!("cannot map memory for compiled code: {e}")))?
         .cast::<u8>();
-        let mem = CodeMemory { ptr, len };
+        let mem = CodeMemory {
+            ptr,
+            len,
+            file: None,
+        };
         // SAFETY: the mapping is `len >= bytes.len()` bytes, writable, and ours alone.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len()) };
         // SAFETY: `ptr..ptr+len` is exactly our mapping.
         unsafe { mprotect(ptr.cast(), len, MprotectFlags::READ | MprotectFlags::EXEC) }
             .map_err(|e| Error::resource(format!("cannot make compiled code executable: {e}")))?;
-        let start = ptr as usize;
+        mem.register(bytes.len(), info);
+        Ok(mem)
+    }
+
+    /// Maps `len` bytes of `file` from `offset` (a multiple of the page size) as
+    /// executable code described by `info`, without copying them.
+    ///
+    /// # Safety
+    /// Those bytes must be code made by this build's compiled tiers, laid out as `info`
+    /// says, and the file must not change while mapped: the code runs as it is.
+    pub unsafe fn map_file(
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+        info: CodeInfo,
+    ) -> Result<CodeMemory> {
+        // SAFETY: the caller vouches for the contents and that the file stays as it is.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len.max(1))
+                .map_exec(file)
+        }
+        .map_err(|e| Error::resource(format!("cannot map compiled code from the file: {e}")))?;
+        let mem = CodeMemory {
+            ptr: map.as_ptr().cast_mut(),
+            len: map.len(),
+            file: Some(map),
+        };
+        mem.register(len, info);
+        Ok(mem)
+    }
+
+    /// Tells the trap handler about the first `code_len` bytes.
+    fn register(&self, code_len: usize, info: CodeInfo) {
+        let start = self.ptr as usize;
         perf_map(start, &info);
         let mut code = CODE.write().unwrap_or_else(|e| e.into_inner());
         let at = code.partition_point(|r| r.start < start);
@@ -183,11 +224,10 @@ impl CodeMemory {
             at,
             Registered {
                 start,
-                end: start + bytes.len(),
+                end: start + code_len,
                 info: Arc::new(info),
             },
         );
-        Ok(mem)
     }
 
     /// Address of byte `offset` of the code.
@@ -203,8 +243,11 @@ impl Drop for CodeMemory {
         CODE.write()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|r| r.start != start);
-        // SAFETY: our own mapping; nothing can run in it any more: every entry and
-        // function handle that could call into it held an `Arc` to this value.
-        let _ = unsafe { rustix::mm::munmap(self.ptr.cast(), self.len) };
+        if self.file.is_none() {
+            // SAFETY: our own mapping; nothing can run in it any more: every entry and
+            // function handle that could call into it held an `Arc` to this value.
+            let _ = unsafe { rustix::mm::munmap(self.ptr.cast(), self.len) };
+        }
+        // A file mapping unmaps itself (as late, for the same reason).
     }
 }

@@ -15,19 +15,21 @@
 pub mod abi;
 pub mod code;
 pub mod helpers;
+pub mod image;
 pub mod stubs;
 pub mod trampolines;
 pub mod translate;
 pub mod traps;
 
-pub use stubs::CraneliftStubs;
+pub use stubs::StubLibrary;
 
-use code::{CodeInfo, CodeMemory, FuncRange};
+use code::FuncRange;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::{settings, settings::Configurable, Context};
 use cranelift_frontend::FunctionBuilderContext;
 use hashbrown::HashMap;
+pub use image::CodeImage;
 use rwamr_core::{
     compile_each, Compiler, Engine, Error, FuncEntry, FuncType, Module, Result, Trap, VmCtxLayout,
     WasmCode,
@@ -62,6 +64,7 @@ impl JitCompiler {
         JitCompiler {
             tier: Arc::new(TierCompiler {
                 tier,
+                cpu: None,
                 isa: OnceLock::new(),
             }),
             lazy: false,
@@ -79,22 +82,66 @@ impl JitCompiler {
         cfg!(all(target_arch = "x86_64", target_os = "linux"))
     }
 
+    /// Compiles for CPU `cpu` instead of the host's: a Cranelift preset name such as
+    /// `x86-64-v2`, `haswell` or `baseline` (`native`: the host's).
+    pub fn target_cpu(self, cpu: &str) -> Result<JitCompiler> {
+        let cpu = (cpu != "native").then(|| cpu.to_string());
+        let tier = TierCompiler {
+            tier: self.tier.tier,
+            cpu,
+            isa: OnceLock::new(),
+        };
+        tier.isa()?;
+        Ok(JitCompiler {
+            tier: Arc::new(tier),
+            lazy: self.lazy,
+        })
+    }
+
     /// The target ISA for the host, with the tier's settings (made on first use).
     pub fn isa(&self) -> Result<&dyn TargetIsa> {
         self.tier.isa()
+    }
+
+    /// The CPU features the code may use (Cranelift's enabled `has_*` flags, such as
+    /// `has_avx2`).
+    pub fn cpu_features(&self) -> Result<Vec<String>> {
+        Ok(self
+            .isa()?
+            .isa_flags()
+            .iter()
+            .filter(|v| v.name.starts_with("has_") && v.as_bool() == Some(true))
+            .map(|v| v.name.to_string())
+            .collect())
+    }
+
+    /// Compiles every defined function of `module`, and the native stubs of
+    /// `stub_types`, into one image (what an AOT file stores).
+    pub fn compile_module_image(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        stub_types: &[FuncType],
+    ) -> Result<CodeImage> {
+        let first = module.num_imported_funcs;
+        let indices: Vec<u32> = (first..first + module.num_defined_funcs()).collect();
+        self.tier
+            .compile_image(engine, module, &indices, module, stub_types)
     }
 }
 
 /// What compiles: the tier's settings and target.
 struct TierCompiler {
     tier: Tier,
+    /// A Cranelift CPU preset, or the host's CPU.
+    cpu: Option<String>,
     isa: OnceLock<std::result::Result<OwnedTargetIsa, String>>,
 }
 
 impl TierCompiler {
     fn isa(&self) -> Result<&dyn TargetIsa> {
         self.isa
-            .get_or_init(|| build_isa(self.tier))
+            .get_or_init(|| build_isa(self.tier, self.cpu.as_deref()))
             .as_ref()
             .map(|isa| &**isa)
             .map_err(|e| Error::unsupported(e.clone()))
@@ -110,6 +157,20 @@ impl TierCompiler {
         indices: &[u32],
         running: &Module,
     ) -> Result<Vec<Arc<dyn WasmCode>>> {
+        let image = self.compile_image(engine, module, indices, running, &[])?;
+        image.load(module.clone())
+    }
+
+    /// Compiles functions `indices` of `module` (as [`TierCompiler::compile_functions`])
+    /// and the native stubs of `stub_types` into one image.
+    fn compile_image(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        indices: &[u32],
+        running: &Module,
+        stub_types: &[FuncType],
+    ) -> Result<CodeImage> {
         if !JitCompiler::supported() {
             return Err(Error::unsupported(
                 "the compiled tiers run on x86_64 Linux only; use the interp mode",
@@ -145,64 +206,39 @@ impl TierCompiler {
             .collect();
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
-        let mut tramp_bytes = Vec::with_capacity(tramp_types.len());
+        let mut image = CodeImage::default();
+        for (&index, body) in indices.iter().zip(&bodies) {
+            let at = image.push(&body.bytes, &body.traps);
+            image.funcs.push(FuncRange {
+                start: at.start,
+                end: at.end,
+                func_index: index,
+            });
+        }
+        let mut tramp_offsets = Vec::with_capacity(tramp_types.len());
         for ty in tramp_types {
             ctx.clear();
             trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
-            tramp_bytes.push(emit(isa, &mut ctx, "an array-call trampoline")?.bytes);
+            let code = emit(isa, &mut ctx, "an array-call trampoline")?;
+            tramp_offsets.push(image.push(&code.bytes, &code.traps).start);
         }
-        // Lay everything out in one block of code memory.
-        let mut blob = Vec::new();
-        let mut funcs = Vec::with_capacity(indices.len());
-        let mut traps = Vec::new();
-        let mut func_offsets = Vec::with_capacity(indices.len());
-        for (&index, body) in indices.iter().zip(&bodies) {
-            let start = align(&mut blob);
-            blob.extend_from_slice(&body.bytes);
-            traps.extend(body.traps.iter().map(|(off, code)| (start + off, *code)));
-            funcs.push(FuncRange {
-                start,
-                end: blob.len() as u32,
-                func_index: index,
-            });
-            func_offsets.push(start);
+        image.trampolines = tramp_of.iter().map(|&t| tramp_offsets[t]).collect();
+        for ty in stub_types {
+            ctx.clear();
+            trampolines::native_stub(ty, &mut ctx.func, &mut fctx);
+            let code = emit(isa, &mut ctx, "a native stub")?;
+            let at = image.push(&code.bytes, &code.traps);
+            image.stubs.push(at);
         }
-        let mut tramp_offsets = Vec::with_capacity(tramp_bytes.len());
-        for bytes in &tramp_bytes {
-            tramp_offsets.push(align(&mut blob));
-            blob.extend_from_slice(bytes);
-        }
-        let memory = Arc::new(CodeMemory::new(
-            &blob,
-            CodeInfo {
-                traps,
-                funcs,
-                module: module.clone(),
-            },
-        )?);
-        Ok(func_offsets
-            .iter()
-            .zip(tramp_of)
-            .map(|(off, t)| {
-                Arc::new(JitFunc {
-                    native: memory.at(*off),
-                    trampoline: memory.at(tramp_offsets[t]),
-                    _memory: memory.clone(),
-                }) as Arc<dyn WasmCode>
-            })
-            .collect())
+        image.align();
+        Ok(image)
     }
 }
 
-/// Pads `blob` to a 16-byte boundary; returns the new length.
-fn align(blob: &mut Vec<u8>) -> u32 {
-    while !blob.len().is_multiple_of(16) {
-        blob.push(0xcc);
-    }
-    blob.len() as u32
-}
-
-pub(crate) fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, String> {
+pub(crate) fn build_isa(
+    tier: Tier,
+    cpu: Option<&str>,
+) -> std::result::Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let (opt, regalloc) = match tier {
         Tier::Baseline => ("none", "single_pass"),
@@ -229,8 +265,19 @@ pub(crate) fn build_isa(tier: Tier) -> std::result::Result<OwnedTargetIsa, Strin
             .set(name, value)
             .map_err(|e| format!("cranelift setting {name}={value}: {e}"))?;
     }
-    let builder =
-        cranelift_native::builder().map_err(|e| format!("cannot compile for this host: {e}"))?;
+    let builder = match cpu {
+        None => {
+            cranelift_native::builder().map_err(|e| format!("cannot compile for this host: {e}"))?
+        }
+        Some(cpu) => {
+            let mut b = cranelift_codegen::isa::lookup(target_lexicon::Triple::host())
+                .map_err(|e| format!("cannot compile for this host: {e}"))?;
+            b.enable(cpu).map_err(|e| {
+                format!("unknown target CPU `{cpu}` ({e}); try native, baseline, x86-64-v2, x86-64-v3 or haswell")
+            })?;
+            b
+        }
+    };
     builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| format!("cannot compile for this host: {e}"))
@@ -360,9 +407,9 @@ unsafe impl WasmCode for LazyFunc {
 /// One compiled function: its native entry point and its type's array-call trampoline,
 /// in code memory it keeps alive.
 pub struct JitFunc {
-    native: *const u8,
-    trampoline: *const u8,
-    _memory: Arc<CodeMemory>,
+    pub(crate) native: *const u8,
+    pub(crate) trampoline: *const u8,
+    pub(crate) _memory: Arc<code::CodeMemory>,
 }
 
 // SAFETY: the pointers point into `_memory`, immutable executable code owned by it.

@@ -7,7 +7,7 @@ use rwamr_core::{
     CompiledModule, Engine, FuncType, HostModule, Instance, Limits, Mode, ResolvedImport, Trap,
     TrapCode, Val,
 };
-use rwamr_jit::{CraneliftStubs, JitCompiler, Tier};
+use rwamr_jit::{JitCompiler, StubLibrary, Tier};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ fn engine() -> Engine {
             Mode::Optimized,
             Box::new(JitCompiler::new(Tier::Optimized)) as _,
         )],
-        Some(Arc::new(CraneliftStubs::new())),
+        Some(Arc::new(StubLibrary::new())),
     )
     .expect("engine")
 }

@@ -238,8 +238,7 @@ pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateRe
     let first = old.num_imported_funcs;
     let mut compiled = Vec::new();
     for i in first..old.funcs.len() as u32 {
-        let (a, b) = (old.func_body_bytes(i), new.func_body_bytes(i));
-        if a == b {
+        if old.body_digest(i) == new.body_digest(i) {
             continue;
         }
         let usage = body_usage(&new, i)?;

@@ -1,0 +1,395 @@
+//! The layout of an `.aot` file, in one place, and what must hold for one to load.
+//!
+//! ```text
+//! 0   magic (16 bytes: "\0rwamr-aot\r\n\x1a\n\0\0")
+//! 16  format version (u32 LE)        20  0 (u32, reserved)
+//! 24  checksum of bytes 32.. (xxh3-64, u64 LE)
+//! 32  metadata length M (u64 LE)
+//! 40  metadata (M bytes, `codec.rs`): versions, target, engine settings, vmctx
+//!     layout, the decoded module, the code's tables
+//! 40+M  data region: the bytes of the data segments
+//! C   code region, C a multiple of CODE_ALIGN: functions, array-call trampolines and
+//!     native stubs, position independent (mapped executable as it is)
+//! ```
+//!
+//! The checksum catches truncated and corrupted files. It does not make a file
+//! trustworthy: an `.aot` file is native code, and loading one trusts its author.
+
+use crate::codec::{self, Reader, Writer};
+use rwamr_core::{Engine, Error, FuncType, Module, Result, VmCtxLayout};
+use rwamr_jit::code::FuncRange;
+use std::ops::Range;
+
+pub const MAGIC: [u8; 16] = *b"\0rwamr-aot\r\n\x1a\n\0\0";
+/// Bumped whenever the layout or the metadata encoding changes.
+pub const FORMAT_VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 40;
+const CHECKSUM_AT: usize = 24;
+const CHECKED_FROM: usize = 32;
+/// Alignment of the code region in the file: a multiple of every page size the code
+/// may be mapped with.
+pub const CODE_ALIGN: usize = 64 * 1024;
+
+/// Whether `bytes` start like an `.aot` file.
+pub fn is_aot(bytes: &[u8]) -> bool {
+    bytes.starts_with(&MAGIC[..10])
+}
+
+/// What the code was compiled for and with, besides the module itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Build {
+    /// The rwamr version that wrote the file.
+    pub rwamr_version: String,
+    /// `std::env::consts::ARCH` and `OS` of the target.
+    pub arch: String,
+    pub os: String,
+    /// The CPU features the code may use (Cranelift's `has_*` names).
+    pub cpu_features: Vec<String>,
+    /// See `rwamr_jit::abi::runtime_fingerprint`.
+    pub runtime_fingerprint: u64,
+    /// The engine settings compiled into the code.
+    pub settings: Settings,
+}
+
+/// The engine settings the code depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Memory accesses rely on guard regions (no bounds checks in the code).
+    pub unchecked_memory: bool,
+    pub fuel: bool,
+    pub epoch: bool,
+    /// The wasm features validation admitted (wasmparser's bits).
+    pub proposals: u64,
+}
+
+impl Settings {
+    pub fn of(engine: &Engine) -> Settings {
+        let metering = engine.metering();
+        Settings {
+            unchecked_memory: engine.memory_plan().unchecked,
+            fuel: metering.fuel,
+            epoch: metering.epoch,
+            proposals: rwamr_core::module::supported_features().bits(),
+        }
+    }
+}
+
+impl Build {
+    /// The build of this runtime with `engine`'s settings, for code using `cpu_features`.
+    pub fn current(engine: &Engine, cpu_features: Vec<String>) -> Build {
+        Build {
+            rwamr_version: env!("CARGO_PKG_VERSION").to_string(),
+            arch: std::env::consts::ARCH.to_string(),
+            os: std::env::consts::OS.to_string(),
+            cpu_features,
+            runtime_fingerprint: rwamr_jit::abi::runtime_fingerprint(),
+            settings: Settings::of(engine),
+        }
+    }
+
+    /// Refuses a file whose code this process and `engine` cannot run, naming the
+    /// first difference.
+    pub fn check(&self, engine: &Engine) -> Result<()> {
+        let here = Build::current(engine, Vec::new());
+        let recompile = "; compile it again with this rwamr and these settings";
+        if self.rwamr_version != here.rwamr_version {
+            return Err(mismatch(format!(
+                "it was written by rwamr {}, this is rwamr {}{recompile}",
+                self.rwamr_version, here.rwamr_version
+            )));
+        }
+        if (self.arch.as_str(), self.os.as_str()) != (here.arch.as_str(), here.os.as_str()) {
+            return Err(mismatch(format!(
+                "it was compiled for {}-{}, this host is {}-{}",
+                self.arch, self.os, here.arch, here.os
+            )));
+        }
+        if let Some(f) = self.cpu_features.iter().find(|f| !crate::cpu::host_has(f)) {
+            return Err(mismatch(format!(
+                "its code uses the CPU feature `{}`, which this CPU lacks; compile it with \
+                 a lower --target-cpu (such as x86-64-v2 or baseline)",
+                f.trim_start_matches("has_")
+            )));
+        }
+        if self.runtime_fingerprint != here.runtime_fingerprint {
+            return Err(mismatch(format!(
+                "it was compiled for another build of the runtime (its code conventions \
+                 differ){recompile}"
+            )));
+        }
+        let (a, b) = (self.settings, here.settings);
+        let on = |v: bool| if v { "on" } else { "off" };
+        if a.unchecked_memory != b.unchecked_memory {
+            return Err(mismatch(format!(
+                "its code {} memory bounds, and this engine's memories need code that {} \
+                 (the memory reservation and guard settings differ){recompile}",
+                if a.unchecked_memory {
+                    "does not check"
+                } else {
+                    "checks"
+                },
+                if b.unchecked_memory {
+                    "does not"
+                } else {
+                    "does"
+                },
+            )));
+        }
+        if a.fuel != b.fuel {
+            return Err(mismatch(format!(
+                "it was compiled with fuel metering {}, and this engine has it {}{recompile}",
+                on(a.fuel),
+                on(b.fuel)
+            )));
+        }
+        if a.epoch != b.epoch {
+            return Err(mismatch(format!(
+                "it was compiled with epoch deadlines {}, and this engine has them \
+                 {}{recompile}",
+                on(a.epoch),
+                on(b.epoch)
+            )));
+        }
+        if a.proposals != b.proposals {
+            return Err(mismatch(format!(
+                "it was validated with other wasm proposals enabled{recompile}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn mismatch(why: String) -> Error {
+    Error::unsupported(format!("cannot load this .aot file: {why}"))
+}
+
+/// Where the code's parts lie in the code region, as `rwamr_jit::CodeImage` has them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CodeTables {
+    pub traps: Vec<(u32, u8)>,
+    pub funcs: Vec<FuncRange>,
+    pub trampolines: Vec<u32>,
+    /// Native stubs and the index of their type in the module.
+    pub stubs: Vec<(u32, Range<u32>)>,
+}
+
+/// Everything before the data region.
+pub struct Meta {
+    pub build: Build,
+    pub layout: [u32; 6],
+    pub module: Module,
+    pub data_len: usize,
+    pub code_len: usize,
+    pub tables: CodeTables,
+}
+
+/// Where the regions lie in a file.
+#[derive(Debug, Clone)]
+pub struct Regions {
+    pub data: Range<usize>,
+    pub code: Range<usize>,
+}
+
+/// Writes a whole file.
+pub fn write_file(
+    build: &Build,
+    module: &Module,
+    data: &[u8],
+    data_at: &[Range<u32>],
+    code: &[u8],
+    tables: &CodeTables,
+) -> Vec<u8> {
+    let mut w = Writer::default();
+    build_fields(&mut w, build);
+    w.list(&VmCtxLayout::new(module).offsets(), |w, o| w.u32(*o));
+    w.u64(data.len() as u64);
+    w.u64(code.len() as u64);
+    codec::write_module(&mut w, module, data_at);
+    w.list(&tables.traps, |w, (off, code)| {
+        w.u32(*off);
+        w.u8(*code);
+    });
+    w.list(&tables.funcs, |w, f| {
+        w.u32(f.func_index);
+        w.range(&(f.start..f.end));
+    });
+    w.list(&tables.trampolines, |w, t| w.u32(*t));
+    w.list(&tables.stubs, |w, (ty, r)| {
+        w.u32(*ty);
+        w.range(r);
+    });
+    let meta = w.bytes;
+
+    let mut file =
+        Vec::with_capacity(HEADER_LEN + meta.len() + data.len() + code.len() + CODE_ALIGN);
+    file.extend_from_slice(&MAGIC);
+    file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    file.extend_from_slice(&0u32.to_le_bytes());
+    file.extend_from_slice(&0u64.to_le_bytes());
+    file.extend_from_slice(&(meta.len() as u64).to_le_bytes());
+    file.extend_from_slice(&meta);
+    file.extend_from_slice(data);
+    file.resize(file.len().next_multiple_of(CODE_ALIGN), 0);
+    file.extend_from_slice(code);
+    let sum = xxhash_rust::xxh3::xxh3_64(&file[CHECKED_FROM..]);
+    file[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&sum.to_le_bytes());
+    file
+}
+
+fn build_fields(w: &mut Writer, b: &Build) {
+    w.str(&b.rwamr_version);
+    w.str(&b.arch);
+    w.str(&b.os);
+    w.list(&b.cpu_features, |w, f| w.str(f));
+    w.u64(b.runtime_fingerprint);
+    w.bool(b.settings.unchecked_memory);
+    w.bool(b.settings.fuel);
+    w.bool(b.settings.epoch);
+    w.u64(b.settings.proposals);
+}
+
+fn read_build(r: &mut Reader<'_>) -> Result<Build> {
+    Ok(Build {
+        rwamr_version: r.str()?,
+        arch: r.str()?,
+        os: r.str()?,
+        cpu_features: r.list(|r| r.str())?,
+        runtime_fingerprint: r.u64()?,
+        settings: Settings {
+            unchecked_memory: r.bool()?,
+            fuel: r.bool()?,
+            epoch: r.bool()?,
+            proposals: r.u64()?,
+        },
+    })
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::malformed(format!("corrupt .aot file: {what}"))
+}
+
+/// Checks the header and the checksum of `file`; returns where its metadata lies.
+pub fn check_header(file: &[u8]) -> Result<Range<usize>> {
+    if !is_aot(file) {
+        return Err(Error::malformed(
+            "not an .aot file (it does not start with rwamr's .aot magic bytes)",
+        ));
+    }
+    if file.len() < HEADER_LEN {
+        return Err(corrupt("the file is truncated (shorter than its header)"));
+    }
+    if file[..16] != MAGIC {
+        return Err(corrupt("the magic bytes are damaged"));
+    }
+    let version = u32::from_le_bytes(file[16..20].try_into().expect("4 bytes"));
+    if version != FORMAT_VERSION {
+        return Err(Error::unsupported(format!(
+            "cannot load this .aot file: its format version is {version}, this rwamr reads \
+             version {FORMAT_VERSION}; compile it again with this rwamr"
+        )));
+    }
+    let sum = u64::from_le_bytes(file[CHECKSUM_AT..CHECKSUM_AT + 8].try_into().expect("8"));
+    if xxhash_rust::xxh3::xxh3_64(&file[CHECKED_FROM..]) != sum {
+        return Err(corrupt(
+            "the checksum does not match (the file is truncated or damaged)",
+        ));
+    }
+    let meta_len = u64::from_le_bytes(file[32..40].try_into().expect("8 bytes"));
+    let end = usize::try_from(meta_len)
+        .ok()
+        .and_then(|m| HEADER_LEN.checked_add(m))
+        .filter(|&end| end <= file.len())
+        .ok_or_else(|| corrupt("the metadata runs past the end"))?;
+    Ok(HEADER_LEN..end)
+}
+
+/// Decodes the metadata; `data` makes the module's bytes: the data region, given its
+/// length.
+pub fn read_meta(
+    meta: &[u8],
+    data: impl FnOnce(usize) -> Result<rwamr_core::module::ModuleBytes>,
+) -> Result<Meta> {
+    let mut r = Reader::new(meta);
+    let build = read_build(&mut r)?;
+    let layout: Vec<u32> = r.list(|r| r.u32())?;
+    let layout: [u32; 6] = layout
+        .try_into()
+        .map_err(|_| corrupt("the vmctx layout has the wrong length"))?;
+    let data_len = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad data length"))?;
+    let code_len = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad code length"))?;
+    let module = codec::read_module(&mut r, data(data_len)?)?;
+    let traps = r.list(|r| Ok((r.u32()?, r.u8()?)))?;
+    let funcs = r.list(|r| {
+        let func_index = r.u32()?;
+        let range = r.range()?;
+        Ok(FuncRange {
+            start: range.start,
+            end: range.end,
+            func_index,
+        })
+    })?;
+    let trampolines = r.list(|r| r.u32())?;
+    let stubs = r.list(|r| Ok((r.u32()?, r.range()?)))?;
+    if !r.is_empty() {
+        return Err(corrupt("the metadata has trailing bytes"));
+    }
+    let tables = CodeTables {
+        traps,
+        funcs,
+        trampolines,
+        stubs,
+    };
+    check_tables(&module, &tables, code_len)?;
+    if VmCtxLayout::new(&module).offsets() != layout {
+        return Err(mismatch(
+            "its code reads instance contexts laid out differently from this runtime's; \
+             compile it again with this rwamr"
+                .into(),
+        ));
+    }
+    Ok(Meta {
+        build,
+        layout,
+        module,
+        data_len,
+        code_len,
+        tables,
+    })
+}
+
+/// The code's tables must describe the code region and the module's functions: the
+/// runtime jumps to these offsets.
+fn check_tables(module: &Module, t: &CodeTables, code_len: usize) -> Result<()> {
+    let len = code_len as u32;
+    let defined = module.num_defined_funcs() as usize;
+    let ok = t.funcs.len() == defined
+        && t.trampolines.len() == defined
+        && t.funcs.iter().enumerate().all(|(i, f)| {
+            f.func_index == module.num_imported_funcs + i as u32 && f.start < f.end && f.end <= len
+        })
+        && t.trampolines.iter().all(|&o| o < len)
+        && t.traps.iter().all(|(o, _)| *o < len)
+        && t.traps.windows(2).all(|w| w[0].0 < w[1].0)
+        && t.stubs
+            .iter()
+            .all(|(ty, r)| (*ty as usize) < module.types.len() && r.start < r.end && r.end <= len);
+    if ok {
+        Ok(())
+    } else {
+        Err(corrupt("the code tables do not fit the code"))
+    }
+}
+
+/// The types of `module` that have stubs, each once, and their indices.
+pub fn stub_types(module: &Module) -> (Vec<u32>, Vec<FuncType>) {
+    let mut seen = hashbrown::HashSet::new();
+    let mut indices = Vec::new();
+    let mut types = Vec::new();
+    for (i, t) in module.types.iter().enumerate() {
+        if seen.insert(t) {
+            indices.push(i as u32);
+            types.push(t.clone());
+        }
+    }
+    (indices, types)
+}

@@ -1,0 +1,144 @@
+//! Loading an `.aot` file: check it (`format.rs`), map its code executable straight
+//! from the file, hand its native stubs to the engine, and assemble the compiled
+//! module. No compiler runs and the wasm is not decoded again.
+
+use crate::format::{self, Meta};
+use rwamr_core::module::ModuleBytes;
+use rwamr_core::{CompiledModule, Engine, Error, FuncType, Mode, Result};
+use rwamr_jit::code::CodeMemory;
+use rwamr_jit::{CodeImage, StubLibrary};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The data region of a mapped file, as a module's bytes.
+struct MappedData {
+    map: Arc<memmap2::Mmap>,
+    range: Range<usize>,
+}
+
+impl AsRef<[u8]> for MappedData {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.range.clone()]
+    }
+}
+
+/// Where a file's metadata, data and code lie, and the decoded metadata.
+struct Parsed {
+    meta: Meta,
+    code: Range<usize>,
+}
+
+/// Checks `file` and decodes its metadata; `data` makes the module's bytes from the
+/// data region's range.
+fn parse(
+    engine: &Engine,
+    file: &[u8],
+    data: impl FnOnce(Range<usize>) -> ModuleBytes,
+) -> Result<Parsed> {
+    let meta_at = format::check_header(file)?;
+    let mut code = 0..0;
+    let meta = format::read_meta(&file[meta_at.clone()], |data_len| {
+        let data_at = meta_at.end..meta_at.end + data_len;
+        if data_at.end > file.len() {
+            return Err(Error::malformed(
+                "corrupt .aot file: the data region runs past the end",
+            ));
+        }
+        code = data_at.end.next_multiple_of(format::CODE_ALIGN)..file.len();
+        Ok(data(data_at))
+    })?;
+    if code.len() != meta.code_len {
+        return Err(Error::malformed(
+            "corrupt .aot file: the code region has the wrong length",
+        ));
+    }
+    meta.build.check(engine)?;
+    Ok(Parsed { meta, code })
+}
+
+/// Loads an `.aot` file's bytes, copying the code into executable memory.
+///
+/// # Safety
+/// The bytes are native code that will run as they are: they must come from a trusted
+/// `rwamr compile` (or [`crate::AotCompiler`]'s precompile). The checks catch damaged
+/// and mismatched files, not malicious ones.
+pub unsafe fn load_bytes(engine: impl AsRef<Engine>, bytes: &[u8]) -> Result<CompiledModule> {
+    let engine = engine.as_ref();
+    let parsed = parse(engine, bytes, |range| {
+        ModuleBytes::new(bytes[range].to_vec())
+    })?;
+    let code = &bytes[parsed.code.clone()];
+    assemble(engine, parsed.meta, code, |info| {
+        CodeMemory::new(code, info)
+    })
+}
+
+/// Loads an `.aot` file, mapping its code executable from the file (not copied).
+///
+/// # Safety
+/// As [`load_bytes`]; and the file must not change while the module lives.
+pub unsafe fn load_file(
+    engine: impl AsRef<Engine>,
+    path: impl AsRef<Path>,
+) -> Result<CompiledModule> {
+    let (engine, path) = (engine.as_ref(), path.as_ref());
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::argument(format!("cannot open {shown}: {e}")))?;
+    // SAFETY: the caller vouches that the file does not change while mapped.
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .map_err(|e| Error::resource(format!("cannot map {shown}: {e}")))?;
+    let map = Arc::new(map);
+    let parsed = parse(engine, &map, |range| {
+        ModuleBytes::new(MappedData {
+            map: map.clone(),
+            range,
+        })
+    })
+    .map_err(|e| e.context(shown.to_string()))?;
+    let code_at = parsed.code.clone();
+    let code = &map[code_at.clone()];
+    assemble(engine, parsed.meta, code, |info| {
+        // SAFETY: the caller vouches for the file: its code region is code made by
+        // this build (the checks above passed), laid out as `info` says.
+        unsafe { CodeMemory::map_file(&file, code_at.start as u64, code_at.len(), info) }
+    })
+    .map_err(|e| e.context(shown.to_string()))
+}
+
+/// Puts the code in memory with `map`, hands the stubs to the engine and builds the
+/// compiled module.
+fn assemble(
+    engine: &Engine,
+    meta: Meta,
+    code: &[u8],
+    map: impl FnOnce(rwamr_jit::code::CodeInfo) -> Result<CodeMemory>,
+) -> Result<CompiledModule> {
+    let Meta { module, tables, .. } = meta;
+    let module = Arc::new(module);
+    let image = CodeImage {
+        bytes: Vec::new(),
+        traps: tables.traps,
+        funcs: tables.funcs,
+        trampolines: tables.trampolines,
+        stubs: tables.stubs.iter().map(|(_, r)| r.clone()).collect(),
+    };
+    let stub_types: Vec<FuncType> = tables
+        .stubs
+        .iter()
+        .map(|(t, _)| module.types[*t as usize].clone())
+        .collect();
+    if let Some(library) = engine
+        .native_stubs()
+        .and_then(|s| s.as_any())
+        .and_then(|a| a.downcast_ref::<StubLibrary>())
+    {
+        // SAFETY: the file passed the checks of this build: its stubs are native stubs
+        // of their types, made by this build's translator for this host.
+        unsafe { library.adopt(code, &image.traps, &image.stubs, &stub_types)? };
+    }
+    let memory = Arc::new(map(image.info(module.clone()))?);
+    let functions = image.functions(&memory);
+    CompiledModule::from_parts(engine, module, functions, Mode::Aot)
+}
