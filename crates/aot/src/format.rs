@@ -137,15 +137,19 @@ impl Build {
         }
         if a.fuel != b.fuel {
             return Err(mismatch(format!(
-                "it was compiled with fuel metering {}, and this engine has it {}{recompile}",
+                "it was compiled with fuel metering {}, and this engine has it {}; compile it \
+                 again with the engine's setting (`rwamr compile --consume-fuel` for \
+                 `rwamr run --fuel`; Config::consume_fuel)",
                 on(a.fuel),
                 on(b.fuel)
             )));
         }
         if a.epoch != b.epoch {
             return Err(mismatch(format!(
-                "it was compiled with epoch deadlines {}, and this engine has them \
-                 {}{recompile}",
+                "it was compiled with epoch deadlines {}, and this engine has them {}; \
+                 compile it again with the engine's setting (`rwamr compile \
+                 --epoch-interruption` for `rwamr run --timeout`; \
+                 Config::epoch_interruption)",
                 on(a.epoch),
                 on(b.epoch)
             )));

@@ -129,15 +129,21 @@ fn assemble(
         .iter()
         .map(|(t, _)| module.types[*t as usize].clone())
         .collect();
-    if let Some(library) = engine
+    // Its code calls every function through a native entry: the engine makes those
+    // of host and interpreted functions from its stub library.
+    let library = engine
         .native_stubs()
         .and_then(|s| s.as_any())
         .and_then(|a| a.downcast_ref::<StubLibrary>())
-    {
-        // SAFETY: the file passed the checks of this build: its stubs are native stubs
-        // of their types, made by this build's translator for this host.
-        unsafe { library.adopt(code, &image.traps, &image.stubs, &stub_types)? };
-    }
+        .ok_or_else(|| {
+            Error::unsupported(
+                "this engine runs no native code (an interpreter-only engine): create it \
+                 with Mode::Aot, or with mixed modes on, to load .aot files",
+            )
+        })?;
+    // SAFETY: the file passed the checks of this build: its stubs are native stubs of
+    // their types, made by this build's translator for this host.
+    unsafe { library.adopt(code, &image.traps, &image.stubs, &stub_types)? };
     let memory = Arc::new(map(image.info(module.clone()))?);
     let functions = image.functions(&memory);
     CompiledModule::from_parts(engine, module, functions, Mode::Aot)

@@ -1,11 +1,13 @@
 //! The `rwamr` command line (wasmtime's conventions; the counterpart of WAMR's `iwasm`).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod args;
+mod precompiled;
 mod timeout;
 mod watch;
 
 use clap::{Parser, Subcommand};
+use precompiled::Input;
 use rwamr::{wasi, Config, Engine, ErrorKind, Mode, Registry, TrapCode};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,13 +44,44 @@ struct Cli {
 enum Command {
     /// Run a WebAssembly module: its `_start`, or the function given with --invoke.
     Run(RunArgs),
+    /// Compile a WebAssembly module ahead of time into an .aot file (WAMR's `wamrc`):
+    /// `rwamr run --allow-precompiled OUT.aot` then runs it with no compiler at load.
+    Compile(CompileArgs),
+}
+
+#[derive(clap::Args)]
+struct CompileArgs {
+    /// The module to compile (.wasm, or .wat text).
+    file: PathBuf,
+    /// Where to write the .aot file (replaced, not rewritten in place, so that a
+    /// running program that mapped the old file keeps it).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// The CPU to compile for: a preset such as x86-64-v2, x86-64-v3, haswell or
+    /// baseline (default: this machine's). A file that uses features a CPU lacks is
+    /// refused there.
+    #[arg(long, value_name = "CPU")]
+    target_cpu: Option<String>,
+    /// Compile with fuel metering, for `rwamr run --fuel N` (the file then runs only
+    /// with --fuel).
+    #[arg(long)]
+    consume_fuel: bool,
+    /// Compile with deadline checks, for `rwamr run --timeout D` (the file then runs
+    /// only with --timeout).
+    #[arg(long)]
+    epoch_interruption: bool,
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Execution mode: interp, baseline, optimized, aot, tiered.
-    #[arg(long, default_value = "interp", value_parser = parse_mode)]
-    mode: Mode,
+    /// Execution mode: interp, baseline, optimized, aot, tiered (default: aot for an
+    /// .aot file, else interp). .aot files always run in aot mode.
+    #[arg(long, value_parser = parse_mode)]
+    mode: Option<Mode>,
+    /// Allow running .aot files (precompiled native code, which runs as it is: trust
+    /// its author as you would any program's).
+    #[arg(long)]
+    allow_precompiled: bool,
     /// Call this exported function instead of `_start`; ARGS are its arguments, parsed by
     /// its parameter types; its results are printed one per line.
     #[arg(long, value_name = "NAME")]
@@ -88,7 +121,7 @@ struct RunArgs {
     /// Baseline mode: compile every function when the module loads, not on first call.
     #[arg(long)]
     eager: bool,
-    /// The module to run (.wasm, or .wat text).
+    /// The module to run (.wasm, .wat text, or an .aot file from `rwamr compile`).
     file: PathBuf,
     /// Arguments: of the invoked function with --invoke.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -168,6 +201,10 @@ fn print_result(line: &str) -> bool {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Compile(args) => match compile(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => report_error(&e),
+        },
         Command::Run(args) => {
             // Compiled modes run on the native stack, which needs a few times the wasm
             // stack budget (see `Config::max_wasm_stack`): the program runs on a thread
@@ -248,7 +285,7 @@ fn wasi_module(args: &RunArgs) -> rwamr::Result<rwamr::HostModule> {
     Ok(config.host_module())
 }
 
-pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
+pub(crate) fn read_module(path: &std::path::Path) -> rwamr::Result<Vec<u8>> {
     let bytes = std::fs::read(path)
         .map_err(|e| rwamr::Error::resource(format!("cannot read `{}`: {e}", path.display())))?;
     match wat::Detect::from_bytes(&bytes) {
@@ -266,12 +303,67 @@ pub(crate) fn read_module(path: &PathBuf) -> rwamr::Result<Vec<u8>> {
     }
 }
 
-fn run(args: RunArgs) -> rwamr::Result<()> {
-    // Everything loads in one mode: an interpreter run starts no compiler.
+/// `rwamr compile`: the .aot file is written beside OUT and renamed over it.
+fn compile(args: &CompileArgs) -> rwamr::Result<()> {
     let mut config = Config::default()
-        .mode(args.mode)
-        .lazy_baseline(!args.eager)
+        .mode(Mode::Aot)
         .mixed_modes(false)
+        .consume_fuel(args.consume_fuel)
+        .epoch_interruption(args.epoch_interruption);
+    if let Some(cpu) = &args.target_cpu {
+        config = config.target_cpu(cpu);
+    }
+    let engine = Engine::new(config)?;
+    if precompiled::is_aot_file(&args.file)? {
+        return Err(rwamr::Error::argument(format!(
+            "`{}` is already an .aot file; compile its wasm",
+            args.file.display()
+        )));
+    }
+    let wasm = read_module(&args.file)?;
+    let aot = engine
+        .precompile(&wasm)
+        .map_err(|e| e.context(format!("`{}`", args.file.display())))?;
+    let out = &args.output;
+    let mut tmp = out.clone().into_os_string();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::write(&tmp, &aot).and_then(|()| std::fs::rename(&tmp, out));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(rwamr::Error::resource(format!(
+            "cannot write `{}`: {e}",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+fn run(args: RunArgs) -> rwamr::Result<()> {
+    // An .aot main module runs in aot mode unless --mode says otherwise (which it may
+    // not: .aot files have no other mode).
+    let main_is_aot = precompiled::is_aot_file(&args.file)?;
+    let mode = match (args.mode, main_is_aot) {
+        (Some(m), true) if m != Mode::Aot => {
+            return Err(rwamr::Error::argument(format!(
+                "`{}` is an .aot file, which runs in aot mode only, not {m}",
+                args.file.display()
+            )))
+        }
+        (Some(m), _) => m,
+        (None, true) => Mode::Aot,
+        (None, false) => Mode::Interp,
+    };
+    // Everything loads in one mode (an interpreter run starts no compiler), except
+    // .aot preloads beside modules of another mode.
+    let mut aot_preload = false;
+    for (_, file) in &args.preload {
+        aot_preload |= precompiled::is_aot_file(file)?;
+    }
+    let mut config = Config::default()
+        .mode(mode)
+        .lazy_baseline(!args.eager)
+        .mixed_modes(aot_preload && mode != Mode::Aot)
         .consume_fuel(args.fuel.is_some())
         .epoch_interruption(args.timeout.is_some());
     if let Some(b) = args.max_wasm_stack {
@@ -292,17 +384,32 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         .transpose()?;
     let registry = Registry::new(&engine);
     registry.define_host(wasi::MODULE_NAME, &wasi_module(&args)?)?;
+    let aot_how = if args.watch {
+        precompiled::Aot::Copy
+    } else {
+        precompiled::Aot::Map
+    };
     for (name, file) in &args.preload {
-        let bytes = read_module(file)?;
-        registry.load(name, &bytes)?;
+        match precompiled::read_input(&engine, file, args.allow_precompiled, aot_how)? {
+            Input::Wasm(bytes) => registry.load(name, &bytes)?,
+            Input::Aot(compiled) => registry.load_compiled(name, &compiled)?,
+        };
     }
     let t_read = Instant::now();
-    let bytes = read_module(&args.file)?;
     let main_name = "main";
+    let input = precompiled::read_input(
+        &engine,
+        &args.file,
+        args.allow_precompiled,
+        precompiled::Aot::Map,
+    )?;
     let t_compile = Instant::now();
-    let compiled = registry
-        .compile(&bytes)
-        .map_err(|e| e.context(format!("module `{main_name}`")))?;
+    let compiled = match input {
+        Input::Wasm(bytes) => registry
+            .compile(&bytes)
+            .map_err(|e| e.context(format!("module `{main_name}`")))?,
+        Input::Aot(compiled) => compiled,
+    };
     let t_instantiate = Instant::now();
     registry.load_compiled(main_name, &compiled)?;
     let t_run = Instant::now();
@@ -311,7 +418,7 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
             let us = |a: Instant, b: Instant| (b - a).as_micros();
             say!(
                 "rwamr: mode={} read_us={} compile_us={} instantiate_us={} run_us={} total_us={}",
-                args.mode,
+                mode,
                 us(t_read, t_compile),
                 us(t_compile, t_instantiate),
                 us(t_instantiate, t_run),
@@ -350,7 +457,7 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     if let Err(e) = run_once() {
         say!("error: {e}");
     }
-    watch::watch(&registry, &args.preload, || {
+    watch::watch(&registry, &args.preload, args.allow_precompiled, || {
         if let Err(e) = run_once() {
             say!("error: {e}");
         }

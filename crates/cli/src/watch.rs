@@ -1,5 +1,6 @@
 //! `rwamr run --watch`: hot reload of preloaded modules when their files change.
 
+use crate::precompiled::{read_input, Aot, Input};
 use rwamr::{ErrorKind, Registry, UpdatePolicy};
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ fn modified(path: &PathBuf) -> Option<SystemTime> {
 pub fn watch(
     registry: &Registry,
     preloads: &[(String, PathBuf)],
+    allow_precompiled: bool,
     mut rerun: impl FnMut(),
 ) -> rwamr::Result<()> {
     if preloads.is_empty() {
@@ -40,7 +42,7 @@ pub fn watch(
                 continue;
             }
             *stamp = now;
-            match reload(registry, name, file) {
+            match reload(registry, name, file, allow_precompiled) {
                 Ok(msg) => {
                     crate::say!("rwamr: {msg}");
                     rerun();
@@ -52,13 +54,20 @@ pub fn watch(
     }
 }
 
-fn reload(registry: &Registry, name: &str, file: &PathBuf) -> rwamr::Result<String> {
-    let bytes = crate::read_module(file)?;
-    let report = match registry.update_module(name, &bytes, UpdatePolicy::KeepState) {
+fn reload(
+    registry: &Registry,
+    name: &str,
+    file: &PathBuf,
+    allow_precompiled: bool,
+) -> rwamr::Result<String> {
+    let input = read_input(registry.engine(), file, allow_precompiled, Aot::Copy)?;
+    let update = |policy| match &input {
+        Input::Wasm(bytes) => registry.update_module(name, bytes, policy),
+        Input::Aot(compiled) => registry.update_module_compiled(name, compiled, policy),
+    };
+    let report = match update(UpdatePolicy::KeepState) {
         // The new version's layout changed: replace the module instead.
-        Err(e) if e.kind() == ErrorKind::Incompatible => {
-            registry.update_module(name, &bytes, UpdatePolicy::Fresh)?
-        }
+        Err(e) if e.kind() == ErrorKind::Incompatible => update(UpdatePolicy::Fresh)?,
         other => other?,
     };
     let how = match report.policy {

@@ -97,7 +97,7 @@ fn errors_exit_nonzero_with_one_line_and_traps_have_their_own_status() {
     assert_eq!(no_file.status.code(), Some(126));
 
     let mode = rwamr()
-        .args(["run", "--mode", "aot"])
+        .args(["run", "--mode", "tiered"])
         .arg(&m)
         .output()
         .unwrap();
@@ -253,6 +253,7 @@ fn every_mode_runs_and_reports_timings() {
         &["--mode", "baseline"],
         &["--mode", "baseline", "--eager"],
         &["--mode", "optimized"],
+        &["--mode", "aot"],
     ] {
         let out = rwamr()
             .arg("run")
@@ -518,4 +519,119 @@ fn timeout_and_fuel_stop_endless_programs() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(142));
     assert!(t.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// `rwamr compile` writes an .aot file; `rwamr run` knows it by its magic, runs it only
+/// with --allow-precompiled, in aot mode only, and as a --preload too; settings the code
+/// depends on must match.
+#[test]
+fn compile_writes_an_aot_file_that_run_maps_with_permission() {
+    let dir = temp_dir("aot");
+    let fib = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fib.wat");
+    let aot = dir.join("fib.aot");
+    let out = rwamr()
+        .args(["compile", fib, "-o"])
+        .arg(&aot)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let run = |extra: &[&str]| {
+        rwamr()
+            .arg("run")
+            .args(extra)
+            .args(["--invoke", "fib"])
+            .arg(&aot)
+            .arg("20")
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(126));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--allow-precompiled"), "{err}");
+    assert!(refused.stdout.is_empty());
+
+    let ran = run(&["--allow-precompiled", "--timings"]);
+    assert!(ran.status.success(), "{ran:?}");
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "6765\n");
+    assert!(String::from_utf8_lossy(&ran.stderr).contains("mode=aot"));
+
+    let other_mode = run(&["--allow-precompiled", "--mode", "interp"]);
+    assert_eq!(other_mode.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&other_mode.stderr).contains("aot mode only"));
+
+    // Compiled without fuel metering: a run with --fuel needs another file.
+    let fuel = run(&["--allow-precompiled", "--fuel", "1000"]);
+    assert_eq!(fuel.status.code(), Some(126));
+    let err = String::from_utf8_lossy(&fuel.stderr);
+    assert!(err.contains("--consume-fuel"), "{err}");
+    let metered = dir.join("fib-fuel.aot");
+    let out = rwamr()
+        .args(["compile", "--consume-fuel", fib, "-o"])
+        .arg(&metered)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = rwamr()
+        .args([
+            "run",
+            "--allow-precompiled",
+            "--fuel",
+            "1000",
+            "--invoke",
+            "fib",
+        ])
+        .arg(&metered)
+        .arg("20")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(152), "{out:?}");
+
+    // An .aot preload beside a main module in the interpreter.
+    let lib = write_wat(
+        &dir,
+        "lib.wasm",
+        r#"(module (func (export "f") (result i32) i32.const 41))"#,
+    );
+    let lib_aot = dir.join("lib.aot");
+    assert!(rwamr()
+        .arg("compile")
+        .arg(&lib)
+        .arg("-o")
+        .arg(&lib_aot)
+        .status()
+        .unwrap()
+        .success());
+    let main = write_wat(
+        &dir,
+        "main.wasm",
+        r#"(module (import "A" "f" (func $f (result i32)))
+            (func (export "run") (result i32) (i32.add (call $f) (i32.const 1))))"#,
+    );
+    let out = rwamr()
+        .args(["run", "--allow-precompiled", "--invoke", "run"])
+        .arg(format!("--preload=A={}", lib_aot.display()))
+        .arg(&main)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
+
+    // A damaged file: one line, nothing runs.
+    let mut bytes = std::fs::read(&aot).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    let bad = dir.join("bad.aot");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = rwamr()
+        .args(["run", "--allow-precompiled", "--invoke", "fib"])
+        .arg(&bad)
+        .arg("20")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("checksum"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty());
 }

@@ -94,6 +94,11 @@ impl CompiledModule {
             .compile_module(engine, bytes, mode)
     }
 
+    /// The engine it was compiled (or loaded) for.
+    pub fn engine(&self) -> &Engine {
+        &self.prepared.engine
+    }
+
     /// A compiled module from its parts: `code` is `module`'s defined functions'
     /// code, made for `engine` in `mode`.
     pub fn from_parts(

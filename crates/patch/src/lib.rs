@@ -21,7 +21,8 @@
 mod usage;
 
 use rwamr_core::module::{shown_name, Import, ImportKind};
-use rwamr_core::{Error, Extern, ExternKind, Instance, Module, Result};
+use rwamr_core::slot::WasmCodeRef;
+use rwamr_core::{CompiledModule, Error, Extern, ExternKind, Instance, Mode, Module, Result};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 pub use usage::{body_usage, check_compatible, Usage};
@@ -90,6 +91,91 @@ pub struct UpdateReport {
     pub unchanged: usize,
 }
 
+/// A new version of a module: wasm, whose changed bodies are compiled at patch time
+/// for the running instance, or a module precompiled from an `.aot` file, whose code is
+/// installed as it is.
+#[derive(Clone, Copy)]
+pub enum NewVersion<'a> {
+    Wasm(&'a [u8]),
+    Compiled(&'a CompiledModule),
+}
+
+impl NewVersion<'_> {
+    /// The new version's module, decoded if it is wasm.
+    fn module(&self, name: &str) -> Result<Arc<Module>> {
+        match self {
+            NewVersion::Wasm(bytes) => {
+                Ok(Arc::new(Module::new(bytes).map_err(|e| {
+                    e.context(format!("new version of `{name}`"))
+                })?))
+            }
+            NewVersion::Compiled(c) => Ok(c.module.clone()),
+        }
+    }
+
+    /// Code for function `index` of `new` (this version's module) to run in `inst`:
+    /// compiled now by `inst`'s tier, or taken from the precompiled module, which
+    /// `precompiled_fits` accepted.
+    fn code(&self, inst: &Instance, new: &Arc<Module>, index: u32) -> Result<WasmCodeRef> {
+        match self {
+            NewVersion::Wasm(_) => {
+                let engine = inst.engine();
+                let old = module_of(inst)?;
+                engine
+                    .compiler_for(inst.mode())?
+                    .compile_function(engine, new, index, old)
+            }
+            NewVersion::Compiled(c) => {
+                Ok(c.code[(index - new.num_imported_funcs) as usize].clone())
+            }
+        }
+    }
+
+    /// For a precompiled version: why its code cannot run in `inst`, if it cannot.
+    fn unfit(&self, inst: &Instance, old: &Module, new: &Module) -> Option<String> {
+        let NewVersion::Compiled(c) = self else {
+            return None;
+        };
+        precompiled_fits(inst, old, c, new).err()
+    }
+}
+
+/// Whether code precompiled for `new` (in `compiled`) can run in `inst`: code from an
+/// `.aot` file was compiled for its own module's layout, not the running one's, so it
+/// fits only a module in Aot mode laid out the same way, with the same types.
+fn precompiled_fits(
+    inst: &Instance,
+    old: &Module,
+    compiled: &CompiledModule,
+    new: &Module,
+) -> std::result::Result<(), String> {
+    if compiled.mode != Mode::Aot || inst.mode() != Mode::Aot {
+        return Err(format!(
+            "precompiled code replaces code of modules loaded from .aot files only (this \
+             one runs in {} mode, the new code is {}); give the new version as wasm, to be \
+             compiled for the running module",
+            inst.mode(),
+            compiled.mode
+        ));
+    }
+    if !compiled.engine().same(inst.engine()) {
+        return Err(
+            "the new version was loaded for another engine; load it with the running \
+             module's engine"
+                .into(),
+        );
+    }
+    let why = keep_state_layout(old, new)
+        .or_else(|| (old.types != new.types).then(|| "its type section changed".to_string()));
+    match why {
+        Some(why) => Err(format!(
+            "its .aot code was compiled for a different layout ({why}); give the new version \
+             as wasm, to be compiled for the running module"
+        )),
+        None => Ok(()),
+    }
+}
+
 fn refused(module: &str, what: impl std::fmt::Display, why: impl std::fmt::Display) -> Error {
     Error::incompatible(format!("cannot patch {what} of `{module}`: {why}"))
 }
@@ -121,7 +207,7 @@ fn resolve(m: &Module, sel: &FuncSelector) -> Option<u32> {
 pub fn patch_function(
     inst: &Instance,
     func: &FuncSelector,
-    new_version: &[u8],
+    new_version: NewVersion<'_>,
 ) -> Result<PatchReport> {
     let t0 = Instant::now();
     let name = inst.name();
@@ -135,9 +221,7 @@ pub fn patch_function(
             "it is imported; patch it in the module that defines it",
         ));
     }
-    let new = Arc::new(
-        Module::new(new_version).map_err(|e| e.context(format!("new version of `{name}`")))?,
-    );
+    let new = new_version.module(name)?;
     let new_index = resolve(&new, func)
         .ok_or_else(|| refused(name, func, "the new version has no such function"))?;
     if new_index < new.num_imported_funcs {
@@ -165,10 +249,10 @@ pub fn patch_function(
     let usage = body_usage(&new, new_index)?;
     check_compatible(old, &new, &usage)
         .map_err(|why| refused(name, func, format!("the new body is incompatible: {why}")))?;
-    let engine = inst.engine();
-    let code = engine
-        .compiler_for(inst.mode())?
-        .compile_function(engine, &new, new_index, old)?;
+    if let Some(why) = new_version.unfit(inst, old, &new) {
+        return Err(refused(name, func, why));
+    }
+    let code = new_version.code(inst, &new, new_index)?;
     let t1 = Instant::now();
     install(inst, old_index, code)?;
     let swap = t1.elapsed();
@@ -223,18 +307,20 @@ fn keep_state_layout(old: &Module, new: &Module) -> Option<String> {
 }
 
 /// `UpdatePolicy::KeepState`: swaps the code of every function whose body changed.
-pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateReport> {
+pub fn update_keep_state(inst: &Instance, new_version: NewVersion<'_>) -> Result<UpdateReport> {
     let name = inst.name();
     let old = module_of(inst)?;
-    let new = Arc::new(
-        Module::new(new_version).map_err(|e| e.context(format!("new version of `{name}`")))?,
-    );
+    let new = new_version.module(name)?;
     if let Some(why) = keep_state_layout(old, &new) {
         return Err(Error::incompatible(format!(
             "cannot update `{name}` keeping its state: {why}; use UpdatePolicy::Fresh"
         )));
     }
-    let engine = inst.engine();
+    if let Some(why) = new_version.unfit(inst, old, &new) {
+        return Err(Error::incompatible(format!(
+            "cannot update `{name}` keeping its state: {why}"
+        )));
+    }
     let first = old.num_imported_funcs;
     let mut compiled = Vec::new();
     for i in first..old.funcs.len() as u32 {
@@ -248,8 +334,7 @@ pub fn update_keep_state(inst: &Instance, new_version: &[u8]) -> Result<UpdateRe
                 old.func_name(i)
             ))
         })?;
-        let compiler = engine.compiler_for(inst.mode())?;
-        compiled.push((i, compiler.compile_function(engine, &new, i, old)?));
+        compiled.push((i, new_version.code(inst, &new, i)?));
     }
     let unchanged = old.num_defined_funcs() as usize - compiled.len();
     let mut swapped = Vec::with_capacity(compiled.len());

@@ -13,6 +13,7 @@ use rwamr_core::{
 };
 use std::sync::{Arc, Mutex, RwLock};
 
+use rwamr_patch::NewVersion;
 pub use rwamr_patch::{FuncSelector, PatchReport, UpdatePolicy, UpdateReport};
 
 #[derive(Default)]
@@ -455,10 +456,33 @@ impl Registry {
         func: impl Into<FuncSelector>,
         new_version: impl AsRef<[u8]>,
     ) -> Result<PatchReport> {
-        let new_version = new_version.as_ref();
+        self.patch_function_with(module, func.into(), NewVersion::Wasm(new_version.as_ref()))
+    }
+
+    /// [`Registry::patch_function`] with the new version precompiled: a module loaded
+    /// from an `.aot` file, whose function's code is installed as it is, with no
+    /// compiler. The running module must be in Aot mode too, and laid out as the new
+    /// version (the same imports, functions and their types, types, memories, tables,
+    /// globals and segment counts), since the file's code was compiled for its own
+    /// layout; where it is not, give the new version as wasm.
+    pub fn patch_function_compiled(
+        &self,
+        module: &str,
+        func: impl Into<FuncSelector>,
+        new_version: &CompiledModule,
+    ) -> Result<PatchReport> {
+        self.patch_function_with(module, func.into(), NewVersion::Compiled(new_version))
+    }
+
+    fn patch_function_with(
+        &self,
+        module: &str,
+        func: FuncSelector,
+        new_version: NewVersion<'_>,
+    ) -> Result<PatchReport> {
         let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
         let inst = self.find(module).ok_or_else(|| unknown_module(module))?;
-        rwamr_patch::patch_function(&inst, &func.into(), new_version)
+        rwamr_patch::patch_function(&inst, &func, new_version)
     }
 
     /// Replaces the whole module `module` with `new_bytes`: see [`UpdatePolicy`]. Refused,
@@ -470,12 +494,44 @@ impl Registry {
         new_bytes: impl AsRef<[u8]>,
         policy: UpdatePolicy,
     ) -> Result<UpdateReport> {
-        let new_bytes = new_bytes.as_ref();
+        self.update_module_with(module, NewVersion::Wasm(new_bytes.as_ref()), policy)
+    }
+
+    /// [`Registry::update_module`] with the new version precompiled (such as a module
+    /// loaded from an `.aot` file). `Fresh` instantiates it as it is, in its own mode;
+    /// `KeepState` installs its code of the changed functions, which needs the running
+    /// module in Aot mode and laid out as the new version (see
+    /// [`Registry::patch_function_compiled`]).
+    pub fn update_module_compiled(
+        &self,
+        module: &str,
+        new_version: &CompiledModule,
+        policy: UpdatePolicy,
+    ) -> Result<UpdateReport> {
+        self.update_module_with(module, NewVersion::Compiled(new_version), policy)
+    }
+
+    fn update_module_with(
+        &self,
+        module: &str,
+        new_version: NewVersion<'_>,
+        policy: UpdatePolicy,
+    ) -> Result<UpdateReport> {
         let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.find(module).ok_or_else(|| unknown_module(module))?;
-        match policy {
-            UpdatePolicy::KeepState => rwamr_patch::update_keep_state(&old, new_bytes),
-            UpdatePolicy::Fresh => self.update_fresh(module, &old, new_bytes),
+        match (policy, new_version) {
+            (UpdatePolicy::KeepState, _) => rwamr_patch::update_keep_state(&old, new_version),
+            (UpdatePolicy::Fresh, NewVersion::Compiled(compiled)) => {
+                self.update_fresh(module, &old, compiled)
+            }
+            (UpdatePolicy::Fresh, NewVersion::Wasm(bytes)) => {
+                if old.module().is_none() {
+                    return Err(host_not_updatable(module));
+                }
+                let compiled = CompiledModule::new_in(&self.engine, bytes, old.mode())
+                    .map_err(|e| e.context(format!("new version of `{module}`")))?;
+                self.update_fresh(module, &old, &compiled)
+            }
         }
     }
 
@@ -483,15 +539,11 @@ impl Registry {
         &self,
         name: &str,
         old: &Arc<Instance>,
-        new_bytes: &[u8],
+        compiled: &CompiledModule,
     ) -> Result<UpdateReport> {
         if old.module().is_none() {
-            return Err(Error::registry(format!(
-                "`{name}` is a host module; only wasm modules can be updated"
-            )));
+            return Err(host_not_updatable(name));
         }
-        let compiled = CompiledModule::new_in(&self.engine, new_bytes, old.mode())
-            .map_err(|e| e.context(format!("new version of `{name}`")))?;
         // Dependents of every name the old instance is registered under.
         let other_names: Vec<String> = {
             let st = self.read();
@@ -542,6 +594,12 @@ impl Registry {
         st.link(name, new, from, own);
         Ok(report)
     }
+}
+
+fn host_not_updatable(name: &str) -> Error {
+    Error::registry(format!(
+        "`{name}` is a host module; only wasm modules can be updated"
+    ))
 }
 
 fn unknown_module(name: &str) -> Error {

@@ -175,6 +175,13 @@ impl Instance {
         imports: Vec<ResolvedImport>,
     ) -> Result<Arc<Instance>> {
         let module = &compiled.module;
+        if compiled.mode != Mode::Interp && !compiled.prepared.engine.same(engine) {
+            // Native code bakes in its engine's settings (metering, bounds checks).
+            return Err(Error::registry(format!(
+                "cannot instantiate `{name}`: its native code was compiled for another \
+                 engine, whose settings it depends on; compile or load it with this engine"
+            )));
+        }
         // Looked up when the module was compiled, for its engine.
         let prepared = Some(&compiled.prepared).filter(|p| p.engine.same(engine));
         let sigs: Arc<[SigId]> = match prepared {
