@@ -184,13 +184,22 @@ impl Config {
     }
 }
 
-/// The modes this build can run.
+/// The modes this build can run: without the `compiler` feature, the interpreter and
+/// `.aot` files.
 pub fn built_modes() -> &'static [Mode] {
-    if rwamr_jit::JitCompiler::supported() {
+    if !rwamr_jit::supported() {
+        &[Mode::Interp]
+    } else if cfg!(feature = "compiler") {
         &[Mode::Interp, Mode::Baseline, Mode::Optimized, Mode::Aot]
     } else {
-        &[Mode::Interp]
+        &[Mode::Interp, Mode::Aot]
     }
+}
+
+/// Whether this build has a compiler (the `compiler` feature): without one, modules in
+/// Aot mode come from `.aot` files only, and patches to them too.
+pub fn has_compiler() -> bool {
+    cfg!(feature = "compiler")
 }
 
 /// An engine: configuration, canonical types and the compilers of its modes.
@@ -220,11 +229,6 @@ impl Engine {
             .filter(|&&m| config.mixed_modes || m == config.mode)
             .map(|&m| {
                 let c: Box<dyn rwamr_core::Compiler> = match m {
-                    Mode::Interp => Box::new(rwamr_interp::InterpCompiler),
-                    Mode::Baseline => Box::new(
-                        rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline)
-                            .lazy(config.lazy_baseline),
-                    ),
                     Mode::Aot => {
                         let aot = rwamr_aot::AotCompiler::new();
                         Box::new(match &config.target_cpu {
@@ -232,7 +236,16 @@ impl Engine {
                             None => aot,
                         })
                     }
-                    _ => Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized)),
+                    #[cfg(feature = "compiler")]
+                    Mode::Baseline => Box::new(
+                        rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Baseline)
+                            .lazy(config.lazy_baseline),
+                    ),
+                    #[cfg(feature = "compiler")]
+                    Mode::Optimized => {
+                        Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized))
+                    }
+                    _ => Box::new(rwamr_interp::InterpCompiler),
                 };
                 Ok((m, c))
             })

@@ -2,49 +2,10 @@
 //! others depend on them, while they run, and while other threads call them.
 
 mod common;
-use common::{each_mode_mix, wat};
-use rwamr::{ErrorKind, FuncType, HostModule, Registry, UpdatePolicy, Val};
+use common::{call_i32, calls_while_patching, each_mode_mix, module_a, module_b, wat};
+use rwamr::{ErrorKind, FuncType, HostModule, UpdatePolicy, Val};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-/// Module A, version `v`: `f` returns `v * 100 + 1`, `get` reads memory and the global.
-fn module_a(v: i32) -> Vec<u8> {
-    wat(&format!(
-        r#"(module
-            (memory (export "mem") 1)
-            (global $g (export "g") (mut i32) (i32.const 0))
-            (table (export "tab") 2 funcref)
-            (elem (i32.const 0) $f)
-            (func $f (export "f") (result i32) (i32.const {r}))
-            (func (export "bump") (param i32)
-                (global.set $g (i32.add (global.get $g) (local.get 0)))
-                (i32.store (i32.const 8) (global.get $g)))
-            (func (export "get") (result i32) (i32.add (global.get $g) (i32.load (i32.const 8))))
-            (func (export "via_table") (result i32) (call_indirect (result i32) (i32.const 0)))
-            (func (export "ref") (result funcref) (ref.func $f))
-        )"#,
-        r = v * 100 + 1
-    ))
-}
-
-/// Module B imports A.f and calls it.
-fn module_b() -> Vec<u8> {
-    wat(r#"(module
-        (import "A" "f" (func $f (result i32)))
-        (table 1 funcref)
-        (elem declare func $f)
-        (func (export "g") (result i32) (i32.add (call $f) (i32.const 1000)))
-        (func (export "store_ref") (table.set 0 (i32.const 0) (ref.func $f)))
-        (func (export "call_ref") (result i32) (call_indirect (result i32) (i32.const 0)))
-    )"#)
-}
-
-fn call_i32(reg: &Registry, m: &str, f: &str) -> i32 {
-    match reg.func(m, f).unwrap().call(&[]).unwrap().as_slice() {
-        [Val::I32(v)] => *v,
-        other => panic!("{m}.{f} returned {other:?}"),
-    }
-}
 
 #[test]
 fn whole_module_update_reaches_dependents() {
@@ -323,41 +284,14 @@ fn refused_patches_change_nothing() {
 
 #[test]
 fn concurrent_calls_while_patching_back_and_forth() {
-    let patches = if cfg!(debug_assertions) {
-        2_000
-    } else {
-        10_000
-    };
     each_mode_mix(|mode, reg| {
-        let reg = Arc::new(reg);
         mode.load(&reg, "A", &module_a(1)).unwrap();
         mode.load(&reg, "B", &module_b()).unwrap();
         let (v1, v2) = (module_a(1), module_a(2));
-        let done = Arc::new(AtomicBool::new(false));
-        let callers: Vec<_> = (0..4)
-            .map(|i| {
-                let (reg, done) = (reg.clone(), done.clone());
-                std::thread::spawn(move || {
-                    let (f, g) = (reg.func("A", "f").unwrap(), reg.func("B", "g").unwrap());
-                    let mut calls = 0u64;
-                    while !done.load(Ordering::Relaxed) || calls == 0 {
-                        let (func, base) = if i % 2 == 0 { (&f, 0) } else { (&g, 1000) };
-                        match func.call(&[]).unwrap().as_slice() {
-                            [Val::I32(v)] if *v == base + 101 || *v == base + 201 => {}
-                            other => panic!("torn or wrong result {other:?}"),
-                        }
-                        calls += 1;
-                    }
-                    calls
-                })
-            })
-            .collect();
-        for n in 0..patches {
+        let calls = calls_while_patching(&reg, |n| {
             let v = if n % 2 == 0 { &v2 } else { &v1 };
             reg.patch_function("A", "f", v).unwrap();
-        }
-        done.store(true, Ordering::Relaxed);
-        let calls: u64 = callers.into_iter().map(|t| t.join().unwrap()).sum();
+        });
         assert!(calls > 0, "{mode}");
         // An even number of patches ends on version 1.
         assert_eq!(call_i32(&reg, "A", "f"), 101);

@@ -19,41 +19,59 @@ mod codec;
 mod cpu;
 pub mod format;
 mod load;
+#[cfg(feature = "compiler")]
 mod write;
 
 pub use format::is_aot;
 pub use load::{load_bytes, load_file};
 
 use rwamr_core::{CompiledModule, Compiler, Engine, Error, Mode, Module, Result, WasmCode};
-use rwamr_jit::{JitCompiler, Tier};
 use std::sync::Arc;
 
 /// The compiler of the AOT mode: wasm given to it is compiled to `.aot` bytes and
 /// loaded from those, so a module loaded in this mode has been through the file
-/// format; a patch with wasm is compiled by the Optimized tier's translator.
+/// format; a patch with wasm is compiled by the Optimized tier's translator. In a build
+/// without the `compiler` feature it compiles nothing: it refuses wasm with a clear
+/// error, and the mode runs `.aot` files only.
 pub struct AotCompiler {
-    jit: JitCompiler,
+    #[cfg(feature = "compiler")]
+    jit: rwamr_jit::JitCompiler,
+}
+
+/// What a build without a compiler says to wasm.
+#[cfg(not(feature = "compiler"))]
+fn no_compiler(what: &str) -> Error {
+    Error::unsupported(format!(
+        "cannot {what}: this rwamr is built without a compiler (its `compiler` feature); \
+         compile the wasm with `rwamr compile` (or Engine::precompile) in a full build and \
+         load the .aot file"
+    ))
 }
 
 impl AotCompiler {
     /// Compiles for the host's CPU.
     pub fn new() -> AotCompiler {
         AotCompiler {
-            jit: JitCompiler::new(Tier::Optimized),
+            #[cfg(feature = "compiler")]
+            jit: rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized),
         }
     }
 
     /// Compiles for CPU `cpu` (a Cranelift preset such as `x86-64-v2`; `native`: the
     /// host's).
     pub fn target_cpu(self, cpu: &str) -> Result<AotCompiler> {
-        Ok(AotCompiler {
+        #[cfg(feature = "compiler")]
+        return Ok(AotCompiler {
             jit: self.jit.target_cpu(cpu)?,
-        })
+        });
+        #[cfg(not(feature = "compiler"))]
+        Err(no_compiler(&format!("compile for CPU `{cpu}`")))
     }
 
-    /// Whether this build can compile for the machine it runs on.
+    /// Whether this build can run (and, with the compiler, compile) code for the
+    /// machine it runs on.
     pub fn supported() -> bool {
-        JitCompiler::supported()
+        rwamr_jit::supported()
     }
 }
 
@@ -65,9 +83,17 @@ impl Default for AotCompiler {
 
 impl Compiler for AotCompiler {
     fn compile(&self, engine: &Engine, module: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
-        let (_, stub_types) = format::stub_types(module);
-        let image = self.jit.compile_module_image(engine, module, &stub_types)?;
-        image.load(module.clone())
+        #[cfg(feature = "compiler")]
+        {
+            let (_, stub_types) = format::stub_types(module);
+            let image = self.jit.compile_module_image(engine, module, &stub_types)?;
+            image.load(module.clone())
+        }
+        #[cfg(not(feature = "compiler"))]
+        {
+            let _ = (engine, module);
+            Err(no_compiler("compile wasm"))
+        }
     }
 
     fn compile_function(
@@ -77,7 +103,15 @@ impl Compiler for AotCompiler {
         index: u32,
         running: &Module,
     ) -> Result<Arc<dyn WasmCode>> {
-        self.jit.compile_function(engine, module, index, running)
+        #[cfg(feature = "compiler")]
+        return self.jit.compile_function(engine, module, index, running);
+        #[cfg(not(feature = "compiler"))]
+        {
+            let _ = (engine, module, index, running);
+            Err(no_compiler(
+                "compile a patch given as wasm (give the new version as an .aot file)",
+            ))
+        }
     }
 
     fn emits_native_code(&self) -> bool {
@@ -98,6 +132,12 @@ impl Compiler for AotCompiler {
     }
 
     fn precompile(&self, engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
-        write::precompile(engine, &self.jit, bytes)
+        #[cfg(feature = "compiler")]
+        return write::precompile(engine, &self.jit, bytes);
+        #[cfg(not(feature = "compiler"))]
+        {
+            let _ = (engine, bytes);
+            Err(no_compiler("compile wasm to an .aot file"))
+        }
     }
 }

@@ -383,19 +383,21 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         .map(|t| t.start(Instant::now()))
         .transpose()?;
     let registry = Registry::new(&engine);
-    registry.define_host(wasi::MODULE_NAME, &wasi_module(&args)?)?;
     let aot_how = if args.watch {
         precompiled::Aot::Copy
     } else {
         precompiled::Aot::Map
     };
-    for (name, file) in &args.preload {
-        match precompiled::read_input(&engine, file, args.allow_precompiled, aot_how)? {
-            Input::Wasm(bytes) => registry.load(name, &bytes)?,
-            Input::Aot(compiled) => registry.load_compiled(name, &compiled)?,
-        };
-    }
     let t_read = Instant::now();
+    // Every file is read before the host functions are defined: .aot files bring the
+    // native stubs through which their code calls host functions, which the host
+    // functions' entries then take (a build with a compiler need not compile them).
+    let mut preloads = Vec::with_capacity(args.preload.len());
+    for (name, file) in &args.preload {
+        let input = precompiled::read_input(&engine, file, args.allow_precompiled, aot_how)
+            .map_err(|e| e.context(format!("module `{name}`")))?;
+        preloads.push((name, input));
+    }
     let main_name = "main";
     let input = precompiled::read_input(
         &engine,
@@ -410,6 +412,13 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
             .map_err(|e| e.context(format!("module `{main_name}`")))?,
         Input::Aot(compiled) => compiled,
     };
+    registry.define_host(wasi::MODULE_NAME, &wasi_module(&args)?)?;
+    for (name, input) in preloads {
+        match input {
+            Input::Wasm(bytes) => registry.load(name, &bytes)?,
+            Input::Aot(compiled) => registry.load_compiled(name, &compiled)?,
+        };
+    }
     let t_instantiate = Instant::now();
     registry.load_compiled(main_name, &compiled)?;
     let t_run = Instant::now();

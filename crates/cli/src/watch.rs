@@ -57,7 +57,7 @@ pub fn watch(
 fn reload(
     registry: &Registry,
     name: &str,
-    file: &PathBuf,
+    file: &std::path::Path,
     allow_precompiled: bool,
 ) -> rwamr::Result<String> {
     let input = read_input(registry.engine(), file, allow_precompiled, Aot::Copy)?;

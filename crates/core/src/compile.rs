@@ -81,6 +81,15 @@ unsafe impl Send for NativeEntry {}
 // SAFETY: as above.
 unsafe impl Sync for NativeEntry {}
 
+impl std::fmt::Debug for CompiledModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledModule")
+            .field("mode", &self.mode)
+            .field("functions", &self.code.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl CompiledModule {
     /// Decodes, validates and compiles `bytes` with the engine's tier.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<CompiledModule> {

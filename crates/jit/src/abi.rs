@@ -26,18 +26,23 @@
 //!
 //! Values: i32/i64/f32/f64 as themselves, references as i64 cells (see core's `val.rs`).
 
+#[cfg(feature = "cranelift")]
 use cranelift_codegen::ir::{types, AbiParam, ArgumentPurpose, Signature, Type};
+#[cfg(feature = "cranelift")]
 use cranelift_codegen::isa::CallConv;
+#[cfg(feature = "cranelift")]
 use rwamr_core::{FuncType, ValType};
 use std::cell::Cell;
 
 /// Where the wasm parameters start among a compiled function's native parameters.
 pub const FIRST_PARAM: usize = 3;
 
+#[cfg(feature = "cranelift")]
 /// Pointer-sized integer type (x86_64 and aarch64 only).
 pub const PTR: Type = types::I64;
 
 /// The Cranelift type of a wasm value.
+#[cfg(feature = "cranelift")]
 pub fn clif_type(t: ValType) -> Type {
     match t {
         ValType::I32 => types::I32,
@@ -49,9 +54,11 @@ pub fn clif_type(t: ValType) -> Type {
 }
 
 /// The calling convention of compiled wasm functions.
+#[cfg(feature = "cranelift")]
 pub const CALL_CONV: CallConv = CallConv::SystemV;
 
 /// The native signature of a wasm function of type `ty`.
+#[cfg(feature = "cranelift")]
 pub fn native_signature(ty: &FuncType) -> Signature {
     let mut sig = Signature::new(CALL_CONV);
     sig.params.push(AbiParam::new(PTR));
@@ -68,6 +75,7 @@ pub fn native_signature(ty: &FuncType) -> Signature {
 
 /// The signature of the array-call trampolines (`trampolines.rs`):
 /// `(native, entry, tctx, cells)`, arguments in `cells` on entry, results there on return.
+#[cfg(feature = "cranelift")]
 pub fn array_signature() -> Signature {
     let mut sig = Signature::new(CALL_CONV);
     sig.params.push(AbiParam::new(PTR));
@@ -114,7 +122,19 @@ pub mod user_trap {
     pub const INTERRUPTED: u8 = 8;
 }
 
+/// The raw bytes of Cranelift's own trap codes, as its trap tables record them (it
+/// counts them down from 255): what the trap handler reads, with or without Cranelift
+/// in the build.
+pub mod clif_trap {
+    pub const STACK_OVERFLOW: u8 = 251;
+    pub const INTEGER_OVERFLOW: u8 = 252;
+    pub const HEAP_OUT_OF_BOUNDS: u8 = 253;
+    pub const INTEGER_DIVISION_BY_ZERO: u8 = 254;
+    pub const BAD_CONVERSION_TO_INTEGER: u8 = 255;
+}
+
 /// What the IR builder needs to know of the target.
+#[cfg(feature = "cranelift")]
 pub fn frontend_config() -> cranelift_codegen::isa::TargetFrontendConfig {
     cranelift_codegen::isa::TargetFrontendConfig {
         default_call_conv: CALL_CONV,
@@ -157,4 +177,34 @@ pub fn runtime_fingerprint() -> u64 {
     ];
     let bytes: Vec<u8> = facts.iter().flat_map(|f| f.to_le_bytes()).collect();
     xxhash_rust::xxh3::xxh3_64(&bytes)
+}
+
+#[cfg(all(test, feature = "cranelift"))]
+mod tests {
+    use cranelift_codegen::ir::TrapCode;
+
+    #[test]
+    fn clif_trap_bytes_are_cranelifts() {
+        for (ours, theirs) in [
+            (super::clif_trap::STACK_OVERFLOW, TrapCode::STACK_OVERFLOW),
+            (
+                super::clif_trap::INTEGER_OVERFLOW,
+                TrapCode::INTEGER_OVERFLOW,
+            ),
+            (
+                super::clif_trap::HEAP_OUT_OF_BOUNDS,
+                TrapCode::HEAP_OUT_OF_BOUNDS,
+            ),
+            (
+                super::clif_trap::INTEGER_DIVISION_BY_ZERO,
+                TrapCode::INTEGER_DIVISION_BY_ZERO,
+            ),
+            (
+                super::clif_trap::BAD_CONVERSION_TO_INTEGER,
+                TrapCode::BAD_CONVERSION_TO_INTEGER,
+            ),
+        ] {
+            assert_eq!(ours, theirs.as_raw().get());
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! loading is: map, copy, make read+execute (a loader of stored code could map the same
 //! bytes from a file).
 
+#[cfg(feature = "cranelift")]
 use cranelift_codegen::ir::TrapCode as ClifTrap;
 use rwamr_core::{Error, Module, Result, TrapCode};
 use std::sync::{Arc, RwLock};
@@ -83,32 +84,28 @@ pub fn function_at(pc: usize) -> Option<(Arc<Module>, u32)> {
 }
 
 /// The raw byte a trap code is recorded as.
+#[cfg(feature = "cranelift")]
 pub fn raw_trap(code: ClifTrap) -> u8 {
     code.as_raw().get()
 }
 
 /// The wasm trap of a raw trap code recorded by the handler.
 pub fn trap_code_from_raw(raw: u8) -> TrapCode {
-    use crate::abi::user_trap as u;
-    let Some(nz) = std::num::NonZeroU8::new(raw) else {
-        return TrapCode::Host;
-    };
-    match ClifTrap::from_raw(nz) {
-        ClifTrap::STACK_OVERFLOW => TrapCode::StackOverflow,
-        ClifTrap::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
-        ClifTrap::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
-        ClifTrap::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
-        ClifTrap::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
-        _ => match raw {
-            u::UNREACHABLE => TrapCode::Unreachable,
-            u::TABLE_OUT_OF_BOUNDS => TrapCode::TableOutOfBounds,
-            u::UNDEFINED_ELEMENT => TrapCode::UndefinedElement,
-            u::UNINITIALIZED_ELEMENT => TrapCode::UninitializedElement,
-            u::BAD_SIGNATURE => TrapCode::BadSignature,
-            u::OUT_OF_FUEL => TrapCode::OutOfFuel,
-            u::INTERRUPTED => TrapCode::Interrupted,
-            _ => TrapCode::Host,
-        },
+    use crate::abi::{clif_trap as c, user_trap as u};
+    match raw {
+        c::STACK_OVERFLOW => TrapCode::StackOverflow,
+        c::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
+        c::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
+        c::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
+        c::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
+        u::UNREACHABLE => TrapCode::Unreachable,
+        u::TABLE_OUT_OF_BOUNDS => TrapCode::TableOutOfBounds,
+        u::UNDEFINED_ELEMENT => TrapCode::UndefinedElement,
+        u::UNINITIALIZED_ELEMENT => TrapCode::UninitializedElement,
+        u::BAD_SIGNATURE => TrapCode::BadSignature,
+        u::OUT_OF_FUEL => TrapCode::OutOfFuel,
+        u::INTERRUPTED => TrapCode::Interrupted,
+        _ => TrapCode::Host,
     }
 }
 

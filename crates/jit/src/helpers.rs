@@ -7,6 +7,7 @@
 //! fallible ones a status (0 ok, 1 trapped, the trap waiting in `traps::set_pending`).
 
 use crate::traps;
+#[cfg(feature = "cranelift")]
 use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
 use rwamr_core::{FuncCode, FuncEntry, Instance, Trap, TrapCode};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -37,6 +38,7 @@ impl Helper {
     }
 
     /// Parameter types after the vmctx.
+    #[cfg(feature = "cranelift")]
     pub fn params(self) -> &'static [Type] {
         use types::{I32, I64};
         match self {
@@ -56,6 +58,7 @@ impl Helper {
         }
     }
 
+    #[cfg(feature = "cranelift")]
     /// The helper's native signature: the vmctx, [`Helper::params`], an `i32` result.
     pub fn signature(self) -> Signature {
         let mut sig = Signature::new(crate::abi::CALL_CONV);

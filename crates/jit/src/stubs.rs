@@ -5,25 +5,33 @@
 //!
 //! A stub comes from an AOT file that has one for its type (the file's copy is taken
 //! over when the file loads, so loading one compiles nothing), or else is compiled with
-//! Cranelift on first use.
+//! Cranelift on first use. A build without Cranelift gives a type that no file has
+//! brought yet the resolver (`resolver.rs`), which finds the stub when the entry is
+//! called: a host function defined before the file that calls it was loaded still gets
+//! the file's stub.
 
-use crate::code::{CodeInfo, CodeMemory};
+#[cfg(feature = "cranelift")]
+use crate::code::CodeInfo;
+use crate::code::CodeMemory;
 use crate::image::CodeImage;
+#[cfg(feature = "cranelift")]
 use crate::{trampolines, Tier};
-use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::Context;
+#[cfg(feature = "cranelift")]
+use cranelift_codegen::{isa::OwnedTargetIsa, Context};
+#[cfg(feature = "cranelift")]
 use cranelift_frontend::FunctionBuilderContext;
 use hashbrown::HashMap;
 use rwamr_core::{Error, FuncType, Module, NativeStubs, Result};
 use std::ops::Range;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// One engine's native stubs.
 #[derive(Default)]
 pub struct StubLibrary {
     inner: Mutex<Stubs>,
     /// The compiler of stubs no file brought, made on first use.
-    isa: OnceLock<std::result::Result<OwnedTargetIsa, String>>,
+    #[cfg(feature = "cranelift")]
+    isa: std::sync::OnceLock<std::result::Result<OwnedTargetIsa, String>>,
 }
 
 #[derive(Default)]
@@ -93,13 +101,19 @@ impl StubLibrary {
         Ok(())
     }
 
+    /// The stub of `ty`, if the library has it.
+    pub fn get(&self, ty: &FuncType) -> Option<*const u8> {
+        self.lock().by_type.get(ty).copied()
+    }
+
+    #[cfg(feature = "cranelift")]
     fn isa(&self) -> Result<&OwnedTargetIsa> {
         self.isa
             .get_or_init(|| {
                 if !crate::JitCompiler::supported() {
                     return Err("the compiled tiers run on x86_64 Linux only".into());
                 }
-                crate::build_isa(Tier::Optimized, None)
+                crate::compiler::build_isa(Tier::Optimized, None)
             })
             .as_ref()
             .map_err(|e| Error::unsupported(format!("cannot compile native stubs: {e}")))
@@ -119,17 +133,36 @@ impl Stubs {
 
 // SAFETY: a stub is `trampolines::native_stub` for exactly `ty`, compiled for the host
 // (here, or adopted from a file under `adopt`'s contract), in code memory this value
-// keeps until it is dropped.
+// keeps until it is dropped; or the resolver, which takes the native convention of
+// every type and jumps to the stub of the called entry's type (or traps).
 unsafe impl NativeStubs for StubLibrary {
     fn native_stub(&self, ty: &FuncType) -> Result<*const u8> {
-        if let Some(&addr) = self.lock().by_type.get(ty) {
+        if let Some(addr) = self.get(ty) {
             return Ok(addr);
         }
+        self.make(ty)
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+impl StubLibrary {
+    /// Without a compiler: the resolver stands in until a file brings the stub.
+    #[cfg(not(feature = "cranelift"))]
+    fn make(&self, _ty: &FuncType) -> Result<*const u8> {
+        crate::resolver::address()
+    }
+
+    /// Compiles the stub of `ty` with Cranelift.
+    #[cfg(feature = "cranelift")]
+    fn make(&self, ty: &FuncType) -> Result<*const u8> {
         let isa = self.isa()?;
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
         trampolines::native_stub(ty, &mut ctx.func, &mut fctx);
-        let code = crate::emit(&**isa, &mut ctx, "a native stub")?;
+        let code = crate::compiler::emit(&**isa, &mut ctx, "a native stub")?;
         let mut s = self.lock();
         // Another thread may have made it meanwhile: one stub per type.
         if let Some(&addr) = s.by_type.get(ty) {
@@ -148,9 +181,5 @@ unsafe impl NativeStubs for StubLibrary {
         s.memories.push(memory);
         s.by_type.insert(ty.clone(), addr);
         Ok(addr)
-    }
-
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
-        Some(self)
     }
 }

@@ -131,6 +131,19 @@ impl NewVersion<'_> {
         }
     }
 
+    /// Why the new body of function `index` cannot run in the running module `old`, if
+    /// it cannot. A precompiled version's bodies are not at hand (an `.aot` file holds
+    /// code, not wasm): `unfit` checks its whole layout instead.
+    fn body_unfit(&self, old: &Module, new: &Module, index: u32) -> Result<Option<String>> {
+        match self {
+            NewVersion::Wasm(_) => {
+                let usage = body_usage(new, index)?;
+                Ok(check_compatible(old, new, &usage).err())
+            }
+            NewVersion::Compiled(_) => Ok(None),
+        }
+    }
+
     /// For a precompiled version: why its code cannot run in `inst`, if it cannot.
     fn unfit(&self, inst: &Instance, old: &Module, new: &Module) -> Option<String> {
         let NewVersion::Compiled(c) = self else {
@@ -246,11 +259,15 @@ pub fn patch_function(
             format!("its type changed from {ot} to {nt}; a patch must keep the type"),
         ));
     }
-    let usage = body_usage(&new, new_index)?;
-    check_compatible(old, &new, &usage)
-        .map_err(|why| refused(name, func, format!("the new body is incompatible: {why}")))?;
     if let Some(why) = new_version.unfit(inst, old, &new) {
         return Err(refused(name, func, why));
+    }
+    if let Some(why) = new_version.body_unfit(old, &new, new_index)? {
+        return Err(refused(
+            name,
+            func,
+            format!("the new body is incompatible: {why}"),
+        ));
     }
     let code = new_version.code(inst, &new, new_index)?;
     let t1 = Instant::now();
@@ -327,13 +344,12 @@ pub fn update_keep_state(inst: &Instance, new_version: NewVersion<'_>) -> Result
         if old.body_digest(i) == new.body_digest(i) {
             continue;
         }
-        let usage = body_usage(&new, i)?;
-        check_compatible(old, &new, &usage).map_err(|why| {
-            Error::incompatible(format!(
+        if let Some(why) = new_version.body_unfit(old, &new, i)? {
+            return Err(Error::incompatible(format!(
                 "cannot update `{name}`: the new body of {} is incompatible: {why}",
                 old.func_name(i)
-            ))
-        })?;
+            )));
+        }
         compiled.push((i, new_version.code(inst, &new, i)?));
     }
     let unchanged = old.num_defined_funcs() as usize - compiled.len();

@@ -574,13 +574,13 @@ impl Registry {
             .collect();
         rwamr_patch::check_fresh(name, &other_names, old, &compiled.module, &deps)?;
         let own = self.read().own_imports.get(name).cloned();
-        let (imports, from) = self.resolve(&compiled, own.as_deref())?;
+        let (imports, from) = self.resolve(compiled, own.as_deref())?;
         if from.contains(name) {
             return Err(Error::registry(format!(
                 "cannot update `{name}` fresh: the new version imports from `{name}` itself"
             )));
         }
-        let new = Instance::instantiate(&self.engine, name, &compiled, imports)
+        let new = Instance::instantiate(&self.engine, name, compiled, imports)
             .map_err(|e| e.context(format!("new version of `{name}`")))?;
         let report = rwamr_patch::forward_exports(old, &new)?;
         let mut st = self.write();
