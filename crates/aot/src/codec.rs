@@ -68,6 +68,15 @@ impl Writer {
             f(self, item);
         }
     }
+    /// Trap sites as two fixed-width arrays (offsets, then codes): millions of them in a
+    /// large module, which the loader reads at memory speed.
+    pub fn trap_sites(&mut self, traps: &[(u32, u8)]) {
+        self.len(traps.len());
+        for (off, _) in traps {
+            self.bytes.extend_from_slice(&off.to_le_bytes());
+        }
+        self.bytes.extend(traps.iter().map(|(_, code)| *code));
+    }
 }
 
 /// Reads values a [`Writer`] wrote; every read past the end or of a bad tag is an error.
@@ -126,18 +135,12 @@ impl<'a> Reader<'a> {
         }
     }
     pub fn u128(&mut self) -> Result<u128> {
-        let end = self.at + 16;
-        let b = self
-            .bytes
-            .get(self.at..end)
-            .ok_or_else(|| corrupt("the metadata ends early"))?;
-        self.at = end;
+        let b = self.raw(16)?;
         Ok(u128::from_le_bytes(b.try_into().expect("16 bytes")))
     }
     pub fn str(&mut self) -> Result<String> {
         let n = self.len()?;
-        let b = &self.bytes[self.at..self.at + n];
-        self.at += n;
+        let b = self.raw(n)?;
         String::from_utf8(b.to_vec()).map_err(|_| corrupt("a name is not UTF-8"))
     }
     pub fn opt_u32(&mut self) -> Result<Option<u32>> {
@@ -154,6 +157,31 @@ impl<'a> Reader<'a> {
             .checked_add(len)
             .ok_or_else(|| corrupt("a range is out of bounds"))?;
         Ok(start..end)
+    }
+    /// What [`Writer::trap_sites`] wrote.
+    pub fn trap_sites(&mut self) -> Result<Vec<(u32, u8)>> {
+        let n = self.len()?;
+        let offsets = self.raw(
+            n.checked_mul(4)
+                .ok_or_else(|| corrupt("too many trap sites"))?,
+        )?;
+        let codes = self.raw(n)?;
+        Ok(offsets
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .zip(codes.iter().copied())
+            .collect())
+    }
+    /// The next `n` bytes as they are.
+    fn raw(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| corrupt("the metadata ends early"))?;
+        let b = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(b)
     }
     pub fn list<T>(&mut self, mut f: impl FnMut(&mut Reader<'a>) -> Result<T>) -> Result<Vec<T>> {
         let n = self.len()?;
@@ -504,5 +532,46 @@ fn check_counts(m: &Module) -> Result<()> {
         Ok(())
     } else {
         Err(corrupt("the module's item counts do not agree"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Reader, Writer};
+    use proptest::prelude::*;
+
+    fn encode(ints: &[u64], name: &str, traps: &[(u32, u8)]) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.list(ints, |w, v| w.u64(*v));
+        w.str(name);
+        w.trap_sites(traps);
+        w.bytes
+    }
+
+    fn decode(bytes: &[u8]) -> crate::Result<(Vec<u64>, String, Vec<(u32, u8)>)> {
+        let mut r = Reader::new(bytes);
+        let ints = r.list(|r| r.u64())?;
+        let name = r.str()?;
+        let traps = r.trap_sites()?;
+        Ok((ints, name, traps))
+    }
+
+    proptest! {
+        /// What the writer writes reads back the same; every truncation of it is an
+        /// error, never a panic or a huge allocation.
+        #[test]
+        fn round_trips_and_truncations_fail_cleanly(
+            ints in proptest::collection::vec(any::<u64>(), 0..20),
+            name in ".{0,12}",
+            traps in proptest::collection::vec((any::<u32>(), any::<u8>()), 0..50),
+        ) {
+            let bytes = encode(&ints, &name, &traps);
+            let (i, n, t) = decode(&bytes).unwrap();
+            prop_assert_eq!((&i, &n, &t), (&ints, &name, &traps));
+            for len in 0..bytes.len() {
+                let cut = decode(&bytes[..len]);
+                prop_assert!(cut.is_err() || len == bytes.len());
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ use std::ops::Range;
 
 pub const MAGIC: [u8; 16] = *b"\0rwamr-aot\r\n\x1a\n\0\0";
 /// Bumped whenever the layout or the metadata encoding changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 40;
 const CHECKSUM_AT: usize = 24;
 const CHECKED_FROM: usize = 32;
@@ -209,10 +209,7 @@ pub fn write_file(
     w.u64(data.len() as u64);
     w.u64(code.len() as u64);
     codec::write_module(&mut w, module, data_at);
-    w.list(&tables.traps, |w, (off, code)| {
-        w.u32(*off);
-        w.u8(*code);
-    });
+    w.trap_sites(&tables.traps);
     w.list(&tables.funcs, |w, f| {
         w.u32(f.func_index);
         w.range(&(f.start..f.end));
@@ -272,7 +269,8 @@ fn corrupt(what: &str) -> Error {
     Error::malformed(format!("corrupt .aot file: {what}"))
 }
 
-/// Checks the header and the checksum of `file`; returns where its metadata lies.
+/// Checks the header of `file` (the checksum is [`check_sum`]'s); returns where its
+/// metadata lies.
 pub fn check_header(file: &[u8]) -> Result<Range<usize>> {
     if !is_aot(file) {
         return Err(Error::malformed(
@@ -292,12 +290,6 @@ pub fn check_header(file: &[u8]) -> Result<Range<usize>> {
              version {FORMAT_VERSION}; compile it again with this rwamr"
         )));
     }
-    let sum = u64::from_le_bytes(file[CHECKSUM_AT..CHECKSUM_AT + 8].try_into().expect("8"));
-    if xxhash_rust::xxh3::xxh3_64(&file[CHECKED_FROM..]) != sum {
-        return Err(corrupt(
-            "the checksum does not match (the file is truncated or damaged)",
-        ));
-    }
     let meta_len = u64::from_le_bytes(file[32..40].try_into().expect("8 bytes"));
     let end = usize::try_from(meta_len)
         .ok()
@@ -305,6 +297,39 @@ pub fn check_header(file: &[u8]) -> Result<Range<usize>> {
         .filter(|&end| end <= file.len())
         .ok_or_else(|| corrupt("the metadata runs past the end"))?;
     Ok(HEADER_LEN..end)
+}
+
+/// Checks the checksum of a file whose header [`check_header`] accepted.
+pub fn check_sum(file: &[u8]) -> Result<()> {
+    sum_matches(file, xxhash_rust::xxh3::xxh3_64(&file[CHECKED_FROM..]))
+}
+
+/// [`check_sum`] of `mapped`, the mapping of `file`, reading the file rather than the
+/// mapping: the pages it reads stay out of the process's resident set, where the
+/// mapping's would stay in it.
+pub fn check_sum_of_file(mapped: &[u8], file: &std::fs::File) -> Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = CHECKED_FROM;
+    while at < mapped.len() {
+        let n = buf.len().min(mapped.len() - at);
+        file.read_exact_at(&mut buf[..n], at as u64)
+            .map_err(|e| Error::resource(format!("cannot read the file: {e}")))?;
+        hasher.update(&buf[..n]);
+        at += n;
+    }
+    sum_matches(mapped, hasher.digest())
+}
+
+fn sum_matches(file: &[u8], sum: u64) -> Result<()> {
+    let want = u64::from_le_bytes(file[CHECKSUM_AT..CHECKSUM_AT + 8].try_into().expect("8"));
+    if sum != want {
+        return Err(corrupt(
+            "the checksum does not match (the file is truncated or damaged)",
+        ));
+    }
+    Ok(())
 }
 
 /// Decodes the metadata; `data` makes the module's bytes: the data region, given its
@@ -322,7 +347,7 @@ pub fn read_meta(
     let data_len = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad data length"))?;
     let code_len = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad code length"))?;
     let module = codec::read_module(&mut r, data(data_len)?)?;
-    let traps = r.list(|r| Ok((r.u32()?, r.u8()?)))?;
+    let traps = r.trap_sites()?;
     let funcs = r.list(|r| {
         let func_index = r.u32()?;
         let range = r.range()?;
@@ -372,7 +397,7 @@ fn check_tables(module: &Module, t: &CodeTables, code_len: usize) -> Result<()> 
             f.func_index == module.num_imported_funcs + i as u32 && f.start < f.end && f.end <= len
         })
         && t.trampolines.iter().all(|&o| o < len)
-        && t.traps.iter().all(|(o, _)| *o < len)
+        && t.traps.last().is_none_or(|(o, _)| *o < len)
         && t.traps.windows(2).all(|w| w[0].0 < w[1].0)
         && t.stubs
             .iter()

@@ -23,31 +23,51 @@ impl AsRef<[u8]> for MappedData {
     }
 }
 
+/// From this file size up, the checksum runs on a thread of its own.
+const PARALLEL_CHECKSUM_FROM: usize = 4 << 20;
+
 /// Where a file's metadata, data and code lie, and the decoded metadata.
 struct Parsed {
     meta: Meta,
     code: Range<usize>,
 }
 
-/// Checks `file` and decodes its metadata; `data` makes the module's bytes from the
-/// data region's range.
+/// Checks `file` and decodes its metadata; `sum` checks its checksum, `data` makes the
+/// module's bytes from the data region's range.
 fn parse(
     engine: &Engine,
     file: &[u8],
+    sum: impl FnOnce() -> Result<()> + Send,
     data: impl FnOnce(Range<usize>) -> ModuleBytes,
 ) -> Result<Parsed> {
     let meta_at = format::check_header(file)?;
     let mut code = 0..0;
-    let meta = format::read_meta(&file[meta_at.clone()], |data_len| {
-        let data_at = meta_at.end..meta_at.end + data_len;
-        if data_at.end > file.len() {
-            return Err(Error::malformed(
-                "corrupt .aot file: the data region runs past the end",
-            ));
-        }
-        code = data_at.end.next_multiple_of(format::CODE_ALIGN)..file.len();
-        Ok(data(data_at))
-    })?;
+    let decode = || {
+        format::read_meta(&file[meta_at.clone()], |data_len| {
+            let data_at = meta_at.end..meta_at.end + data_len;
+            if data_at.end > file.len() {
+                return Err(Error::malformed(
+                    "corrupt .aot file: the data region runs past the end",
+                ));
+            }
+            code = data_at.end.next_multiple_of(format::CODE_ALIGN)..file.len();
+            Ok(data(data_at))
+        })
+    };
+    // A large file's checksum is computed beside the decoding (a damaged file's error
+    // is the checksum's); nothing uses the file's code before both are done.
+    let meta = if file.len() < PARALLEL_CHECKSUM_FROM {
+        sum()?;
+        decode()?
+    } else {
+        std::thread::scope(|s| {
+            let sum = s.spawn(sum);
+            let meta = decode();
+            sum.join()
+                .unwrap_or_else(|_| Err(Error::resource("the checksum thread failed")))?;
+            meta
+        })?
+    };
     if code.len() != meta.code_len {
         return Err(Error::malformed(
             "corrupt .aot file: the code region has the wrong length",
@@ -65,9 +85,12 @@ fn parse(
 /// and mismatched files, not malicious ones.
 pub unsafe fn load_bytes(engine: impl AsRef<Engine>, bytes: &[u8]) -> Result<CompiledModule> {
     let engine = engine.as_ref();
-    let parsed = parse(engine, bytes, |range| {
-        ModuleBytes::new(bytes[range].to_vec())
-    })?;
+    let parsed = parse(
+        engine,
+        bytes,
+        || format::check_sum(bytes),
+        |range| ModuleBytes::new(bytes[range].to_vec()),
+    )?;
     let code = &bytes[parsed.code.clone()];
     assemble(engine, parsed.meta, code, |info| {
         CodeMemory::new(code, info)
@@ -90,12 +113,17 @@ pub unsafe fn load_file(
     let map = unsafe { memmap2::Mmap::map(&file) }
         .map_err(|e| Error::resource(format!("cannot map {shown}: {e}")))?;
     let map = Arc::new(map);
-    let parsed = parse(engine, &map, |range| {
-        ModuleBytes::new(MappedData {
-            map: map.clone(),
-            range,
-        })
-    })
+    let parsed = parse(
+        engine,
+        &map,
+        || format::check_sum_of_file(&map, &file),
+        |range| {
+            ModuleBytes::new(MappedData {
+                map: map.clone(),
+                range,
+            })
+        },
+    )
     .map_err(|e| e.context(shown.to_string()))?;
     let code_at = parsed.code.clone();
     let code = &map[code_at.clone()];
@@ -117,7 +145,7 @@ fn assemble(
 ) -> Result<CompiledModule> {
     let Meta { module, tables, .. } = meta;
     let module = Arc::new(module);
-    let image = CodeImage {
+    let mut image = CodeImage {
         bytes: Vec::new(),
         traps: tables.traps,
         funcs: tables.funcs,
@@ -144,7 +172,12 @@ fn assemble(
     // SAFETY: the file passed the checks of this build: its stubs are native stubs of
     // their types, made by this build's translator for this host.
     unsafe { library.adopt(code, &image.traps, &image.stubs, &stub_types)? };
-    let memory = Arc::new(map(image.info(module.clone()))?);
+    // The trap table moves to the trap handler (millions of sites in a large module).
+    let memory = Arc::new(map(rwamr_jit::code::CodeInfo {
+        traps: std::mem::take(&mut image.traps),
+        funcs: image.funcs.clone(),
+        module: module.clone(),
+    })?);
     let functions = image.functions(&memory);
     CompiledModule::from_parts(engine, module, functions, Mode::Aot)
 }

@@ -72,11 +72,12 @@ impl CodeImage {
     }
 }
 
-/// The trap sites of `traps` within `range`, relative to its start.
+/// The trap sites of `traps` (sorted by offset) within `range`, relative to its start.
 pub fn traps_in(traps: &[(u32, u8)], range: &Range<u32>) -> Vec<(u32, u8)> {
-    traps
+    let from = traps.partition_point(|(off, _)| *off < range.start);
+    let to = traps.partition_point(|(off, _)| *off < range.end);
+    traps[from..to.max(from)]
         .iter()
-        .filter(|(off, _)| range.contains(off))
         .map(|(off, c)| (off - range.start, *c))
         .collect()
 }
