@@ -548,7 +548,9 @@ mod tests {
         w.bytes
     }
 
-    fn decode(bytes: &[u8]) -> crate::Result<(Vec<u64>, String, Vec<(u32, u8)>)> {
+    type Decoded = (Vec<u64>, String, Vec<(u32, u8)>);
+
+    fn decode(bytes: &[u8]) -> crate::Result<Decoded> {
         let mut r = Reader::new(bytes);
         let ints = r.list(|r| r.u64())?;
         let name = r.str()?;
