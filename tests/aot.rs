@@ -363,3 +363,93 @@ fn files_for_a_lower_cpu_load_and_code_is_mapped_from_the_file() {
     let e = Engine::new(Config::default().mode(Mode::Aot).target_cpu("no-such-cpu")).unwrap_err();
     assert!(e.to_string().contains("no-such-cpu"), "{e}");
 }
+
+/// A module with enough active data gets memory 0's image in its file, mapped
+/// copy-on-write into each instance's memory: the contents are what copying the
+/// segments gives (in order, overlaps included), each instance's writes stay its own
+/// and never reach the file, growth adds zero pages, and a pooled memory (which cannot
+/// take a mapping) gets the same contents by copying.
+#[test]
+fn memory_images_are_mapped_copy_on_write() {
+    let dir = TempDir::new("image");
+    let Some(engine) = aot_engine(Mode::Aot) else {
+        return;
+    };
+    let big: String = (0..70_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let wasm = wat(&format!(
+        r#"(module
+            (memory (export "mem") 3)
+            (data (i32.const 65636) "{big}")
+            (data (i32.const 65640) "OVER")
+            (data "passive")
+            (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+            (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+            (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+            (func (export "init") (memory.init 2 (i32.const 0) (i32.const 0) (i32.const 7))))"#
+    ));
+    let path = dir.0.join("image.aot");
+    let file_bytes = engine.precompile(&wasm).unwrap();
+    std::fs::write(&path, &file_bytes).unwrap();
+    // SAFETY: written just now by this engine.
+    let compiled = unsafe { rwamr::aot::load_file(&engine, &path) }.unwrap();
+    let reg = Registry::new(&engine);
+    reg.load_compiled("a", &compiled).unwrap();
+    reg.load_compiled("b", &compiled).unwrap();
+    reg.load_in_mode("reference", &wasm, Mode::Interp).unwrap();
+    if cfg!(target_os = "linux") {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let shown = path.display().to_string();
+        assert!(
+            maps.lines()
+                .any(|l| l.ends_with(&shown) && l.split_whitespace().nth(1) == Some("rw-p")),
+            "no copy-on-write mapping of {shown}:\n{maps}"
+        );
+    }
+    let read = |reg: &Registry, m: &str, at: u64, len: usize| {
+        let mut buf = vec![0u8; len];
+        reg.memory(m, "mem").unwrap().read(at, &mut buf).unwrap();
+        buf
+    };
+    let contents = |m: &str| read(&reg, m, 0, 3 * 65536);
+    let reference = contents("reference");
+    assert_eq!(
+        contents("a"),
+        reference,
+        "the image is the segments, in order"
+    );
+    assert_eq!(&reference[65640..65644], b"OVER");
+    let (store, load) = (
+        reg.func("a", "store").unwrap(),
+        reg.func("b", "load").unwrap(),
+    );
+    store
+        .call(&[Val::I32(65636), Val::I32(b'Z' as i32)])
+        .unwrap();
+    assert_eq!(
+        load.call(&[Val::I32(65636)]).unwrap(),
+        vec![Val::I32(b'a' as i32)]
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        file_bytes,
+        "the file is untouched"
+    );
+    assert_eq!(
+        reg.func("a", "grow").unwrap().call(&[]).unwrap(),
+        vec![Val::I32(3)]
+    );
+    assert!(read(&reg, "a", 3 * 65536, 65536).iter().all(|b| *b == 0));
+    reg.func("b", "init").unwrap().call(&[]).unwrap();
+    assert_eq!(&contents("b")[..7], b"passive");
+
+    let pooled = Engine::new(Config::default().mode(Mode::Aot).memory_pooling(true)).unwrap();
+    let path2 = dir.0.join("pooled.aot");
+    std::fs::write(&path2, pooled.precompile(&wasm).unwrap()).unwrap();
+    // SAFETY: written just now by this engine.
+    let compiled = unsafe { rwamr::aot::load_file(&pooled, &path2) }.unwrap();
+    let reg2 = Registry::new(&pooled);
+    reg2.load_compiled("p", &compiled).unwrap();
+    assert_eq!(read(&reg2, "p", 0, 3 * 65536), reference);
+}

@@ -345,9 +345,18 @@ fn read_extern_kind(r: &mut Reader<'_>) -> Result<ExternKind> {
     })
 }
 
+/// Where a data segment's bytes lie in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SegmentAt {
+    /// In the data region.
+    Data(Range<u32>),
+    /// In memory 0's image (an active segment, at its offset in the image).
+    Image(Range<u32>),
+}
+
 /// Encodes `m`. Its data segments' bytes go elsewhere in the file: `data_at` gives where
-/// each segment's bytes lie in the file's data region.
-pub fn write_module(w: &mut Writer, m: &Module, data_at: &[Range<u32>]) {
+/// each segment's bytes lie.
+pub fn write_module(w: &mut Writer, m: &Module, data_at: &[SegmentAt]) {
     w.list(&m.types, func_type);
     w.list(&m.imports, |w, i| {
         w.str(&i.module);
@@ -411,7 +420,16 @@ pub fn write_module(w: &mut Writer, m: &Module, data_at: &[Range<u32>]) {
                 const_expr(w, offset);
             }
         }
-        w.range(at);
+        match at {
+            SegmentAt::Data(r) => {
+                w.u8(0);
+                w.range(r);
+            }
+            SegmentAt::Image(r) => {
+                w.u8(1);
+                w.range(r);
+            }
+        }
     }
     w.list(&m.bodies, |w, b| {
         w.u32(b.frame_bytes);
@@ -425,9 +443,14 @@ pub fn write_module(w: &mut Writer, m: &Module, data_at: &[Range<u32>]) {
     });
 }
 
-/// Decodes a module [`write_module`] encoded, over `bytes` (the file's data region,
-/// which its data segments' ranges point into).
-pub fn read_module(r: &mut Reader<'_>, bytes: rwamr_core::module::ModuleBytes) -> Result<Module> {
+/// Decodes a module [`write_module`] encoded, over `bytes` (a view of the file holding
+/// the data region at its start and memory 0's image, if any, at `image`: its data
+/// segments' ranges point into them).
+pub fn read_module(
+    r: &mut Reader<'_>,
+    bytes: rwamr_core::module::ModuleBytes,
+    image: Range<usize>,
+) -> Result<Module> {
     let data_len = bytes.get().len();
     let mut m = Module::with_bytes(bytes);
     m.types = r.list(read_func_type)?;
@@ -501,14 +524,21 @@ pub fn read_module(r: &mut Reader<'_>, bytes: rwamr_core::module::ModuleBytes) -
             },
             _ => return Err(corrupt("a bad data segment mode")),
         };
+        let in_image = r.bool()?;
         let range = r.range()?;
-        if range.end as usize > data_len {
+        let (start, end) = (range.start as usize, range.end as usize);
+        let range = if in_image {
+            if end > image.len() {
+                return Err(corrupt("a data segment lies outside the memory image"));
+            }
+            image.start + start..image.start + end
+        } else {
+            start..end
+        };
+        if range.end > data_len {
             return Err(corrupt("a data segment lies outside the data region"));
         }
-        Ok(DataSegment {
-            mode,
-            range: range.start as usize..range.end as usize,
-        })
+        Ok(DataSegment { mode, range })
     })?;
     m.bodies = r.list(|r| {
         Ok(FuncBody {

@@ -7,9 +7,12 @@
 //! 32  metadata length M (u64 LE)
 //! 40  metadata (M bytes, `codec.rs`): versions, target, engine settings, vmctx
 //!     layout, the decoded module, the code's tables
-//! 40+M  data region: the bytes of the data segments
+//! 40+M  data region: the bytes of the data segments not in the image
 //! C   code region, C a multiple of CODE_ALIGN: functions, array-call trampolines and
 //!     native stubs, position independent (mapped executable as it is)
+//! I   memory 0's image, if the module has one, I a multiple of CODE_ALIGN: its active
+//!     data segments laid out as instantiation would write them, zeros between
+//!     (mapped copy-on-write into each instance's memory)
 //! ```
 //!
 //! The checksum catches truncated and corrupted files. It does not make a file
@@ -182,16 +185,26 @@ pub struct Meta {
     pub build: Build,
     pub layout: [u32; 6],
     pub module: Module,
-    pub data_len: usize,
-    pub code_len: usize,
     pub tables: CodeTables,
+    /// Where memory 0's image goes in memory, if the file has one.
+    pub image_offset: Option<usize>,
 }
 
 /// Where the regions lie in a file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Regions {
     pub data: Range<usize>,
     pub code: Range<usize>,
+    /// Memory 0's image (empty when there is none).
+    pub image: Range<usize>,
+}
+
+/// Memory 0's initial contents, for the image region.
+pub struct ImageBytes {
+    /// Where they go in memory (a multiple of the wasm page size).
+    pub offset: usize,
+    /// A multiple of the wasm page size.
+    pub bytes: Vec<u8>,
 }
 
 /// Writes a whole file.
@@ -199,15 +212,24 @@ pub fn write_file(
     build: &Build,
     module: &Module,
     data: &[u8],
-    data_at: &[Range<u32>],
+    data_at: &[codec::SegmentAt],
     code: &[u8],
     tables: &CodeTables,
+    image: Option<&ImageBytes>,
 ) -> Vec<u8> {
     let mut w = Writer::default();
     build_fields(&mut w, build);
     w.list(&VmCtxLayout::new(module).offsets(), |w, o| w.u32(*o));
     w.u64(data.len() as u64);
     w.u64(code.len() as u64);
+    match image {
+        None => w.u8(0),
+        Some(i) => {
+            w.u8(1);
+            w.u64(i.offset as u64);
+            w.u64(i.bytes.len() as u64);
+        }
+    }
     codec::write_module(&mut w, module, data_at);
     w.trap_sites(&tables.traps);
     w.list(&tables.funcs, |w, f| {
@@ -232,6 +254,10 @@ pub fn write_file(
     file.extend_from_slice(data);
     file.resize(file.len().next_multiple_of(CODE_ALIGN), 0);
     file.extend_from_slice(code);
+    if let Some(i) = image {
+        file.resize(file.len().next_multiple_of(CODE_ALIGN), 0);
+        file.extend_from_slice(&i.bytes);
+    }
     let sum = xxhash_rust::xxh3::xxh3_64(&file[CHECKED_FROM..]);
     file[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&sum.to_le_bytes());
     file
@@ -332,12 +358,15 @@ fn sum_matches(file: &[u8], sum: u64) -> Result<()> {
     Ok(())
 }
 
-/// Decodes the metadata; `data` makes the module's bytes: the data region, given its
-/// length.
+/// Decodes the metadata at `meta_at` of a file of `file_len` bytes and finds the
+/// regions; `view` makes the module's bytes from a range of the file (the data region
+/// through the image).
 pub fn read_meta(
     meta: &[u8],
-    data: impl FnOnce(usize) -> Result<rwamr_core::module::ModuleBytes>,
-) -> Result<Meta> {
+    meta_at: Range<usize>,
+    file_len: usize,
+    view: impl FnOnce(Range<usize>) -> rwamr_core::module::ModuleBytes,
+) -> Result<(Meta, Regions)> {
     let mut r = Reader::new(meta);
     let build = read_build(&mut r)?;
     let layout: Vec<u32> = r.list(|r| r.u32())?;
@@ -346,7 +375,27 @@ pub fn read_meta(
         .map_err(|_| corrupt("the vmctx layout has the wrong length"))?;
     let data_len = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad data length"))?;
     let code_len = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad code length"))?;
-    let module = codec::read_module(&mut r, data(data_len)?)?;
+    let image = match r.u8()? {
+        0 => None,
+        1 => {
+            let offset = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad image offset"))?;
+            let len = usize::try_from(r.u64()?).map_err(|_| corrupt("a bad image length"))?;
+            Some((offset, len))
+        }
+        _ => return Err(corrupt("a bad image tag")),
+    };
+    let regions = regions(meta_at.end, data_len, code_len, image.map(|(_, l)| l))
+        .filter(|r| r.image.end.max(r.code.end) == file_len)
+        .ok_or_else(|| corrupt("the regions do not add up to the file's length"))?;
+    // The module's bytes: the data region, through the image where there is one.
+    let (view_at, image_in_view) = match image {
+        None => (regions.data.clone(), 0..0),
+        Some(_) => (
+            regions.data.start..regions.image.end,
+            regions.image.start - regions.data.start..regions.image.end - regions.data.start,
+        ),
+    };
+    let module = codec::read_module(&mut r, view(view_at), image_in_view.clone())?;
     let traps = r.trap_sites()?;
     let funcs = r.list(|r| {
         let func_index = r.u32()?;
@@ -369,6 +418,9 @@ pub fn read_meta(
         stubs,
     };
     check_tables(&module, &tables, code_len)?;
+    if let Some((offset, len)) = image {
+        check_image(&module, offset, len, image_in_view.start)?;
+    }
     if VmCtxLayout::new(&module).offsets() != layout {
         return Err(mismatch(
             "its code reads instance contexts laid out differently from this runtime's; \
@@ -376,14 +428,76 @@ pub fn read_meta(
                 .into(),
         ));
     }
-    Ok(Meta {
-        build,
-        layout,
-        module,
-        data_len,
-        code_len,
-        tables,
-    })
+    Ok((
+        Meta {
+            build,
+            layout,
+            module,
+            tables,
+            image_offset: image.map(|(offset, _)| offset),
+        },
+        regions,
+    ))
+}
+
+/// Where the regions of a file lie, from the end of its metadata and their lengths;
+/// `None` when they overflow.
+fn regions(
+    meta_end: usize,
+    data_len: usize,
+    code_len: usize,
+    image_len: Option<usize>,
+) -> Option<Regions> {
+    let data = meta_end..meta_end.checked_add(data_len)?;
+    let code_at = data.end.checked_next_multiple_of(CODE_ALIGN)?;
+    let code = code_at..code_at.checked_add(code_len)?;
+    let image = match image_len {
+        None => code.end..code.end,
+        Some(len) => {
+            let at = code.end.checked_next_multiple_of(CODE_ALIGN)?;
+            at..at.checked_add(len)?
+        }
+    };
+    Some(Regions { data, code, image })
+}
+
+/// An image must be what instantiation relies on: memory 0 the module's own, the image
+/// page aligned inside its initial size, and every active data segment a constant
+/// offset whose bytes are the image's at that offset (`image_at`: where the image
+/// starts in the module's bytes).
+fn check_image(module: &Module, offset: usize, len: usize, image_at: usize) -> Result<()> {
+    use rwamr_core::module::{ConstOp, DataMode};
+    let page = rwamr_core::PAGE_SIZE;
+    let initial = module
+        .memories
+        .first()
+        .filter(|_| module.num_imported_memories == 0)
+        .map(|m| m.min as usize * page);
+    let fits = initial.is_some_and(|initial| {
+        offset.is_multiple_of(page)
+            && len.is_multiple_of(page)
+            && offset.checked_add(len).is_some_and(|end| end <= initial)
+    });
+    let segments_in_place = module.datas.iter().all(|d| match &d.mode {
+        DataMode::Passive => true,
+        DataMode::Active { memory, offset: at } => {
+            *memory == 0
+                && match **at {
+                    [ConstOp::I32(v)] => {
+                        let at = v as u32 as usize;
+                        at >= offset
+                            && at + d.range.len() <= offset + len
+                            && d.range.start == image_at + (at - offset)
+                    }
+                    _ => false,
+                }
+        }
+    });
+    if fits && segments_in_place {
+        Ok(())
+    } else {
+        Err(corrupt("the memory image does not fit the module"))
+    }
 }
 
 /// The code's tables must describe the code region and the module's functions: the

@@ -18,6 +18,7 @@
 mod codec;
 mod cpu;
 pub mod format;
+mod image;
 mod load;
 #[cfg(feature = "compiler")]
 mod write;

@@ -4,7 +4,7 @@
 
 use crate::format::{self, Meta};
 use rwamr_core::module::ModuleBytes;
-use rwamr_core::{CompiledModule, Engine, Error, FuncType, Mode, Result};
+use rwamr_core::{CompiledModule, Engine, Error, FuncType, MemoryImage, Mode, Result};
 use rwamr_jit::code::CodeMemory;
 use rwamr_jit::{CodeImage, StubLibrary};
 use std::ops::Range;
@@ -29,7 +29,7 @@ const PARALLEL_CHECKSUM_FROM: usize = 4 << 20;
 /// Where a file's metadata, data and code lie, and the decoded metadata.
 struct Parsed {
     meta: Meta,
-    code: Range<usize>,
+    regions: format::Regions,
 }
 
 /// Checks `file` and decodes its metadata; `sum` checks its checksum, `data` makes the
@@ -41,22 +41,10 @@ fn parse(
     data: impl FnOnce(Range<usize>) -> ModuleBytes,
 ) -> Result<Parsed> {
     let meta_at = format::check_header(file)?;
-    let mut code = 0..0;
-    let decode = || {
-        format::read_meta(&file[meta_at.clone()], |data_len| {
-            let data_at = meta_at.end..meta_at.end + data_len;
-            if data_at.end > file.len() {
-                return Err(Error::malformed(
-                    "corrupt .aot file: the data region runs past the end",
-                ));
-            }
-            code = data_at.end.next_multiple_of(format::CODE_ALIGN)..file.len();
-            Ok(data(data_at))
-        })
-    };
+    let decode = || format::read_meta(&file[meta_at.clone()], meta_at.clone(), file.len(), data);
     // A large file's checksum is computed beside the decoding (a damaged file's error
     // is the checksum's); nothing uses the file's code before both are done.
-    let meta = if file.len() < PARALLEL_CHECKSUM_FROM {
+    let (meta, regions) = if file.len() < PARALLEL_CHECKSUM_FROM {
         sum()?;
         decode()?
     } else {
@@ -68,13 +56,8 @@ fn parse(
             meta
         })?
     };
-    if code.len() != meta.code_len {
-        return Err(Error::malformed(
-            "corrupt .aot file: the code region has the wrong length",
-        ));
-    }
     meta.build.check(engine)?;
-    Ok(Parsed { meta, code })
+    Ok(Parsed { meta, regions })
 }
 
 /// Loads an `.aot` file's bytes, copying the code into executable memory.
@@ -91,7 +74,7 @@ pub unsafe fn load_bytes(engine: impl AsRef<Engine>, bytes: &[u8]) -> Result<Com
         || format::check_sum(bytes),
         |range| ModuleBytes::new(bytes[range].to_vec()),
     )?;
-    let code = &bytes[parsed.code.clone()];
+    let code = &bytes[parsed.regions.code.clone()];
     assemble(engine, parsed.meta, code, |info| {
         CodeMemory::new(code, info)
     })
@@ -125,9 +108,23 @@ pub unsafe fn load_file(
         },
     )
     .map_err(|e| e.context(shown.to_string()))?;
-    let code_at = parsed.code.clone();
+    let Parsed { mut meta, regions } = parsed;
+    if let Some(offset) = meta.image_offset {
+        let file = file
+            .try_clone()
+            .map_err(|e| Error::resource(format!("cannot open {shown} again: {e}")))?;
+        meta.module.memory_image = Some(MemoryImage {
+            offset,
+            len: regions.image.len(),
+            source: Arc::new(crate::image::FileImage::new(
+                file,
+                regions.image.start as u64,
+            )),
+        });
+    }
+    let code_at = regions.code.clone();
     let code = &map[code_at.clone()];
-    assemble(engine, parsed.meta, code, |info| {
+    assemble(engine, meta, code, |info| {
         // SAFETY: the caller vouches for the file: its code region is code made by
         // this build (the checks above passed), laid out as `info` says.
         unsafe { CodeMemory::map_file(&file, code_at.start as u64, code_at.len(), info) }

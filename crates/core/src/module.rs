@@ -212,6 +212,10 @@ pub struct Module {
     pub bodies: Vec<FuncBody>,
     /// Function names from the `name` section, for backtraces.
     pub func_names: HashMap<u32, String>,
+    /// Memory 0's initial contents as one block to map copy-on-write, where a loader
+    /// made one (an AOT file): instantiation maps it instead of copying the active data
+    /// segments.
+    pub memory_image: Option<crate::memory::MemoryImage>,
 }
 
 /// The binary form of a module in the text format; an error on one line (wat's
@@ -478,6 +482,7 @@ impl Module {
             datas: Vec::new(),
             bodies: Vec::new(),
             func_names: HashMap::new(),
+            memory_image: None,
         }
     }
 

@@ -364,8 +364,20 @@ impl Instance {
                 ElemMode::Passive => {}
             }
         }
+        // A module with an image of memory 0 (every active segment of it, laid out)
+        // maps it instead of copying them, where memory 0 is its own.
+        let imaged = match &module.memory_image {
+            Some(image) if module.num_imported_memories == 0 && !self.memories.is_empty() => {
+                self.memories[0].map_image(image)?
+            }
+            _ => false,
+        };
         for (i, seg) in module.datas.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
+                if imaged && *memory == 0 {
+                    self.drop_data(i as u32);
+                    continue;
+                }
                 let at = eval_const(offset, &self.globals, &self.funcs) as u32;
                 let bytes = &module.bytes()[seg.range.clone()];
                 self.memories[*memory as usize].write(at as u64, bytes)?;

@@ -30,6 +30,37 @@ pub const PAGE_SIZE: usize = 65536;
 /// Most pages a 32-bit memory can have (4 GiB).
 pub const MAX_PAGES: u32 = 65536;
 
+/// A memory's initial contents as one block, which a loader can map copy-on-write
+/// instead of copying the active data segments into the memory (an AOT file's): every
+/// active data segment of memory 0 lies in it at its offset, the rest of it is zero.
+#[derive(Clone)]
+pub struct MemoryImage {
+    /// Where it starts in the memory (a multiple of the wasm page size).
+    pub offset: usize,
+    /// Its length (a multiple of the wasm page size).
+    pub len: usize,
+    pub source: Arc<dyn ImageSource>,
+}
+
+impl std::fmt::Debug for MemoryImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MemoryImage({} bytes at {})", self.len, self.offset)
+    }
+}
+
+/// Where a [`MemoryImage`]'s bytes come from.
+///
+/// # Safety
+/// `map_at` must replace exactly `at..at + len` with a private, readable and writable
+/// mapping of the image's bytes (or fail and leave the range as it was).
+pub unsafe trait ImageSource: Send + Sync {
+    /// Maps the image over `at..at + len`.
+    ///
+    /// # Safety
+    /// `at..at + len` must be page aligned and mapped by the caller, who gives it up.
+    unsafe fn map_at(&self, at: *mut u8, len: usize) -> Result<()>;
+}
+
 /// A linear memory.
 pub struct Memory {
     ty: MemoryType,
@@ -131,6 +162,31 @@ impl Memory {
         mem.len.store(initial, Ordering::Release);
         mem.reservation.commit(0, initial)?;
         Ok(mem)
+    }
+
+    /// Puts `image` in place, copy-on-write, over a memory nothing has used yet.
+    /// `false` where this memory cannot take a mapping (a pooled slot, whose reuse
+    /// zeroes it with `madvise`, which would bring back the image) or the image does not
+    /// fit: then the caller copies the segments.
+    pub fn map_image(&self, image: &MemoryImage) -> Result<bool> {
+        let end = image.offset.checked_add(image.len);
+        if self.reservation.pooled()
+            || image.len == 0
+            || !image.offset.is_multiple_of(PAGE_SIZE)
+            || !image.len.is_multiple_of(PAGE_SIZE)
+            || end.is_none_or(|end| end > self.len.load(Ordering::Acquire))
+        {
+            return Ok(false);
+        }
+        // SAFETY: `offset..offset + len` is page aligned and inside the accessible
+        // bytes of our own reservation (checked above), which nothing has used yet
+        // (the caller's instance is being made); the mapping replaces those pages.
+        unsafe {
+            image
+                .source
+                .map_at(self.reservation.base.as_ptr().add(image.offset), image.len)?
+        };
+        Ok(true)
     }
 
     /// Whether bytes past the length fault (the guarded layout), as compiled code

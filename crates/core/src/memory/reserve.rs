@@ -112,6 +112,11 @@ impl Reservation {
         })
     }
 
+    /// Whether it is a slot of a pool.
+    pub fn pooled(&self) -> bool {
+        self.pool.is_some()
+    }
+
     /// Makes bytes `from..to` readable and writable (they are already, unprotected).
     pub fn commit(&self, from: usize, to: usize) -> Result<()> {
         if to <= from || !self.protected {
