@@ -269,6 +269,7 @@ impl Engine {
     /// engine's settings and [`Config::target_cpu`]: load it with
     /// [`aot::load_file`] or [`aot::load_bytes`] in an engine with the same settings
     /// (the counterpart of wasmtime's `Engine::precompile_module` and WAMR's `wamrc`).
+    /// A build without the `compiler` feature refuses, saying so.
     pub fn precompile(&self, wasm: impl AsRef<[u8]>) -> Result<Vec<u8>> {
         self.inner
             .compiler_for(Mode::Aot)?

@@ -68,7 +68,6 @@ impl VmCtxLayout {
         }
     }
 
-    /// Size in words.
     /// Where each kind of item starts, and the size: what an AOT file records of the
     /// layout its code reads.
     pub fn offsets(&self) -> [u32; 6] {
@@ -82,6 +81,7 @@ impl VmCtxLayout {
         ]
     }
 
+    /// Size in words.
     pub fn words(&self) -> usize {
         self.size as usize / 8
     }
