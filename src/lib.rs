@@ -55,6 +55,8 @@ pub struct Config {
     lazy_baseline: bool,
     mixed_modes: bool,
     target_cpu: Option<String>,
+    /// The Tiered mode's budget, and whether tier-up compiles at once (forced).
+    tier_up: Option<u32>,
 }
 
 impl Default for Config {
@@ -65,6 +67,7 @@ impl Default for Config {
             lazy_baseline: true,
             mixed_modes: true,
             target_cpu: None,
+            tier_up: None,
         }
     }
 }
@@ -106,6 +109,14 @@ impl Config {
     /// host's, `native`). A file that uses features a CPU lacks is refused there.
     pub fn target_cpu(mut self, cpu: &str) -> Self {
         self.target_cpu = Some(cpu.to_string());
+        self
+    }
+    /// Forces the Tiered mode to move a function up after `n` function entries and loop
+    /// iterations, compiling the optimized code at once on the thread that reached
+    /// `n` (for tests: with 0 or 1 every function runs in both tiers). Without it,
+    /// functions move up after a budget of 2,000, compiled on a background thread.
+    pub fn tier_up_after(mut self, n: u32) -> Self {
+        self.tier_up = Some(n);
         self
     }
     /// Whether running wasm costs fuel (default: no). Each thread has its own fuel
@@ -190,7 +201,13 @@ pub fn built_modes() -> &'static [Mode] {
     if !rwamr_jit::supported() {
         &[Mode::Interp]
     } else if cfg!(feature = "compiler") {
-        &[Mode::Interp, Mode::Baseline, Mode::Optimized, Mode::Aot]
+        &[
+            Mode::Interp,
+            Mode::Baseline,
+            Mode::Optimized,
+            Mode::Aot,
+            Mode::Tiered,
+        ]
     } else {
         &[Mode::Interp, Mode::Aot]
     }
@@ -244,6 +261,16 @@ impl Engine {
                     #[cfg(feature = "compiler")]
                     Mode::Optimized => {
                         Box::new(rwamr_jit::JitCompiler::new(rwamr_jit::Tier::Optimized))
+                    }
+                    #[cfg(feature = "compiler")]
+                    Mode::Tiered => {
+                        Box::new(rwamr_jit::TieredCompiler::new(match config.tier_up {
+                            Some(budget) => rwamr_jit::TierPolicy {
+                                budget,
+                                synchronous: true,
+                            },
+                            None => rwamr_jit::TierPolicy::default(),
+                        }))
                     }
                     _ => Box::new(rwamr_interp::InterpCompiler),
                 };

@@ -36,7 +36,8 @@ pub fn run_script(file: &str, text: &str, mode: Mode, wasm2_only: bool) -> FileR
             return report;
         }
     };
-    let engine = match Engine::new(Config::default().mode(mode)) {
+    // Tiered: every function moves up at its first entry, so each runs in both tiers.
+    let engine = match Engine::new(Config::default().mode(mode).tier_up_after(0)) {
         Ok(e) => e,
         Err(e) => {
             report.fail(0, "engine", e.to_string());

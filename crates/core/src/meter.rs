@@ -51,12 +51,15 @@ pub struct Metering {
     pub fuel: bool,
     /// Check the epoch deadline.
     pub epoch: bool,
+    /// Count function entries and loop iterations toward moving the function up a tier
+    /// (the Tiered mode's first tier; never an engine setting).
+    pub hotness: bool,
 }
 
 impl Metering {
     /// Whether code meters anything.
     pub fn any(self) -> bool {
-        self.fuel || self.epoch
+        self.fuel || self.epoch || self.hotness
     }
 }
 

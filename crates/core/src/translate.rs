@@ -86,6 +86,10 @@ pub trait FuncTranslator {
     fn consume_fuel(&mut self, fuel: u64, check: bool) -> Result<()>;
     /// Traps when the thread's epoch deadline has come (see `meter.rs`).
     fn check_deadline(&mut self) -> Result<()>;
+    /// Counts a function entry or loop iteration toward tier-up (`Metering::hotness`).
+    fn count_hotness(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Feeds the operators of a function body to `t`. In unreachable code only the frame
@@ -121,6 +125,9 @@ where
                     (left, ends_in_loop) = (len, last_is_loop);
                     if metering.epoch && check {
                         t.check_deadline()?;
+                    }
+                    if metering.hotness && check {
+                        t.count_hotness()?;
                     }
                     if metering.fuel && (check || fuel > 0) {
                         t.consume_fuel(fuel, check)?;

@@ -103,7 +103,7 @@ impl JitCompiler {
 }
 
 /// What compiles: the tier's settings and target.
-struct TierCompiler {
+pub(crate) struct TierCompiler {
     tier: Tier,
     /// A Cranelift CPU preset, or the host's CPU.
     cpu: Option<String>,
@@ -111,6 +111,15 @@ struct TierCompiler {
 }
 
 impl TierCompiler {
+    /// A compiler of `tier` for the host.
+    pub(crate) fn new(tier: Tier) -> TierCompiler {
+        TierCompiler {
+            tier,
+            cpu: None,
+            isa: OnceLock::new(),
+        }
+    }
+
     fn isa(&self) -> Result<&dyn TargetIsa> {
         self.isa
             .get_or_init(|| build_isa(self.tier, self.cpu.as_deref()))
@@ -143,18 +152,36 @@ impl TierCompiler {
         running: &Module,
         stub_types: &[FuncType],
     ) -> Result<CodeImage> {
+        let layout = VmCtxLayout::new(running);
+        self.compile_image_for(engine, module, indices, layout, None, stub_types)
+    }
+
+    /// Compiles functions `indices` of `module` to read instance contexts laid out as
+    /// `layout`, counting hotness at `hotness` (see `ModuleEnv::hotness`) if given.
+    pub(crate) fn compile_image_for(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        indices: &[u32],
+        layout: VmCtxLayout,
+        hotness: Option<usize>,
+        stub_types: &[FuncType],
+    ) -> Result<CodeImage> {
         if !JitCompiler::supported() {
             return Err(Error::unsupported(
                 "the compiled tiers run on x86_64 Linux only; use the interp mode",
             ));
         }
         let isa = self.isa()?;
+        let mut metering = engine.metering();
+        metering.hotness = hotness.is_some();
         let env = ModuleEnv {
             module,
-            layout: VmCtxLayout::new(running),
+            layout,
             bounds_checks: !engine.memory_plan().unchecked,
             locals_in_memory: self.tier == Tier::Baseline,
-            metering: engine.metering(),
+            metering,
+            hotness: hotness.unwrap_or(0),
         };
         let bodies = compile_each(
             indices,
@@ -309,17 +336,13 @@ impl Compiler for JitCompiler {
                 .tier
                 .compile_functions(engine, module, &indices, module);
         }
-        Ok(indices
-            .into_iter()
-            .map(|index| {
-                Arc::new(LazyFunc {
-                    tier: self.tier.clone(),
-                    module: module.clone(),
-                    index,
-                    code: OnceLock::new(),
-                }) as Arc<dyn WasmCode>
-            })
-            .collect())
+        let tier = self.tier.clone();
+        let make: MakeCode = Arc::new(move |engine, module, index| {
+            Ok(tier
+                .compile_functions(engine, module, &[index], module)?
+                .remove(0))
+        });
+        Ok(LazyFunc::for_module(module, &make))
     }
 
     fn compile_function(
@@ -343,11 +366,32 @@ impl Compiler for JitCompiler {
 /// A function not compiled yet (lazy compilation): its first call compiles it, installs
 /// the code in its slot, and runs it. Callers reach it through its type's native stub
 /// until then.
-struct LazyFunc {
-    tier: Arc<TierCompiler>,
+pub(crate) struct LazyFunc {
+    make: MakeCode,
     module: Arc<Module>,
     index: u32,
     code: OnceLock<std::result::Result<Arc<dyn WasmCode>, Error>>,
+}
+
+/// How a lazy function's code is made: `(engine, module, function index)`.
+pub(crate) type MakeCode =
+    Arc<dyn Fn(&Engine, &Arc<Module>, u32) -> Result<Arc<dyn WasmCode>> + Send + Sync>;
+
+impl LazyFunc {
+    /// A placeholder for each defined function of `module`, made by `make`.
+    pub(crate) fn for_module(module: &Arc<Module>, make: &MakeCode) -> Vec<Arc<dyn WasmCode>> {
+        let first = module.num_imported_funcs;
+        (first..first + module.num_defined_funcs())
+            .map(|index| {
+                Arc::new(LazyFunc {
+                    make: make.clone(),
+                    module: module.clone(),
+                    index,
+                    code: OnceLock::new(),
+                }) as Arc<dyn WasmCode>
+            })
+            .collect()
+    }
 }
 
 // SAFETY: no native entry point: callers reach it through its type's native stub.
@@ -357,10 +401,7 @@ unsafe impl WasmCode for LazyFunc {
         let code = self
             .code
             .get_or_init(|| {
-                let code = self
-                    .tier
-                    .compile_functions(inst.engine(), &self.module, &[self.index], &self.module)?
-                    .remove(0);
+                let code = (self.make)(inst.engine(), &self.module, self.index)?;
                 // Only over this placeholder: a patch installed meanwhile stays.
                 let me = self as *const LazyFunc as *const ();
                 // SAFETY: the code is this placeholder's function, compiled from the

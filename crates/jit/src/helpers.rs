@@ -29,6 +29,7 @@ pub enum Helper {
     CopyBytes,
     FillBytes,
     EnterInstance,
+    TierUp,
 }
 
 impl Helper {
@@ -55,6 +56,7 @@ impl Helper {
             Helper::CopyBytes => &[I64, I64, I64],
             Helper::FillBytes => &[I64, I32, I64],
             Helper::EnterInstance => &[],
+            Helper::TierUp => &[I64],
         }
     }
 
@@ -78,6 +80,7 @@ impl Helper {
                 | Helper::DataDrop
                 | Helper::ElemDrop
                 | Helper::GlobalSetRef
+                | Helper::TierUp
         )
     }
 }
@@ -101,6 +104,7 @@ pub struct Helpers {
     copy_bytes: unsafe extern "C" fn(Vm, *mut u8, *const u8, usize) -> u32,
     fill_bytes: unsafe extern "C" fn(Vm, *mut u8, u32, usize) -> u32,
     enter_instance: extern "C" fn(Vm) -> u32,
+    tier_up: extern "C" fn(Vm, *const FuncEntry) -> u32,
 }
 
 pub static HELPERS: Helpers = Helpers {
@@ -118,6 +122,7 @@ pub static HELPERS: Helpers = Helpers {
     copy_bytes,
     fill_bytes,
     enter_instance,
+    tier_up,
 };
 
 /// The instance of a vmctx compiled code passed.
@@ -170,6 +175,22 @@ extern "C" fn memory_init(vmctx: Vm, mem: u32, seg: u32, dst: u32, src: u32, len
 
 /// The prologue's slow path: the thread enters an instance with state it does not hold
 /// (core's `exclusive.rs`).
+/// A function of the Tiered mode's first tier ran out of its hotness budget: see
+/// `tiered.rs`. Never traps (a failed tier-up leaves the function where it is).
+extern "C" fn tier_up(_vmctx: Vm, entry: *const FuncEntry) -> u32 {
+    value(0, || {
+        #[cfg(feature = "cranelift")]
+        {
+            // SAFETY: compiled code passes the entry it runs in, which its caller's epoch
+            // guard keeps alive.
+            crate::tiered::tier_up(unsafe { &*entry });
+        }
+        #[cfg(not(feature = "cranelift"))]
+        let _ = entry;
+        0
+    })
+}
+
 extern "C" fn enter_instance(vmctx: Vm) -> u32 {
     status(|| rwamr_core::exclusive::enter_slow(instance(vmctx)))
 }

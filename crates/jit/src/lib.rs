@@ -22,6 +22,8 @@ pub mod image;
 mod resolver;
 pub mod stubs;
 #[cfg(feature = "cranelift")]
+mod tiered;
+#[cfg(feature = "cranelift")]
 pub mod trampolines;
 #[cfg(feature = "cranelift")]
 pub mod translate;
@@ -31,6 +33,8 @@ pub mod traps;
 pub use compiler::JitCompiler;
 pub use image::CodeImage;
 pub use stubs::StubLibrary;
+#[cfg(feature = "cranelift")]
+pub use tiered::{TierPolicy, TieredCompiler};
 
 use rwamr_core::{FuncEntry, Trap, WasmCode};
 use std::sync::Arc;

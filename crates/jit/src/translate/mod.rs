@@ -46,8 +46,12 @@ pub struct ModuleEnv<'m> {
     /// register allocator then sees only short live ranges, which compiles much faster
     /// and runs slower.
     pub locals_in_memory: bool,
-    /// Fuel and deadline checks to compile in (core's `meter.rs`).
+    /// Fuel and deadline checks to compile in (core's `meter.rs`), and hotness counting.
     pub metering: Metering,
+    /// With `metering.hotness`: where the hotness counters are, as an address from which
+    /// defined function `i`'s `i32` counter lies at `4 * i` (the Tiered mode's first
+    /// tier: such code embeds the address, so it is never stored in a file).
+    pub hotness: usize,
 }
 
 /// Where a local lives.
@@ -103,6 +107,9 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     /// In metered code, copies of the thread's fuel and deadline while the function runs
     /// (reloaded after every call: the callee changes the fuel, the host the deadline).
     meter: Option<Meter>,
+    /// The function's entry argument, and its index.
+    entry: Value,
+    index: u32,
 }
 
 /// A metered function's view of the thread's meter.
@@ -133,6 +140,27 @@ impl FuncTranslator for Translator<'_, '_, '_> {
             let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
             self.b.ins().trapnz(out, user(user_trap::OUT_OF_FUEL));
         }
+        Ok(())
+    }
+    fn count_hotness(&mut self) -> Result<()> {
+        // Not atomic: a count lost to a race only delays a tier-up.
+        let defined = self.index - self.env.module.num_imported_funcs;
+        let at = self.env.hotness.wrapping_add(4 * defined as usize);
+        let addr = self.b.ins().iconst(PTR, at as i64);
+        let left = self.b.ins().load(types::I32, trusted(), addr, 0);
+        let left = self.b.ins().iadd_imm_s(left, -1);
+        self.b.ins().store(trusted(), left, addr, 0);
+        let hot = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        let (up, rest) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(up);
+        self.b.ins().brif(hot, up, &[], rest, &[]);
+        self.b.switch_to_block(up);
+        self.b.seal_block(up);
+        let entry = self.entry;
+        self.call_helper(Helper::TierUp, &[entry]);
+        self.b.ins().jump(rest, &[]);
+        self.b.switch_to_block(rest);
+        self.b.seal_block(rest);
         Ok(())
     }
     fn check_deadline(&mut self) -> Result<()> {
@@ -268,7 +296,7 @@ pub fn translate_function(
         b.switch_to_block(body);
         b.seal_block(body);
     }
-    let meter = env.metering.any().then(|| {
+    let meter = (env.metering.fuel || env.metering.epoch).then(|| {
         let ptr = b
             .ins()
             .load(PTR, trusted_readonly(), tctx, ThreadCtx::METER_OFFSET);
@@ -300,6 +328,8 @@ pub fn translate_function(
         helper_signatures: hashbrown::HashMap::new(),
         stack_left,
         meter,
+        entry: entry_arg,
+        index,
     };
     translate_operators(
         body.get_operators_reader().map_err(read_err)?,
