@@ -378,6 +378,11 @@ pub(crate) type MakeCode =
     Arc<dyn Fn(&Engine, &Arc<Module>, u32) -> Result<Arc<dyn WasmCode>> + Send + Sync>;
 
 impl LazyFunc {
+    /// Its code, once its first call has compiled it.
+    pub(crate) fn compiled(&self) -> Option<&Arc<dyn WasmCode>> {
+        self.code.get().and_then(|c| c.as_ref().ok())
+    }
+
     /// A placeholder for each defined function of `module`, made by `make`.
     pub(crate) fn for_module(module: &Arc<Module>, make: &MakeCode) -> Vec<Arc<dyn WasmCode>> {
         let first = module.num_imported_funcs;

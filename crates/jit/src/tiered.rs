@@ -224,11 +224,27 @@ unsafe impl WasmCode for TieredFunc {
 
 /// The `TierUp` helper: `entry`'s function used up its hotness budget.
 pub(crate) fn tier_up(entry: &FuncEntry) {
-    let Some(f) = entry.code_as::<TieredFunc>() else {
+    // The entry runs the function's Baseline code, or (its first call) the lazy
+    // placeholder that compiled it.
+    let placeholder = || {
+        let code: &dyn std::any::Any = entry.code_as::<LazyFunc>()?.compiled()?.as_ref();
+        code.downcast_ref::<TieredFunc>()
+    };
+    let Some(f) = entry.code_as::<TieredFunc>().or_else(placeholder) else {
         return;
     };
     let inst = entry.instance();
     let shared = &f.shared;
+    let me = f as *const TieredFunc as *const ();
+    let current = {
+        let guard = rwamr_core::slot::pin();
+        inst.func_slot(entry.index).entry(&guard).code_ptr()
+    };
+    if current != me {
+        // A frame that started before the function moved on (tiered up or patched):
+        // nothing to do for it, and it is not asked again (the code set the budget so).
+        return;
+    }
     if shared.policy.synchronous {
         f.job.compile(inst.engine(), &shared.optimized);
     }
@@ -236,7 +252,6 @@ pub(crate) fn tier_up(entry: &FuncEntry) {
         Some(Ok(code)) => {
             // Only over this function's Baseline code: a patch or another tier-up
             // installed meanwhile stays.
-            let me = f as *const TieredFunc as *const ();
             // SAFETY: the optimized code is this function's, compiled from the same
             // module for the same instance layout as the Baseline code it replaces.
             let _ = unsafe { inst.install_code_replacing(entry.index, code.clone(), Some(me)) };
@@ -249,7 +264,8 @@ pub(crate) fn tier_up(entry: &FuncEntry) {
             }
         }
     }
-    // Other instances of the module run this code too: they check again later.
+    // Asked again later: for the install once the compile is done, or by other
+    // instances of the module, which run this code too.
     f.counters[f.slot].store(budget(shared.policy), Ordering::Relaxed);
 }
 
