@@ -11,7 +11,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The data region of a mapped file, as a module's bytes.
+/// The data region of a mapped file (through the memory image, if any), as a module's
+/// bytes.
 struct MappedData {
     map: Arc<memmap2::Mmap>,
     range: Range<usize>,
@@ -33,7 +34,7 @@ struct Parsed {
 }
 
 /// Checks `file` and decodes its metadata; `sum` checks its checksum, `data` makes the
-/// module's bytes from the data region's range.
+/// module's bytes from a range of the file (the data region, through the image).
 fn parse(
     engine: &Engine,
     file: &[u8],
