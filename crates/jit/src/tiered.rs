@@ -312,3 +312,88 @@ impl Compiler for TieredCompiler {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{TierPolicy, TieredCompiler, TieredFunc};
+    use crate::compiler::LazyFunc;
+    use crate::{JitFunc, StubLibrary};
+    use rwamr_core::{CompiledModule, Engine, Extern, Func, Instance, Limits, Mode, Val};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn instance(policy: TierPolicy) -> Arc<Instance> {
+        let engine = Engine::new(
+            Mode::Tiered,
+            Limits::default(),
+            vec![(Mode::Tiered, Box::new(TieredCompiler::new(policy)) as _)],
+            Some(Arc::new(StubLibrary::new())),
+        )
+        .unwrap();
+        let wasm = wat::parse_str(
+            r#"(module
+                (func (export "sum") (param i32) (result i32) (local i32)
+                    (block (loop
+                        (br_if 1 (i32.eqz (local.get 0)))
+                        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+                        (local.set 1 (i32.add (local.get 1) (local.get 0)))
+                        (br 0)))
+                    (local.get 1))
+                (func (export "idle")))"#,
+        )
+        .unwrap();
+        let compiled = CompiledModule::new(&engine, &wasm).unwrap();
+        Instance::instantiate(&engine, "m", &compiled, Vec::new()).unwrap()
+    }
+
+    fn func(inst: &Instance, name: &str) -> Func {
+        match inst.export(name) {
+            Some(Extern::Func(f)) => f,
+            _ => panic!("no function {name}"),
+        }
+    }
+
+    /// Which tier the slot of `f` runs: 0 lazy placeholder, 1 Baseline, 2 Optimized.
+    fn tier(f: &Func) -> u8 {
+        let guard = rwamr_core::slot::pin();
+        let entry = f.slot().entry(&guard);
+        if entry.code_as::<LazyFunc>().is_some() {
+            0
+        } else if entry.code_as::<TieredFunc>().is_some() {
+            1
+        } else {
+            assert!(entry.code_as::<JitFunc>().is_some(), "unknown code");
+            2
+        }
+    }
+
+    #[test]
+    fn forced_tier_up_moves_at_the_first_check() {
+        let inst = instance(TierPolicy {
+            budget: 0,
+            synchronous: true,
+        });
+        let (sum, idle) = (func(&inst, "sum"), func(&inst, "idle"));
+        assert_eq!(tier(&sum), 0);
+        assert_eq!(sum.call(&[Val::I32(10)]).unwrap(), vec![Val::I32(45)]);
+        assert_eq!(tier(&sum), 2, "moved up during its first call");
+        assert_eq!(sum.call(&[Val::I32(10)]).unwrap(), vec![Val::I32(45)]);
+        assert_eq!(tier(&idle), 0, "never called, never compiled");
+    }
+
+    #[test]
+    fn a_hot_function_moves_up_in_the_background() {
+        let inst = instance(TierPolicy {
+            budget: 100,
+            synchronous: false,
+        });
+        let sum = func(&inst, "sum");
+        sum.call(&[Val::I32(1)]).unwrap();
+        assert_eq!(tier(&sum), 1, "a few checks stay in Baseline");
+        let until = Instant::now() + Duration::from_secs(10);
+        while tier(&sum) != 2 && Instant::now() < until {
+            assert_eq!(sum.call(&[Val::I32(200)]).unwrap(), vec![Val::I32(19_900)]);
+        }
+        assert_eq!(tier(&sum), 2, "moved up once its compile was done");
+    }
+}
