@@ -183,7 +183,6 @@ pub struct CodeTables {
 /// Everything before the data region.
 pub struct Meta {
     pub build: Build,
-    pub layout: [u32; 6],
     pub module: Module,
     pub tables: CodeTables,
     /// Where memory 0's image goes in memory, if the file has one.
@@ -431,7 +430,6 @@ pub fn read_meta(
     Ok((
         Meta {
             build,
-            layout,
             module,
             tables,
             image_offset: image.map(|(offset, _)| offset),
@@ -466,7 +464,7 @@ fn regions(
 /// offset whose bytes are the image's at that offset (`image_at`: where the image
 /// starts in the module's bytes).
 fn check_image(module: &Module, offset: usize, len: usize, image_at: usize) -> Result<()> {
-    use rwamr_core::module::{ConstOp, DataMode};
+    use rwamr_core::module::DataMode;
     let page = rwamr_core::PAGE_SIZE;
     let initial = module
         .memories
@@ -478,25 +476,31 @@ fn check_image(module: &Module, offset: usize, len: usize, image_at: usize) -> R
             && len.is_multiple_of(page)
             && offset.checked_add(len).is_some_and(|end| end <= initial)
     });
-    let segments_in_place = module.datas.iter().all(|d| match &d.mode {
-        DataMode::Passive => true,
-        DataMode::Active { memory, offset: at } => {
-            *memory == 0
-                && match **at {
-                    [ConstOp::I32(v)] => {
-                        let at = v as u32 as usize;
-                        at >= offset
-                            && at + d.range.len() <= offset + len
-                            && d.range.start == image_at + (at - offset)
-                    }
-                    _ => false,
-                }
-        }
+    let segments_in_place = module.datas.iter().all(|d| {
+        matches!(d.mode, DataMode::Passive)
+            || image_offset(d).is_some_and(|at| {
+                at >= offset
+                    && at + d.range.len() <= offset + len
+                    && d.range.start == image_at + (at - offset)
+            })
     });
     if fits && segments_in_place {
         Ok(())
     } else {
         Err(corrupt("the memory image does not fit the module"))
+    }
+}
+
+/// Where an active data segment goes in memory 0, if a memory image can hold it: its
+/// offset is a constant.
+pub fn image_offset(d: &rwamr_core::module::DataSegment) -> Option<usize> {
+    use rwamr_core::module::{ConstOp, DataMode};
+    match &d.mode {
+        DataMode::Active { memory: 0, offset } => match **offset {
+            [ConstOp::I32(v)] => Some(v as u32 as usize),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::codec::SegmentAt;
 use crate::format::{self, Build, CodeTables, ImageBytes};
-use rwamr_core::module::{ConstOp, DataMode, DataSegment};
+use rwamr_core::module::DataMode;
 use rwamr_core::{Engine, Module, Result, PAGE_SIZE};
 use rwamr_jit::JitCompiler;
 use std::sync::Arc;
@@ -11,17 +11,6 @@ use std::sync::Arc;
 /// Below this many bytes of active data, copying them at instantiation costs less than
 /// a mapping.
 const MIN_IMAGE_DATA: usize = 64 * 1024;
-
-/// Where an active data segment of memory 0 goes, if its offset is a constant.
-fn active_at(d: &DataSegment) -> Option<usize> {
-    match &d.mode {
-        DataMode::Active { memory: 0, offset } => match **offset {
-            [ConstOp::I32(v)] => Some(v as u32 as usize),
-            _ => None,
-        },
-        _ => None,
-    }
-}
 
 /// Memory 0's initial contents as one image, where instantiation can map it instead of
 /// copying the segments: the memory is the module's own, every active segment has a
@@ -39,7 +28,7 @@ fn memory_image(module: &Module) -> Option<ImageBytes> {
         if matches!(d.mode, DataMode::Passive) {
             continue;
         }
-        let at = active_at(d)?;
+        let at = format::image_offset(d)?;
         let end = at.checked_add(d.range.len()).filter(|&e| e <= initial)?;
         spans.push((d, at, end));
     }
@@ -72,7 +61,7 @@ pub fn precompile(engine: &Engine, compiler: &JitCompiler, wasm: &[u8]) -> Resul
         .iter()
         .map(|d| {
             let bytes = &module.bytes()[d.range.clone()];
-            match (&image, active_at(d)) {
+            match (&image, format::image_offset(d)) {
                 (Some(image), Some(at)) => {
                     let start = (at - image.offset) as u32;
                     SegmentAt::Image(start..start + bytes.len() as u32)

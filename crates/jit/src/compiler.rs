@@ -142,6 +142,21 @@ impl TierCompiler {
         image.load(module.clone())
     }
 
+    /// Compiles function `index` of `module` alone, to read instance contexts laid out
+    /// as `layout`, counting hotness at `hotness` if given (lazy compilation, patches,
+    /// tier-ups).
+    pub(crate) fn compile_one(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        index: u32,
+        layout: VmCtxLayout,
+        hotness: Option<usize>,
+    ) -> Result<Arc<dyn WasmCode>> {
+        let image = self.compile_image_for(engine, module, &[index], layout, hotness, &[])?;
+        Ok(image.load(module.clone())?.remove(0))
+    }
+
     /// Compiles functions `indices` of `module` (as [`TierCompiler::compile_functions`])
     /// and the native stubs of `stub_types` into one image.
     fn compile_image(
@@ -158,7 +173,7 @@ impl TierCompiler {
 
     /// Compiles functions `indices` of `module` to read instance contexts laid out as
     /// `layout`, counting hotness at `hotness` (see `ModuleEnv::hotness`) if given.
-    pub(crate) fn compile_image_for(
+    fn compile_image_for(
         &self,
         engine: &Engine,
         module: &Arc<Module>,
@@ -338,9 +353,7 @@ impl Compiler for JitCompiler {
         }
         let tier = self.tier.clone();
         let make: MakeCode = Arc::new(move |engine, module, index| {
-            Ok(tier
-                .compile_functions(engine, module, &[index], module)?
-                .remove(0))
+            tier.compile_one(engine, module, index, VmCtxLayout::new(module), None)
         });
         Ok(LazyFunc::for_module(module, &make))
     }
@@ -352,10 +365,8 @@ impl Compiler for JitCompiler {
         index: u32,
         running: &Module,
     ) -> Result<Arc<dyn WasmCode>> {
-        let mut code = self
-            .tier
-            .compile_functions(engine, module, &[index], running)?;
-        Ok(code.remove(0))
+        self.tier
+            .compile_one(engine, module, index, VmCtxLayout::new(running), None)
     }
 
     fn emits_native_code(&self) -> bool {

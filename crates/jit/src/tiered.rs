@@ -79,9 +79,7 @@ struct Job {
 impl Job {
     fn compile(&self, engine: &Engine, tier: &TierCompiler) {
         self.optimized.get_or_init(|| {
-            tier.compile_image_for(engine, &self.module, &[self.index], self.layout, None, &[])
-                .and_then(|image| image.load(self.module.clone()))
-                .map(|mut code| code.remove(0))
+            tier.compile_one(engine, &self.module, self.index, self.layout, None)
                 .map_err(|e| e.to_string())
         });
     }
@@ -124,9 +122,7 @@ impl Tiers {
             .wrapping_sub(4 * defined);
         let code = self
             .baseline
-            .compile_image_for(engine, module, &[index], layout, Some(base), &[])?
-            .load(module.clone())?
-            .remove(0);
+            .compile_one(engine, module, index, layout, Some(base))?;
         Ok(Arc::new(TieredFunc {
             baseline: code,
             counters,

@@ -519,15 +519,17 @@ impl Registry {
     ) -> Result<UpdateReport> {
         let _serial = self.patching.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.find(module).ok_or_else(|| unknown_module(module))?;
-        match (policy, new_version) {
-            (UpdatePolicy::KeepState, _) => rwamr_patch::update_keep_state(&old, new_version),
-            (UpdatePolicy::Fresh, NewVersion::Compiled(compiled)) => {
-                self.update_fresh(module, &old, compiled)
-            }
-            (UpdatePolicy::Fresh, NewVersion::Wasm(bytes)) => {
-                if old.module().is_none() {
-                    return Err(host_not_updatable(module));
-                }
+        if policy == UpdatePolicy::KeepState {
+            return rwamr_patch::update_keep_state(&old, new_version);
+        }
+        if old.module().is_none() {
+            return Err(Error::registry(format!(
+                "`{module}` is a host module; only wasm modules can be updated"
+            )));
+        }
+        match new_version {
+            NewVersion::Compiled(compiled) => self.update_fresh(module, &old, compiled),
+            NewVersion::Wasm(bytes) => {
                 let compiled = CompiledModule::new_in(&self.engine, bytes, old.mode())
                     .map_err(|e| e.context(format!("new version of `{module}`")))?;
                 self.update_fresh(module, &old, &compiled)
@@ -535,15 +537,13 @@ impl Registry {
         }
     }
 
+    /// `UpdatePolicy::Fresh` of wasm module `name` (running as `old`) to `compiled`.
     fn update_fresh(
         &self,
         name: &str,
         old: &Arc<Instance>,
         compiled: &CompiledModule,
     ) -> Result<UpdateReport> {
-        if old.module().is_none() {
-            return Err(host_not_updatable(name));
-        }
         // Dependents of every name the old instance is registered under.
         let other_names: Vec<String> = {
             let st = self.read();
@@ -594,12 +594,6 @@ impl Registry {
         st.link(name, new, from, own);
         Ok(report)
     }
-}
-
-fn host_not_updatable(name: &str) -> Error {
-    Error::registry(format!(
-        "`{name}` is a host module; only wasm modules can be updated"
-    ))
 }
 
 fn unknown_module(name: &str) -> Error {
