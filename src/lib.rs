@@ -268,6 +268,7 @@ impl Engine {
                             Some(budget) => rwamr_jit::TierPolicy {
                                 budget,
                                 synchronous: true,
+                                ..Default::default()
                             },
                             None => rwamr_jit::TierPolicy::default(),
                         }))

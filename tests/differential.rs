@@ -1,12 +1,12 @@
 //! Differential test: random valid Wasm 2.0 modules (wasm-smith, NaNs canonicalized, with
-//! fuel) run in every built rwamr mode and in wasmi, a peer interpreter used here as an
+//! fuel) run in every built rwamr mode (and Tiered with a forced tier-up) and in wasmi, a peer interpreter used here as an
 //! oracle. Every export is called in the same order with zero arguments; results (by
 //! bits), whether each call trapped, exported globals and exported memory must agree.
 
 mod common;
 use common::{each_mode, random_module};
 use proptest::prelude::*;
-use rwamr::{Extern, Val};
+use rwamr::{Config, Extern, Mode, Val};
 
 /// What one call observably did: its results as (type tag, bits), or a trap.
 #[derive(Debug, PartialEq)]
@@ -152,7 +152,15 @@ fn compare(seed: &[u8]) {
     if run_wasmi(&bytes) != expected {
         return;
     }
-    each_mode(|mode, reg| {
+    let mut registries = Vec::new();
+    each_mode(|mode, reg| registries.push((mode.to_string(), reg)));
+    if rwamr::built_modes().contains(&Mode::Tiered) {
+        // Every function in both tiers, frames moving up at their loops (OSR).
+        let forced = Config::default().mode(Mode::Tiered).tier_up_after(0);
+        let engine = rwamr::Engine::new(forced).expect("built mode");
+        registries.push(("tiered (forced)".into(), rwamr::Registry::new(&engine)));
+    }
+    for (mode, reg) in registries {
         let got = run_rwamr(&reg, &bytes);
         if got != expected {
             // Keep the module for a look (`wasm-tools print` / wasm2wat).
@@ -163,7 +171,7 @@ fn compare(seed: &[u8]) {
                 path.display()
             );
         }
-    });
+    }
 }
 
 proptest! {

@@ -92,3 +92,160 @@ fn background_tier_up_gives_the_same_results() {
         assert_eq!(sum(&reg, n), 3 * (n * (n - 1) / 2).max(0));
     }
 }
+
+/// Loops of every shape a frame can move up at (on-stack replacement) and some it
+/// cannot: in a forced tier-up each frame moves at its first loop with an empty operand
+/// stack, so every function below runs partly in each tier. Results, traps and fuel
+/// must be the interpreter's.
+const OSR_SHAPES: &str = r#"(module
+    (type $t (func (param i32) (result i32)))
+    (table 2 funcref)
+    (memory 1)
+    (func $double (type $t) (i32.shl (local.get 0) (i32.const 1)))
+    (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+    (elem declare func $double)
+
+    ;; The outer loop takes a parameter (no move there); the inner one moves, and the
+    ;; outer iterations after it run in the optimized code too.
+    (func (export "nested") (param $n i32) (result i64)
+        (local $i i32) (local $j i32) (local $acc i64)
+        (local.get $n)
+        (loop $outer (param i32)
+            (local.set $i)
+            (local.set $j (i32.const 0))
+            (loop $inner
+                (local.set $acc (i64.add (local.get $acc)
+                    (i64.extend_i32_u (i32.mul (local.get $i) (local.get $j)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br_if $inner (i32.lt_u (local.get $j) (local.get $i))))
+            (local.get $i)
+            (i32.sub (i32.const 1))
+            (local.tee $i)
+            (br_if $outer (i32.gt_s (local.get $i) (i32.const 0)))
+            (drop))
+        (local.get $acc))
+
+    ;; Loops in both arms of an `if` with a result, and code after them.
+    (func (export "in_if") (param $c i32) (param $n i32) (result f64)
+        (local $x f64) (local $i i32)
+        (if (result f64) (local.get $c)
+            (then
+                (loop $l
+                    (local.set $x (f64.add (local.get $x) (f64.convert_i32_s (local.get $i))))
+                    (br_if $l (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                        (local.get $n))))
+                (local.get $x))
+            (else
+                (loop $l
+                    (local.set $x (f64.sub (local.get $x) (f64.const 0.5)))
+                    (br_if $l (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                        (local.get $n))))
+                (f64.mul (local.get $x) (f64.const 3))))
+        (f64.add (f64.const 0.25)))
+
+    ;; Every value type in locals and parameters, references included, and several
+    ;; results.
+    (func (export "all_types") (param $a i32) (param $b i64) (param $c f32)
+            (result i32 i64 f32 f64 i32)
+        (local $d f64) (local $f funcref) (local $e externref) (local $k i32)
+        (local.set $f (ref.func $double))
+        (loop $l
+            (local.set $a (i32.add (local.get $a) (local.get $k)))
+            (local.set $b (i64.mul (local.get $b) (i64.const 3)))
+            (local.set $c (f32.add (local.get $c) (f32.const 1.5)))
+            (local.set $d (f64.add (local.get $d) (f64.promote_f32 (local.get $c))))
+            (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1)))
+                                (i32.const 20))))
+        (table.set (i32.const 0) (local.get $f))
+        (local.get $a) (local.get $b) (local.get $c) (local.get $d)
+        (i32.add (call_indirect (type $t) (i32.const 5) (i32.const 0))
+                 (ref.is_null (local.get $e))))
+
+    ;; A trap in the moved frame: division by zero when $i reaches $n.
+    (func (export "trap_in_loop") (param $n i32) (result i32)
+        (local $i i32) (local $acc i32)
+        (loop $l
+            (local.set $acc (i32.add (local.get $acc)
+                (i32.div_u (i32.const 1000) (i32.sub (local.get $n) (local.get $i)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l))
+        (local.get $acc))
+
+    ;; Memory and calls inside the loop; a `br_table` out of it through blocks.
+    (func (export "memory_calls") (param $n i32) (result i32)
+        (local $i i32) (local $acc i32)
+        (block $done (result i32)
+            (block $odd (result i32)
+                (loop $l
+                    (i32.store (i32.shl (local.get $i) (i32.const 2))
+                        (call $inc (local.get $i)))
+                    (local.set $acc (i32.add (local.get $acc)
+                        (i32.load (i32.shl (local.get $i) (i32.const 2)))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+                (br_table $done $odd (local.get $acc)
+                    (i32.and (local.get $acc) (i32.const 1))))
+            (i32.add (i32.const 1000000))))
+
+    ;; A value under the loop: no move, the same answer.
+    (func (export "stack_below") (param $n i32) (result i32)
+        (local $i i32)
+        (i32.const 7)
+        (loop $l
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (i32.add (local.get $i)))
+
+    ;; Recursion with a loop in every frame: frames at several depths move up.
+    (func $rec (export "rec") (param $d i32) (result i32)
+        (local $i i32) (local $acc i32)
+        (loop $l
+            (local.set $acc (i32.add (local.get $acc) (local.get $i)))
+            (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                (i32.const 10))))
+        (if (result i32) (local.get $d)
+            (then (i32.add (local.get $acc)
+                           (call $rec (i32.sub (local.get $d) (i32.const 1)))))
+            (else (local.get $acc))))
+)"#;
+
+#[test]
+fn frames_move_up_at_loops_with_the_same_results_traps_and_fuel() {
+    let Some(tiered) = tiered(Config::default().tier_up_after(0).consume_fuel(true)) else {
+        return;
+    };
+    let interp = Registry::new(
+        &Engine::new(Config::default().mode(Mode::Interp).consume_fuel(true)).unwrap(),
+    );
+    let calls: &[(&str, Vec<Val>)] = &[
+        ("nested", vec![Val::I32(40)]),
+        ("in_if", vec![Val::I32(1), Val::I32(50)]),
+        ("in_if", vec![Val::I32(0), Val::I32(50)]),
+        (
+            "all_types",
+            vec![Val::I32(3), Val::I64(5), Val::F32(2.5f32.to_bits())],
+        ),
+        ("trap_in_loop", vec![Val::I32(30)]),
+        ("memory_calls", vec![Val::I32(100)]),
+        ("memory_calls", vec![Val::I32(101)]),
+        ("stack_below", vec![Val::I32(100)]),
+        ("rec", vec![Val::I32(20)]),
+    ];
+    // A fresh instance for each call: each call is a function's first, in Baseline code
+    // until its first loop.
+    let run = |reg: &Registry, name: &str, args: &[Val]| {
+        let _ = reg.unload("m");
+        reg.load("m", wat(OSR_SHAPES)).unwrap();
+        reg.engine().set_fuel(10_000_000).unwrap();
+        let result = reg
+            .func("m", name)
+            .unwrap()
+            .call(args)
+            .map_err(|e| e.trap().map(|t| t.code()));
+        (result, 10_000_000 - reg.engine().get_fuel().unwrap())
+    };
+    for (name, args) in calls {
+        let want = run(&interp, name, args);
+        assert_eq!(run(&tiered, name, args), want, "{name}{args:?}");
+    }
+}

@@ -86,8 +86,10 @@ pub trait FuncTranslator {
     fn consume_fuel(&mut self, fuel: u64, check: bool) -> Result<()>;
     /// Traps when the thread's epoch deadline has come (see `meter.rs`).
     fn check_deadline(&mut self) -> Result<()>;
-    /// Counts a function entry or loop iteration toward tier-up (`Metering::hotness`).
-    fn count_hotness(&mut self) -> Result<()> {
+    /// Counts a function entry or (`at_loop`) an iteration of the loop whose `loop`
+    /// operator was the last visited toward tier-up (`Metering::hotness`).
+    fn count_hotness(&mut self, at_loop: bool) -> Result<()> {
+        let _ = at_loop;
         Ok(())
     }
 }
@@ -114,6 +116,7 @@ where
     // A stretch starts at the next reachable operator: `Some(check)`, where `check` says
     // it is the function's entry or a loop's iteration.
     let mut stretch_starts = Some(true);
+    let mut at_entry = true;
     // Operators left in the current stretch, and whether its last is `loop`.
     let mut left = 0usize;
     let mut ends_in_loop = false;
@@ -127,8 +130,9 @@ where
                         t.check_deadline()?;
                     }
                     if metering.hotness && check {
-                        t.count_hotness()?;
+                        t.count_hotness(!at_entry)?;
                     }
+                    at_entry = false;
                     if metering.fuel && (check || fuel > 0) {
                         t.consume_fuel(fuel, check)?;
                     }

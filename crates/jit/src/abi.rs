@@ -73,6 +73,16 @@ pub fn native_signature(ty: &FuncType) -> Signature {
     sig
 }
 
+/// The signature of a function's on-stack-replacement entry (see `translate/mod.rs`):
+/// `(entry, tctx, stack_left, locals: *const u64) -> results`, the locals in 8-byte
+/// cells as the first tier's frame keeps them.
+#[cfg(feature = "cranelift")]
+pub fn osr_signature(ty: &FuncType) -> Signature {
+    let mut sig = native_signature(&FuncType::new(Vec::new(), ty.results().to_vec()));
+    sig.params.push(AbiParam::new(PTR));
+    sig
+}
+
 /// The signature of the array-call trampolines (`trampolines.rs`):
 /// `(native, entry, tctx, cells)`, arguments in `cells` on entry, results there on return.
 #[cfg(feature = "cranelift")]

@@ -2,7 +2,7 @@
 //! compilation (eager, parallel, or lazy on first call), and the code images an AOT
 //! file stores. Only in builds with the `cranelift` feature.
 
-use crate::code::{self, FuncRange};
+use crate::code::{self, CodeMemory, FuncRange};
 use crate::translate::{self, ModuleEnv};
 use crate::{trampolines, CodeImage, Tier};
 use cranelift_codegen::control::ControlPlane;
@@ -102,6 +102,34 @@ impl JitCompiler {
     }
 }
 
+/// What a function's code does beyond its tier's translation (the Tiered mode's).
+#[derive(Clone, Copy, Default)]
+struct Variant {
+    /// Count hotness at this address (see `ModuleEnv::hotness`).
+    hotness: Option<usize>,
+    /// The function's OSR entry at this loop instead (see `ModuleEnv::osr_loop`).
+    osr_loop: Option<u32>,
+}
+
+/// A function's on-stack-replacement entry at one loop: code with the signature
+/// `abi::osr_signature`, never installed in a slot.
+pub(crate) struct OsrCode {
+    native: *const u8,
+    _memory: Arc<CodeMemory>,
+}
+
+// SAFETY: `native` points into `_memory`, immutable executable code owned by it.
+unsafe impl Send for OsrCode {}
+// SAFETY: as above.
+unsafe impl Sync for OsrCode {}
+
+impl OsrCode {
+    /// The entry's address, valid while this value lives.
+    pub(crate) fn native(&self) -> *const u8 {
+        self.native
+    }
+}
+
 /// What compiles: the tier's settings and target.
 pub(crate) struct TierCompiler {
     tier: Tier,
@@ -153,8 +181,35 @@ impl TierCompiler {
         layout: VmCtxLayout,
         hotness: Option<usize>,
     ) -> Result<Arc<dyn WasmCode>> {
-        let image = self.compile_image_for(engine, module, &[index], layout, hotness, &[])?;
+        let variant = Variant {
+            hotness,
+            osr_loop: None,
+        };
+        let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
         Ok(image.load(module.clone())?.remove(0))
+    }
+
+    /// Compiles the on-stack-replacement entry of function `index` of `module` at its
+    /// reachable loop `at_loop` (see `translate/mod.rs`), for instance contexts laid out
+    /// as `layout`.
+    pub(crate) fn compile_osr(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        index: u32,
+        layout: VmCtxLayout,
+        at_loop: u32,
+    ) -> Result<OsrCode> {
+        let variant = Variant {
+            hotness: None,
+            osr_loop: Some(at_loop),
+        };
+        let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
+        let memory = Arc::new(CodeMemory::new(&image.bytes, image.info(module.clone()))?);
+        Ok(OsrCode {
+            native: memory.at(image.funcs[0].start),
+            _memory: memory,
+        })
     }
 
     /// Compiles functions `indices` of `module` (as [`TierCompiler::compile_functions`])
@@ -168,18 +223,19 @@ impl TierCompiler {
         stub_types: &[FuncType],
     ) -> Result<CodeImage> {
         let layout = VmCtxLayout::new(running);
-        self.compile_image_for(engine, module, indices, layout, None, stub_types)
+        let variant = Variant::default();
+        self.compile_image_for(engine, module, indices, layout, variant, stub_types)
     }
 
-    /// Compiles functions `indices` of `module` to read instance contexts laid out as
-    /// `layout`, counting hotness at `hotness` (see `ModuleEnv::hotness`) if given.
+    /// Compiles functions `indices` of `module` as `variant` to read instance contexts
+    /// laid out as `layout`.
     fn compile_image_for(
         &self,
         engine: &Engine,
         module: &Arc<Module>,
         indices: &[u32],
         layout: VmCtxLayout,
-        hotness: Option<usize>,
+        variant: Variant,
         stub_types: &[FuncType],
     ) -> Result<CodeImage> {
         if !JitCompiler::supported() {
@@ -189,14 +245,15 @@ impl TierCompiler {
         }
         let isa = self.isa()?;
         let mut metering = engine.metering();
-        metering.hotness = hotness.is_some();
+        metering.hotness = variant.hotness.is_some();
         let env = ModuleEnv {
             module,
             layout,
             bounds_checks: !engine.memory_plan().unchecked,
             locals_in_memory: self.tier == Tier::Baseline,
             metering,
-            hotness: hotness.unwrap_or(0),
+            hotness: variant.hotness.unwrap_or(0),
+            osr_loop: variant.osr_loop,
         };
         let bodies = compile_each(
             indices,
@@ -205,11 +262,13 @@ impl TierCompiler {
             |(ctx, fctx), index| compile_function(isa, &env, index, ctx, fctx),
         )?;
 
-        // One trampoline per distinct function type.
+        // One trampoline per distinct function type (none for an OSR entry, which only
+        // first-tier code calls).
         let mut tramp_types: Vec<&FuncType> = Vec::new();
         let mut tramp_index: HashMap<&FuncType, usize> = HashMap::new();
         let tramp_of: Vec<usize> = indices
             .iter()
+            .filter(|_| variant.osr_loop.is_none())
             .map(|&i| {
                 let ty = module.func_type(i);
                 *tramp_index.entry(ty).or_insert_with(|| {

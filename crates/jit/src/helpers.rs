@@ -56,18 +56,23 @@ impl Helper {
             Helper::CopyBytes => &[I64, I64, I64],
             Helper::FillBytes => &[I64, I32, I64],
             Helper::EnterInstance => &[],
-            Helper::TierUp => &[I64],
+            Helper::TierUp => &[I64, I32],
         }
     }
 
     #[cfg(feature = "cranelift")]
-    /// The helper's native signature: the vmctx, [`Helper::params`], an `i32` result.
+    /// The helper's native signature: the vmctx, [`Helper::params`], an `i32` result
+    /// (`TierUp`'s is a code address).
     pub fn signature(self) -> Signature {
         let mut sig = Signature::new(crate::abi::CALL_CONV);
         sig.params.push(AbiParam::new(crate::abi::PTR));
         sig.params
             .extend(self.params().iter().map(|t| AbiParam::new(*t)));
-        sig.returns.push(AbiParam::new(types::I32));
+        let result = match self {
+            Helper::TierUp => crate::abi::PTR,
+            _ => types::I32,
+        };
+        sig.returns.push(AbiParam::new(result));
         sig
     }
 
@@ -104,7 +109,7 @@ pub struct Helpers {
     copy_bytes: unsafe extern "C" fn(Vm, *mut u8, *const u8, usize) -> u32,
     fill_bytes: unsafe extern "C" fn(Vm, *mut u8, u32, usize) -> u32,
     enter_instance: extern "C" fn(Vm) -> u32,
-    tier_up: extern "C" fn(Vm, *const FuncEntry) -> u32,
+    tier_up: extern "C" fn(Vm, *const FuncEntry, u32) -> usize,
 }
 
 pub static HELPERS: Helpers = Helpers {
@@ -175,20 +180,25 @@ extern "C" fn memory_init(vmctx: Vm, mem: u32, seg: u32, dst: u32, src: u32, len
 
 /// The prologue's slow path: the thread enters an instance with state it does not hold
 /// (core's `exclusive.rs`).
-/// A function of the Tiered mode's first tier ran out of its hotness budget: see
-/// `tiered.rs`. Never traps (a failed tier-up leaves the function where it is).
-extern "C" fn tier_up(_vmctx: Vm, entry: *const FuncEntry) -> u32 {
-    value(0, || {
+/// A function of the Tiered mode's first tier ran out of its hotness budget at its entry
+/// or at loop `at_loop` (`translate::NO_LOOP` where the frame cannot move): see
+/// `tiered.rs`. Returns the address of the loop's OSR entry for the frame to move to, or
+/// 0. Never traps (a failed tier-up leaves the function where it is).
+extern "C" fn tier_up(_vmctx: Vm, entry: *const FuncEntry, at_loop: u32) -> usize {
+    catch_unwind(AssertUnwindSafe(|| {
         #[cfg(feature = "cranelift")]
         {
             // SAFETY: compiled code passes the entry it runs in, which its caller's epoch
             // guard keeps alive.
-            crate::tiered::tier_up(unsafe { &*entry });
+            crate::tiered::tier_up(unsafe { &*entry }, at_loop)
         }
         #[cfg(not(feature = "cranelift"))]
-        let _ = entry;
-        0
-    })
+        {
+            let _ = (entry, at_loop);
+            0
+        }
+    }))
+    .unwrap_or(0)
 }
 
 extern "C" fn enter_instance(vmctx: Vm) -> u32 {

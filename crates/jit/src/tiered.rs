@@ -1,21 +1,25 @@
 //! The Tiered mode: every function starts in the Baseline tier (compiled lazily, on its
 //! first call) with a hotness budget that its code charges at every entry and loop
 //! iteration (`Metering::hotness`). When the budget runs out, the code calls the
-//! `TierUp` helper: the function is queued for the Optimized tier on a background
-//! thread, and a later check (the budget is given back) installs the optimized code in
-//! the instance's slot, with the same compare-and-swap as lazy compilation, so it never
-//! overwrites a patch or a newer tier. A patch in this mode starts again in the
-//! Baseline tier and tiers up in its own right.
+//! `TierUp` helper: the function is queued for the Optimized tier on background threads
+//! (the hottest job first), and a later check (the budget is given back) installs the
+//! optimized code in the instance's slot, with the same compare-and-swap as lazy
+//! compilation, so it never overwrites a patch or a newer tier. A patch in this mode
+//! starts again in the Baseline tier and tiers up in its own right.
 //!
-//! Frames already running stay in the code they started in: a long loop in a function
-//! that is never called again keeps running Baseline code (as in V8 without on-stack
-//! replacement); every call after the tier-up runs the optimized code.
+//! Calls after a tier-up run the optimized code. A frame already running moves up at a
+//! loop (on-stack replacement, `translate/mod.rs`): once its function's optimized code
+//! is there, a check at a loop whose operand stack is empty queues the function's OSR
+//! entry for that loop, and a check after it is compiled returns it to the frame, which
+//! calls it with its locals and returns what it returns. So a long loop in a function
+//! that is never called again gets its speed too. Frames in loops with values on the
+//! operand stack (rare in compiled code) finish in the Baseline tier.
 
-use crate::compiler::{LazyFunc, MakeCode, TierCompiler};
+use crate::compiler::{LazyFunc, MakeCode, OsrCode, TierCompiler};
+use crate::translate::NO_LOOP;
 use crate::Tier;
 use rwamr_core::{Compiler, Engine, FuncEntry, Module, Result, Trap, VmCtxLayout, WasmCode};
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 /// When functions move up a tier.
@@ -25,18 +29,35 @@ pub struct TierPolicy {
     /// Optimized tier.
     pub budget: u32,
     /// Compile the optimized code at once on the thread that used up the budget,
-    /// instead of on the background thread (for tests: with a budget of 0 or 1 every
+    /// instead of on the background threads (for tests: with a budget of 0 or 1 every
     /// function runs in both tiers, deterministically).
     pub synchronous: bool,
+    /// Background compile threads (started on first use).
+    pub compile_threads: usize,
 }
 
 impl Default for TierPolicy {
     fn default() -> Self {
+        // One core runs the program, the others compile.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         TierPolicy {
             budget: 2_000,
             synchronous: false,
+            compile_threads: cores.saturating_sub(1).max(1),
         }
     }
+}
+
+/// What the Tiered mode has done so far (for tests and tuning).
+#[derive(Debug, Default)]
+pub struct TierStats {
+    /// Functions compiled in the Optimized tier.
+    pub optimized: AtomicU64,
+    /// OSR entries compiled, and frames that moved through one.
+    pub osr_compiled: AtomicU64,
+    pub osr_entered: AtomicU64,
+    /// Compiles that failed (their functions stay in the Baseline tier).
+    pub failed: AtomicU64,
 }
 
 /// The Tiered mode's compiler.
@@ -56,31 +77,68 @@ struct Shared {
     policy: TierPolicy,
     queue: Mutex<Queue>,
     more: Condvar,
+    stats: Arc<TierStats>,
 }
 
 #[derive(Default)]
 struct Queue {
-    jobs: VecDeque<(Arc<Job>, Engine)>,
-    worker_started: bool,
+    jobs: Vec<(Arc<Job>, Engine)>,
+    workers: usize,
     closed: bool,
 }
 
-/// One function's way up: its optimized code, compiled once and installed by every
-/// instance at its next check.
+/// One compile on a function's way up: its optimized code, installed by every instance
+/// at its next check, or its OSR entry at one loop, which frames take there.
 struct Job {
     module: Arc<Module>,
     index: u32,
     /// The instance layout the code reads (the running module's, for a patch).
     layout: VmCtxLayout,
+    /// The loop of an OSR entry.
+    osr_loop: Option<u32>,
     queued: AtomicBool,
-    optimized: OnceLock<std::result::Result<Arc<dyn WasmCode>, String>>,
+    /// Checks that asked while the job waited: the queue takes the hottest first.
+    heat: AtomicU32,
+    done: OnceLock<std::result::Result<Compiled, String>>,
+}
+
+enum Compiled {
+    Function(Arc<dyn WasmCode>),
+    Osr(OsrCode),
 }
 
 impl Job {
-    fn compile(&self, engine: &Engine, tier: &TierCompiler) {
-        self.optimized.get_or_init(|| {
-            tier.compile_one(engine, &self.module, self.index, self.layout, None)
-                .map_err(|e| e.to_string())
+    fn new(f: &Job, osr_loop: Option<u32>) -> Job {
+        Job {
+            module: f.module.clone(),
+            index: f.index,
+            layout: f.layout,
+            osr_loop,
+            queued: AtomicBool::new(false),
+            heat: AtomicU32::new(0),
+            done: OnceLock::new(),
+        }
+    }
+
+    fn compile(&self, engine: &Engine, shared: &Shared) {
+        self.done.get_or_init(|| {
+            let (tier, stats) = (&shared.optimized, &shared.stats);
+            let (module, index, layout) = (&self.module, self.index, self.layout);
+            let made = match self.osr_loop {
+                None => tier
+                    .compile_one(engine, module, index, layout, None)
+                    .map(Compiled::Function),
+                Some(at) => tier
+                    .compile_osr(engine, module, index, layout, at)
+                    .map(Compiled::Osr),
+            };
+            let counter = match (&made, self.osr_loop) {
+                (Err(_), _) => &stats.failed,
+                (Ok(_), None) => &stats.optimized,
+                (Ok(_), Some(_)) => &stats.osr_compiled,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            made.map_err(|e| e.to_string())
         });
     }
 }
@@ -95,9 +153,15 @@ impl TieredCompiler {
                     policy,
                     queue: Mutex::new(Queue::default()),
                     more: Condvar::new(),
+                    stats: Arc::default(),
                 }),
             }),
         }
+    }
+
+    /// What the mode has done so far.
+    pub fn stats(&self) -> Arc<TierStats> {
+        self.tiers.shared.stats.clone()
     }
 }
 
@@ -131,9 +195,12 @@ impl Tiers {
                 module: module.clone(),
                 index,
                 layout,
+                osr_loop: None,
                 queued: AtomicBool::new(false),
-                optimized: OnceLock::new(),
+                heat: AtomicU32::new(0),
+                done: OnceLock::new(),
             }),
+            osr: Mutex::default(),
             shared: shared.clone(),
         }))
     }
@@ -156,33 +223,55 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `job` for the background thread (started on first use).
+    /// Moves `job` on: compiles it here when the policy says so, queues it the first
+    /// time, warms it later; returns its result once there is one.
+    fn advance<'j>(
+        self: &Arc<Shared>,
+        job: &'j Arc<Job>,
+        engine: &Engine,
+    ) -> Option<&'j std::result::Result<Compiled, String>> {
+        if self.policy.synchronous {
+            job.compile(engine, self);
+        }
+        let done = job.done.get();
+        if done.is_none() {
+            job.heat.fetch_add(1, Ordering::Relaxed);
+            if !job.queued.swap(true, Ordering::AcqRel) {
+                self.push(job.clone(), engine.clone());
+            }
+        }
+        done
+    }
+
+    /// Queues `job` for the background threads (started as needed).
     fn push(self: &Arc<Shared>, job: Arc<Job>, engine: Engine) {
         let mut q = self.lock();
         if q.closed {
             return;
         }
-        q.jobs.push_back((job, engine));
-        if !q.worker_started {
+        q.jobs.push((job, engine));
+        if q.workers < self.policy.compile_threads.min(q.jobs.len()) {
             let shared = self.clone();
             let started = std::thread::Builder::new()
                 .name("rwamr-tier-up".into())
                 .stack_size(8 << 20)
                 .spawn(move || shared.work());
-            // Without the thread, functions stay in the Baseline tier.
-            q.worker_started = started.is_ok();
+            // Without threads, functions stay in the Baseline tier.
+            q.workers += usize::from(started.is_ok());
         }
         self.more.notify_one();
     }
 
-    /// The background thread: compiles queued functions until the compiler goes.
+    /// A background thread: compiles the hottest queued job until the compiler goes.
     fn work(&self) {
         loop {
             let (job, engine) = {
                 let mut q = self.lock();
                 loop {
-                    if let Some(next) = q.jobs.pop_front() {
-                        break next;
+                    let hottest =
+                        (0..q.jobs.len()).max_by_key(|&i| q.jobs[i].0.heat.load(Ordering::Relaxed));
+                    if let Some(i) = hottest {
+                        break q.jobs.swap_remove(i);
                     }
                     if q.closed {
                         return;
@@ -190,19 +279,31 @@ impl Shared {
                     q = self.more.wait(q).unwrap_or_else(|e| e.into_inner());
                 }
             };
-            job.compile(&engine, &self.optimized);
+            job.compile(&engine, self);
         }
     }
 }
 
-/// A function's Baseline code in the Tiered mode, and its way up.
+/// A function's Baseline code in the Tiered mode, and its ways up.
 struct TieredFunc {
     baseline: Arc<dyn WasmCode>,
     /// The hotness counters the code charges (kept alive with it), and which is its.
     counters: Arc<[AtomicI32]>,
     slot: usize,
+    /// The function's optimized code.
     job: Arc<Job>,
+    /// Its OSR entries, by loop.
+    osr: Mutex<hashbrown::HashMap<u32, Arc<Job>>>,
     shared: Arc<Shared>,
+}
+
+impl TieredFunc {
+    fn osr_job(&self, at_loop: u32) -> Arc<Job> {
+        let mut osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
+        osr.entry(at_loop)
+            .or_insert_with(|| Arc::new(Job::new(&self.job, Some(at_loop))))
+            .clone()
+    }
 }
 
 // SAFETY: runs and enters as its Baseline code, the same function's.
@@ -218,8 +319,10 @@ unsafe impl WasmCode for TieredFunc {
     }
 }
 
-/// The `TierUp` helper: `entry`'s function used up its hotness budget.
-pub(crate) fn tier_up(entry: &FuncEntry) {
+/// The `TierUp` helper: `entry`'s function used up its hotness budget, at its entry or
+/// at loop `at_loop` (`NO_LOOP` where the frame cannot move). Returns the address of
+/// the loop's OSR entry when the frame can move to it, else 0.
+pub(crate) fn tier_up(entry: &FuncEntry, at_loop: u32) -> usize {
     // The entry runs the function's Baseline code, or (its first call) the lazy
     // placeholder that compiled it.
     let placeholder = || {
@@ -227,42 +330,47 @@ pub(crate) fn tier_up(entry: &FuncEntry) {
         code.downcast_ref::<TieredFunc>()
     };
     let Some(f) = entry.code_as::<TieredFunc>().or_else(placeholder) else {
-        return;
+        return 0;
     };
     let inst = entry.instance();
-    let shared = &f.shared;
+    let (shared, engine) = (&f.shared, inst.engine());
     let me = f as *const TieredFunc as *const ();
     let current = {
         let guard = rwamr_core::slot::pin();
         inst.func_slot(entry.index).entry(&guard).code_ptr()
     };
-    if current != me {
-        // A frame that started before the function moved on (tiered up or patched):
-        // nothing to do for it, and it is not asked again (the code set the budget so).
-        return;
-    }
-    if shared.policy.synchronous {
-        f.job.compile(inst.engine(), &shared.optimized);
-    }
-    match f.job.optimized.get() {
-        Some(Ok(code)) => {
+    // A frame that started before the function moved on (tiered up or patched) has
+    // nothing to install.
+    if current == me {
+        if let Some(Ok(Compiled::Function(code))) = shared.advance(&f.job, engine) {
             // Only over this function's Baseline code: a patch or another tier-up
             // installed meanwhile stays.
             // SAFETY: the optimized code is this function's, compiled from the same
             // module for the same instance layout as the Baseline code it replaces.
             let _ = unsafe { inst.install_code_replacing(entry.index, code.clone(), Some(me)) };
         }
-        // It stays in the Baseline tier.
-        Some(Err(_)) => {}
-        None => {
-            if !f.job.queued.swap(true, Ordering::AcqRel) {
-                shared.push(f.job.clone(), inst.engine().clone());
+    }
+    let mut osr = 0;
+    // A frame moves once its function's optimized code is there (or will not be): a
+    // function that soon returns is not compiled twice.
+    if at_loop != NO_LOOP && (current != me || f.job.done.get().is_some()) {
+        // Any frame of this code may move, even one whose function was patched since:
+        // the entry is the same version's, so the frame still finishes in its own code.
+        match shared.advance(&f.osr_job(at_loop), engine) {
+            Some(Ok(Compiled::Osr(code))) => {
+                shared.stats.osr_entered.fetch_add(1, Ordering::Relaxed);
+                // The code lives as long as this function's Baseline code, which the
+                // frame that calls it runs.
+                osr = code.native() as usize;
             }
+            Some(Err(_) | Ok(Compiled::Function(_))) | None => {}
         }
     }
-    // Asked again later: for the install once the compile is done, or by other
-    // instances of the module, which run this code too.
+    // Asked again after another budget: for the install once the compile is done
+    // (other instances of the module run this code too), and by frames still in this
+    // code at their loops, which may move up there.
     f.counters[f.slot].store(budget(shared.policy), Ordering::Relaxed);
+    osr
 }
 
 impl Compiler for TieredCompiler {
@@ -311,18 +419,25 @@ impl Compiler for TieredCompiler {
 
 #[cfg(test)]
 mod tests {
-    use super::{TierPolicy, TieredCompiler, TieredFunc};
+    use super::{TierPolicy, TierStats, TieredCompiler, TieredFunc};
     use crate::compiler::LazyFunc;
     use crate::{JitFunc, StubLibrary};
     use rwamr_core::{CompiledModule, Engine, Extern, Func, Instance, Limits, Mode, Val};
+    use std::sync::atomic::Ordering;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     fn instance(policy: TierPolicy) -> Arc<Instance> {
+        instance_with_stats(policy).0
+    }
+
+    fn instance_with_stats(policy: TierPolicy) -> (Arc<Instance>, Arc<TierStats>) {
+        let compiler = TieredCompiler::new(policy);
+        let stats = compiler.stats();
         let engine = Engine::new(
             Mode::Tiered,
             Limits::default(),
-            vec![(Mode::Tiered, Box::new(TieredCompiler::new(policy)) as _)],
+            vec![(Mode::Tiered, Box::new(compiler) as _)],
             Some(Arc::new(StubLibrary::new())),
         )
         .unwrap();
@@ -339,7 +454,8 @@ mod tests {
         )
         .unwrap();
         let compiled = CompiledModule::new(&engine, &wasm).unwrap();
-        Instance::instantiate(&engine, "m", &compiled, Vec::new()).unwrap()
+        let inst = Instance::instantiate(&engine, "m", &compiled, Vec::new()).unwrap();
+        (inst, stats)
     }
 
     fn func(inst: &Instance, name: &str) -> Func {
@@ -368,6 +484,7 @@ mod tests {
         let inst = instance(TierPolicy {
             budget: 0,
             synchronous: true,
+            ..Default::default()
         });
         let (sum, idle) = (func(&inst, "sum"), func(&inst, "idle"));
         assert_eq!(tier(&sum), 0);
@@ -382,6 +499,7 @@ mod tests {
         let inst = instance(TierPolicy {
             budget: 100,
             synchronous: false,
+            ..Default::default()
         });
         let sum = func(&inst, "sum");
         sum.call(&[Val::I32(1)]).unwrap();
@@ -391,5 +509,45 @@ mod tests {
             assert_eq!(sum.call(&[Val::I32(200)]).unwrap(), vec![Val::I32(19_900)]);
         }
         assert_eq!(tier(&sum), 2, "moved up once its compile was done");
+    }
+
+    #[test]
+    fn a_frame_in_a_loop_moves_up_there() {
+        let (inst, stats) = instance_with_stats(TierPolicy {
+            budget: 0,
+            synchronous: true,
+            ..Default::default()
+        });
+        let sum = func(&inst, "sum");
+        assert_eq!(sum.call(&[Val::I32(10)]).unwrap(), vec![Val::I32(45)]);
+        assert_eq!(stats.optimized.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.osr_compiled.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.osr_entered.load(Ordering::Relaxed), 1);
+        assert_eq!(sum.call(&[Val::I32(10)]).unwrap(), vec![Val::I32(45)]);
+        assert_eq!(
+            stats.osr_entered.load(Ordering::Relaxed),
+            1,
+            "later calls start in the optimized code"
+        );
+    }
+
+    #[test]
+    fn a_long_loop_in_a_function_called_once_moves_up_in_the_background() {
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            // A fresh instance each time: its one call must move up during the loop.
+            let (inst, stats) = instance_with_stats(TierPolicy {
+                budget: 1000,
+                ..Default::default()
+            });
+            let sum = func(&inst, "sum");
+            let n = 20_000_000;
+            let want = (0..n).fold(0i32, |acc, i| acc.wrapping_add(i));
+            assert_eq!(sum.call(&[Val::I32(n)]).unwrap(), vec![Val::I32(want)]);
+            if stats.osr_entered.load(Ordering::Relaxed) == 1 {
+                return;
+            }
+            assert!(Instant::now() < until, "the frame never moved up");
+        }
     }
 }

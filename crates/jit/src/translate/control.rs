@@ -2,7 +2,7 @@
 //! Each frame's continuation is a Cranelift block whose parameters are the frame's
 //! results; a loop's header is a block whose parameters are the loop's.
 
-use super::{user, Label, Translator};
+use super::{trusted, user, Label, Translator};
 use crate::abi::{clif_type, user_trap};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, JumpTableData, Value};
 use rwamr_core::translate::{read_err, BlockSig, Frame, FrameKind};
@@ -68,6 +68,14 @@ impl Translator<'_, '_, '_> {
         let header = self.block_with_params(sig.params());
         let inputs = args(self.peekn(sig.params().len()));
         self.b.ins().jump(header, &inputs);
+        self.loops_seen += 1;
+        if self
+            .osr
+            .as_ref()
+            .is_some_and(|o| o.target == self.loops_seen - 1)
+        {
+            self.enter_at(header)?;
+        }
         let next = self.block_with_params(sig.results());
         self.open(
             FrameKind::Loop,
@@ -82,6 +90,28 @@ impl Translator<'_, '_, '_> {
         self.b.switch_to_block(header);
         let params = self.b.block_params(header).to_vec();
         self.stack.extend(params);
+        Ok(())
+    }
+    /// Fills an OSR entry's `resume` block (see `translate/mod.rs`): the locals from
+    /// the buffer, then the loop's `header`.
+    fn enter_at(&mut self, header: ir::Block) -> Result<()> {
+        if !self.stack.is_empty() {
+            return Err(Error::invalid(
+                "an OSR entry needs a loop with an empty operand stack",
+            ));
+        }
+        let Some(osr) = self.osr.as_mut() else {
+            return Ok(());
+        };
+        osr.reached = true;
+        let (resume, buf) = (osr.resume, osr.buf);
+        self.b.switch_to_block(resume);
+        for i in 0..self.locals.len() {
+            let ty = self.local_type(i);
+            let v = self.b.ins().load(ty, trusted(), buf, 8 * i as i32);
+            self.set_local(i as u32, v);
+        }
+        self.b.ins().jump(header, &[]);
         Ok(())
     }
     pub(super) fn visit_if(&mut self, blockty: BlockType) -> Result<()> {

@@ -52,13 +52,34 @@ pub struct ModuleEnv<'m> {
     /// defined function `i`'s `i32` counter lies at `4 * i` (the Tiered mode's first
     /// tier: such code embeds the address, so it is never stored in a file).
     pub hotness: usize,
+    /// Compile the function's on-stack-replacement entry for its `n`th reachable loop
+    /// instead of the function itself (see "On-stack replacement" below).
+    pub osr_loop: Option<u32>,
 }
+
+// On-stack replacement. A Tiered function's first-tier code can leave a running frame
+// for optimized code at the header of a loop where wasm's operand stack is empty
+// (nearly every loop a compiler emits: values cross loops in locals). Its locals then
+// lie in one stack slot, local `i` at `8 * i` (see `Translator::locals_slot`), which is
+// the state the optimized code needs. When the `TierUp` helper returns the loop's OSR
+// entry, the first-tier code calls it with the slot's address (`abi::osr_signature`)
+// and returns what it returns.
+//
+// The OSR entry is the whole function translated again with another way in: the entry
+// block jumps to a `resume` block that loads the locals and jumps to the loop's header,
+// and the function's own start becomes a block nothing branches to, which Cranelift
+// removes with all code only it reaches. The rest needs no special case: locals are
+// SSA variables, so the header's phis take their values from `resume` (and from the
+// function's start, in the outer iterations when the loop sits in another loop).
+// The entry takes no share of the stack budget (the first-tier frame paid it) and
+// charges fuel as that frame would have from the loop's header on.
 
 /// Where a local lives.
 #[derive(Clone, Copy)]
 enum Local {
-    Var(Variable),
-    Slot(ir::StackSlot, ir::Type),
+    Var(Variable, ir::Type),
+    /// In the locals slot, at this offset.
+    Slot(ir::StackSlot, i32, ir::Type),
 }
 
 /// Where branches to a control frame go, and what its `end` needs.
@@ -110,6 +131,20 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     /// The function's entry argument, and its index.
     entry: Value,
     index: u32,
+    /// Loops visited so far (reachable ones: the count both tiers agree on).
+    loops_seen: u32,
+    /// Where the locals live when they are in memory: one slot, local `i` at `8 * i`.
+    locals_slot: Option<ir::StackSlot>,
+    /// Compiling an OSR entry: the loop, the buffer the locals come in, and the block
+    /// the entry jumps to (filled at the loop).
+    osr: Option<OsrEntry>,
+}
+
+struct OsrEntry {
+    target: u32,
+    buf: Value,
+    resume: ir::Block,
+    reached: bool,
 }
 
 /// A metered function's view of the thread's meter.
@@ -142,7 +177,7 @@ impl FuncTranslator for Translator<'_, '_, '_> {
         }
         Ok(())
     }
-    fn count_hotness(&mut self) -> Result<()> {
+    fn count_hotness(&mut self, at_loop: bool) -> Result<()> {
         // Not atomic: a count lost to a race only delays a tier-up.
         let defined = self.index - self.env.module.num_imported_funcs;
         let at = self.env.hotness.wrapping_add(4 * defined as usize);
@@ -156,12 +191,36 @@ impl FuncTranslator for Translator<'_, '_, '_> {
         self.b.ins().brif(hot, up, &[], rest, &[]);
         self.b.switch_to_block(up);
         self.b.seal_block(up);
-        // Asked once: the helper gives the budget back where it wants to be asked again.
+        // The helper gives the next budget; without it (a function it does not know)
+        // the code asks no more.
         let never = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
         self.b.ins().store(trusted(), never, addr, 0);
         let entry = self.entry;
-        self.call_helper(Helper::TierUp, &[entry]);
-        self.b.ins().jump(rest, &[]);
+        // Where this frame can move to optimized code: at a loop with nothing on the
+        // operand stack, its locals all in the slot.
+        let osr = at_loop && self.stack.is_empty() && self.env.locals_in_memory;
+        let target = if osr { self.loops_seen - 1 } else { NO_LOOP };
+        let target = self.i32const(i64::from(target));
+        let code = self.call_helper(Helper::TierUp, &[entry, target]);
+        if osr {
+            let transfer = self.b.create_block();
+            self.b.set_cold_block(transfer);
+            self.b.ins().brif(code, transfer, &[], rest, &[]);
+            self.b.switch_to_block(transfer);
+            self.b.seal_block(transfer);
+            let buf = match self.locals_slot {
+                Some(slot) => self.b.ins().stack_addr(PTR, slot, 0),
+                None => self.b.ins().iconst(PTR, 0),
+            };
+            let ty = self.env.module.func_type(self.index);
+            let sig = self.b.import_signature(abi::osr_signature(ty));
+            let args = [entry, self.tctx, self.stack_left, buf];
+            let call = self.b.ins().call_indirect(sig, code, &args);
+            let results = self.b.inst_results(call).to_vec();
+            self.emit_return(&results);
+        } else {
+            self.b.ins().jump(rest, &[]);
+        }
         self.b.switch_to_block(rest);
         self.b.seal_block(rest);
         Ok(())
@@ -184,6 +243,9 @@ impl FuncTranslator for Translator<'_, '_, '_> {
         Ok(())
     }
 }
+
+/// The `TierUp` helper's loop argument at a check where the frame cannot move.
+pub const NO_LOOP: u32 = u32::MAX;
 
 /// Memory flags for loads of runtime structures that never trap.
 pub fn trusted() -> MemFlagsData {
@@ -208,7 +270,10 @@ pub fn translate_function(
 ) -> Result<()> {
     let module = env.module;
     let ty = module.func_type(index).clone();
-    func.signature = abi::native_signature(&ty);
+    func.signature = match env.osr_loop {
+        None => abi::native_signature(&ty),
+        Some(_) => abi::osr_signature(&ty),
+    };
     func.name = UserFuncName::user(0, index);
     // The prologue compares the stack pointer with the thread's limit.
     let tctx_gv = func.create_global_value(GlobalValueData::VMContext);
@@ -234,44 +299,48 @@ pub fn translate_function(
     });
 
     let body = module.func_body(index);
-    let mut locals = Vec::new();
-    let new_local = |b: &mut FunctionBuilder<'_>, ty: ir::Type, init: Value| {
-        if env.locals_in_memory {
-            let slot = b.create_sized_stack_slot(ir::StackSlotData::new(
-                ir::StackSlotKind::ExplicitSlot,
-                ty.bytes(),
-                ty.bytes().trailing_zeros() as u8,
-            ));
-            b.ins().stack_store(PTR, init, slot, 0);
-            Local::Slot(slot, ty)
-        } else {
-            let var = b.declare_var(ty);
-            b.def_var(var, init);
-            Local::Var(var)
-        }
-    };
-    for (i, t) in ty.params().iter().enumerate() {
-        locals.push(new_local(
-            &mut b,
-            clif_type(*t),
-            params[abi::FIRST_PARAM + i],
-        ));
-    }
+    let mut local_types: Vec<ir::Type> = ty.params().iter().map(|t| clif_type(*t)).collect();
     let mut reader = body.get_locals_reader().map_err(read_err)?;
     for _ in 0..reader.get_count() {
         let (count, vt) = reader.read().map_err(read_err)?;
-        let t = rwamr_core::ValType::from_wasmparser(vt)?;
-        let ct = clif_type(t);
-        let zero = zero_of(&mut b, ct);
-        for _ in 0..count {
-            locals.push(new_local(&mut b, ct, zero));
-        }
+        let t = clif_type(rwamr_core::ValType::from_wasmparser(vt)?);
+        local_types.extend(std::iter::repeat_n(t, count as usize));
+    }
+    let locals_slot = (env.locals_in_memory && !local_types.is_empty()).then(|| {
+        b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            8 * local_types.len() as u32,
+            3,
+        ))
+    });
+    let mut locals = Vec::with_capacity(local_types.len());
+    let mut zeros: hashbrown::HashMap<ir::Type, Value> = hashbrown::HashMap::new();
+    for (i, &t) in local_types.iter().enumerate() {
+        // An OSR entry's parameters come with the other locals, at the loop.
+        let init = match ty.params().len() > i && env.osr_loop.is_none() {
+            true => params[abi::FIRST_PARAM + i],
+            false => *zeros.entry(t).or_insert_with(|| zero_of(&mut b, t)),
+        };
+        locals.push(match locals_slot {
+            Some(slot) => {
+                let offset = 8 * i as i32;
+                b.ins().stack_store(PTR, init, slot, offset);
+                Local::Slot(slot, offset, t)
+            }
+            None => {
+                let var = b.declare_var(t);
+                b.def_var(var, init);
+                Local::Var(var, t)
+            }
+        });
     }
 
     // This frame's share of the stack budget, the same in every mode; what is left
     // after it goes to the callees.
     let frame_bytes = module.frame_bytes(index);
-    let stack_left = {
+    let stack_left = if env.osr_loop.is_some() {
+        params[2]
+    } else {
         let left = params[2];
         let short = b
             .ins()
@@ -313,6 +382,22 @@ pub fn translate_function(
         m
     });
 
+    let osr = env.osr_loop.map(|target| {
+        let resume = b.create_block();
+        b.ins().jump(resume, &[]);
+        b.seal_block(resume);
+        // The function's own start: nothing branches here.
+        let start = b.create_block();
+        b.switch_to_block(start);
+        b.seal_block(start);
+        OsrEntry {
+            target,
+            buf: params[abi::FIRST_PARAM],
+            resume,
+            reached: false,
+        }
+    });
+
     let ret = b.create_block();
     for t in ty.results() {
         b.append_block_param(ret, clif_type(*t));
@@ -333,12 +418,21 @@ pub fn translate_function(
         meter,
         entry: entry_arg,
         index,
+        loops_seen: 0,
+        locals_slot,
+        osr,
     };
     translate_operators(
         body.get_operators_reader().map_err(read_err)?,
         &mut t,
         env.metering,
     )?;
+    if t.osr.as_ref().is_some_and(|o| !o.reached) {
+        return Err(rwamr_core::Error::invalid(format!(
+            "no loop {} with an empty operand stack to enter",
+            env.osr_loop.unwrap_or(0)
+        )));
+    }
     // The function's final `end` switched to `ret` (and left a trap there when nothing
     // reaches it).
     if t.reachable {

@@ -10,17 +10,23 @@ use rwamr_core::{Result, ValType};
 impl Translator<'_, '_, '_> {
     fn get_local(&mut self, index: u32) -> Value {
         match self.locals[index as usize] {
-            Local::Var(var) => self.b.use_var(var),
-            Local::Slot(slot, ty) => self.b.ins().stack_load(PTR, ty, slot, 0),
+            Local::Var(var, _) => self.b.use_var(var),
+            Local::Slot(slot, offset, ty) => self.b.ins().stack_load(PTR, ty, slot, offset),
         }
     }
 
-    fn set_local(&mut self, index: u32, v: Value) {
+    pub(super) fn set_local(&mut self, index: u32, v: Value) {
         match self.locals[index as usize] {
-            Local::Var(var) => self.b.def_var(var, v),
-            Local::Slot(slot, _) => {
-                self.b.ins().stack_store(PTR, v, slot, 0);
+            Local::Var(var, _) => self.b.def_var(var, v),
+            Local::Slot(slot, offset, _) => {
+                self.b.ins().stack_store(PTR, v, slot, offset);
             }
+        }
+    }
+
+    pub(super) fn local_type(&self, index: usize) -> cranelift_codegen::ir::Type {
+        match self.locals[index] {
+            Local::Var(_, ty) | Local::Slot(_, _, ty) => ty,
         }
     }
 
