@@ -35,6 +35,8 @@ pub use rwamr_core::{
     StateGuard, Table, TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults,
     WasmTy, WithCaller,
 };
+#[cfg(feature = "compiler")]
+pub use rwamr_jit::TierStats;
 pub use rwamr_registry::{FuncSelector, PatchReport, UpdatePolicy, UpdateReport};
 pub use rwamr_wasi as wasi;
 
@@ -223,6 +225,9 @@ pub fn has_compiler() -> bool {
 #[derive(Clone, Debug)]
 pub struct Engine {
     inner: rwamr_core::Engine,
+    /// The Tiered mode's counters, when the engine has the mode.
+    #[cfg(feature = "compiler")]
+    tier_stats: Option<Arc<rwamr_jit::TierCounters>>,
 }
 
 impl Engine {
@@ -241,6 +246,8 @@ impl Engine {
                     .join(", ")
             )));
         }
+        #[cfg(feature = "compiler")]
+        let mut tier_stats = None;
         let compilers = built_modes()
             .iter()
             .filter(|&&m| config.mixed_modes || m == config.mode)
@@ -264,14 +271,16 @@ impl Engine {
                     }
                     #[cfg(feature = "compiler")]
                     Mode::Tiered => {
-                        Box::new(rwamr_jit::TieredCompiler::new(match config.tier_up {
+                        let tiered = rwamr_jit::TieredCompiler::new(match config.tier_up {
                             Some(budget) => rwamr_jit::TierPolicy {
                                 budget,
                                 synchronous: true,
                                 ..Default::default()
                             },
                             None => rwamr_jit::TierPolicy::default(),
-                        }))
+                        });
+                        tier_stats = Some(tiered.stats());
+                        Box::new(tiered)
                     }
                     _ => Box::new(rwamr_interp::InterpCompiler),
                 };
@@ -286,7 +295,17 @@ impl Engine {
             .then(|| Arc::new(rwamr_jit::StubLibrary::new()) as Arc<dyn rwamr_core::NativeStubs>);
         Ok(Engine {
             inner: rwamr_core::Engine::new(config.mode, config.limits, compilers, stubs)?,
+            #[cfg(feature = "compiler")]
+            tier_stats,
         })
+    }
+
+    /// What the Tiered mode has done so far in this engine: functions moved up to the
+    /// Optimized tier, on-stack replacement entries compiled and taken, failed
+    /// compiles. `None` for an engine without the mode.
+    #[cfg(feature = "compiler")]
+    pub fn tier_stats(&self) -> Option<TierStats> {
+        self.tier_stats.as_ref().map(|s| s.get())
     }
 
     pub fn mode(&self) -> Mode {

@@ -244,8 +244,16 @@ fn frames_move_up_at_loops_with_the_same_results_traps_and_fuel() {
             .map_err(|e| e.trap().map(|t| t.code()));
         (result, 10_000_000 - reg.engine().get_fuel().unwrap())
     };
+    let entered = || tiered.engine().tier_stats().unwrap().osr_entered;
     for (name, args) in calls {
         let want = run(&interp, name, args);
+        let before = entered();
         assert_eq!(run(&tiered, name, args), want, "{name}{args:?}");
+        let moved = entered() - before;
+        if *name == "stack_below" {
+            assert_eq!(moved, 0, "{name}: no loop to move at");
+        } else {
+            assert_eq!(moved, 1, "{name}: the frame moved up at a loop");
+        }
     }
 }

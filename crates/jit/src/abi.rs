@@ -74,12 +74,13 @@ pub fn native_signature(ty: &FuncType) -> Signature {
 }
 
 /// The signature of a function's on-stack-replacement entry (see `translate/mod.rs`):
-/// `(entry, tctx, stack_left, locals: *const u64) -> results`, the locals in 8-byte
-/// cells as the first tier's frame keeps them.
+/// `(entry, tctx, stack_left, locals: *const u64, at_loop: i32) -> results`, the locals
+/// in 8-byte cells as the first tier's frame keeps them, `at_loop` the loop to enter.
 #[cfg(feature = "cranelift")]
 pub fn osr_signature(ty: &FuncType) -> Signature {
     let mut sig = native_signature(&FuncType::new(Vec::new(), ty.results().to_vec()));
     sig.params.push(AbiParam::new(PTR));
+    sig.params.push(AbiParam::new(types::I32));
     sig
 }
 

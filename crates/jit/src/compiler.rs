@@ -14,7 +14,7 @@ use rwamr_core::{
     compile_each, Compiler, Engine, Error, FuncEntry, FuncType, Module, Result, Trap, VmCtxLayout,
     WasmCode,
 };
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Below this many functions per thread, compiling in parallel is not worth a thread.
 const MIN_FUNCS_PER_THREAD: usize = 16;
@@ -102,16 +102,30 @@ impl JitCompiler {
     }
 }
 
-/// What a function's code does beyond its tier's translation (the Tiered mode's).
-#[derive(Clone, Copy, Default)]
+/// What a function's code does beyond its tier's translation (the Tiered mode's),
+/// and what the image holds besides.
+#[derive(Clone, Copy)]
 struct Variant {
     /// Count hotness at this address (see `ModuleEnv::hotness`).
     hotness: Option<usize>,
-    /// The function's OSR entry at this loop instead (see `ModuleEnv::osr_loop`).
-    osr_loop: Option<u32>,
+    /// The function's OSR entry instead (see `ModuleEnv::osr_entry`).
+    osr_entry: bool,
+    /// Array-call trampolines for the functions' types.
+    trampolines: bool,
 }
 
-/// A function's on-stack-replacement entry at one loop: code with the signature
+/// A module's array-call trampolines by function type, for functions compiled one at a
+/// time (a trampoline takes as long to compile as a small function).
+#[derive(Default)]
+pub(crate) struct Trampolines(Mutex<HashMap<FuncType, Arc<CodeMemory>>>);
+
+impl Trampolines {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FuncType, Arc<CodeMemory>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A function's on-stack-replacement entry: code with the signature
 /// `abi::osr_signature`, never installed in a slot.
 pub(crate) struct OsrCode {
     native: *const u8,
@@ -172,7 +186,8 @@ impl TierCompiler {
 
     /// Compiles function `index` of `module` alone, to read instance contexts laid out
     /// as `layout`, counting hotness at `hotness` if given (lazy compilation, patches,
-    /// tier-ups).
+    /// tier-ups); its array-call trampoline comes from `trampolines`, the module's,
+    /// where given.
     pub(crate) fn compile_one(
         &self,
         engine: &Engine,
@@ -180,29 +195,65 @@ impl TierCompiler {
         index: u32,
         layout: VmCtxLayout,
         hotness: Option<usize>,
+        trampolines: Option<&Trampolines>,
     ) -> Result<Arc<dyn WasmCode>> {
         let variant = Variant {
             hotness,
-            osr_loop: None,
+            osr_entry: false,
+            trampolines: trampolines.is_none(),
         };
         let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
-        Ok(image.load(module.clone())?.remove(0))
+        let Some(trampolines) = trampolines else {
+            return Ok(image.load(module.clone())?.remove(0));
+        };
+        let memory = Arc::new(CodeMemory::new(&image.bytes, image.info(module.clone()))?);
+        let trampoline = self.trampoline(trampolines, module, module.func_type(index))?;
+        Ok(Arc::new(crate::JitFunc {
+            native: memory.at(image.funcs[0].start),
+            trampoline: trampoline.at(0),
+            _memory: memory,
+            _trampoline_memory: Some(trampoline),
+        }))
     }
 
-    /// Compiles the on-stack-replacement entry of function `index` of `module` at its
-    /// reachable loop `at_loop` (see `translate/mod.rs`), for instance contexts laid out
-    /// as `layout`.
+    /// The array-call trampoline of `ty` for functions of `module`, from `cache` or
+    /// compiled into it.
+    fn trampoline(
+        &self,
+        cache: &Trampolines,
+        module: &Arc<Module>,
+        ty: &FuncType,
+    ) -> Result<Arc<CodeMemory>> {
+        if let Some(t) = cache.lock().get(ty) {
+            return Ok(t.clone());
+        }
+        let mut ctx = Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
+        let code = emit(self.isa()?, &mut ctx, "an array-call trampoline")?;
+        let info = code::CodeInfo {
+            traps: code.traps,
+            funcs: Vec::new(),
+            module: module.clone(),
+        };
+        let memory = Arc::new(CodeMemory::new(&code.bytes, info)?);
+        // Another thread may have made one meanwhile: either serves.
+        Ok(cache.lock().entry(ty.clone()).or_insert(memory).clone())
+    }
+
+    /// Compiles the on-stack-replacement entry of function `index` of `module` (see
+    /// `translate/mod.rs`), for instance contexts laid out as `layout`.
     pub(crate) fn compile_osr(
         &self,
         engine: &Engine,
         module: &Arc<Module>,
         index: u32,
         layout: VmCtxLayout,
-        at_loop: u32,
     ) -> Result<OsrCode> {
         let variant = Variant {
             hotness: None,
-            osr_loop: Some(at_loop),
+            osr_entry: true,
+            trampolines: false,
         };
         let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
         let memory = Arc::new(CodeMemory::new(&image.bytes, image.info(module.clone()))?);
@@ -223,7 +274,11 @@ impl TierCompiler {
         stub_types: &[FuncType],
     ) -> Result<CodeImage> {
         let layout = VmCtxLayout::new(running);
-        let variant = Variant::default();
+        let variant = Variant {
+            hotness: None,
+            osr_entry: false,
+            trampolines: true,
+        };
         self.compile_image_for(engine, module, indices, layout, variant, stub_types)
     }
 
@@ -253,7 +308,7 @@ impl TierCompiler {
             locals_in_memory: self.tier == Tier::Baseline,
             metering,
             hotness: variant.hotness.unwrap_or(0),
-            osr_loop: variant.osr_loop,
+            osr_entry: variant.osr_entry,
         };
         let bodies = compile_each(
             indices,
@@ -262,13 +317,13 @@ impl TierCompiler {
             |(ctx, fctx), index| compile_function(isa, &env, index, ctx, fctx),
         )?;
 
-        // One trampoline per distinct function type (none for an OSR entry, which only
-        // first-tier code calls).
+        // One trampoline per distinct function type, unless they come from elsewhere
+        // (an OSR entry has none: only first-tier code calls it).
         let mut tramp_types: Vec<&FuncType> = Vec::new();
         let mut tramp_index: HashMap<&FuncType, usize> = HashMap::new();
         let tramp_of: Vec<usize> = indices
             .iter()
-            .filter(|_| variant.osr_loop.is_none())
+            .filter(|_| variant.trampolines)
             .map(|&i| {
                 let ty = module.func_type(i);
                 *tramp_index.entry(ty).or_insert_with(|| {
@@ -411,10 +466,11 @@ impl Compiler for JitCompiler {
                 .compile_functions(engine, module, &indices, module);
         }
         let tier = self.tier.clone();
-        let make: MakeCode = Arc::new(move |engine, module, index| {
-            tier.compile_one(engine, module, index, VmCtxLayout::new(module), None)
-        });
-        Ok(LazyFunc::for_module(module, &make))
+        let make: MakeCode = Arc::new(LazyTier(tier, Trampolines::default()));
+        Ok(LazyFunc::for_module(module, &make)
+            .into_iter()
+            .map(|f| f as Arc<dyn WasmCode>)
+            .collect())
     }
 
     fn compile_function(
@@ -425,7 +481,7 @@ impl Compiler for JitCompiler {
         running: &Module,
     ) -> Result<Arc<dyn WasmCode>> {
         self.tier
-            .compile_one(engine, module, index, VmCtxLayout::new(running), None)
+            .compile_one(engine, module, index, VmCtxLayout::new(running), None, None)
     }
 
     fn emits_native_code(&self) -> bool {
@@ -433,9 +489,9 @@ impl Compiler for JitCompiler {
     }
 }
 
-/// A function not compiled yet (lazy compilation): its first call compiles it, installs
-/// the code in its slot, and runs it. Callers reach it through its type's native stub
-/// until then.
+/// A function not compiled yet (lazy compilation): its first call compiles it, and each
+/// instance's first call installs the code in that instance's slot (the same swap as a
+/// patch) and runs it. Callers reach it through its type's native stub until then.
 pub(crate) struct LazyFunc {
     make: MakeCode,
     module: Arc<Module>,
@@ -443,18 +499,40 @@ pub(crate) struct LazyFunc {
     code: OnceLock<std::result::Result<Arc<dyn WasmCode>, Error>>,
 }
 
-/// How a lazy function's code is made: `(engine, module, function index)`.
-pub(crate) type MakeCode =
-    Arc<dyn Fn(&Engine, &Arc<Module>, u32) -> Result<Arc<dyn WasmCode>> + Send + Sync>;
+/// How a lazy function's code is made.
+pub(crate) trait LazyCode: Send + Sync {
+    /// Compiles defined function `index` of `module`.
+    fn make(&self, engine: &Engine, module: &Arc<Module>, index: u32) -> Result<Arc<dyn WasmCode>>;
+}
+
+pub(crate) type MakeCode = Arc<dyn LazyCode>;
+
+/// A compiled tier's functions made on first call, as they are.
+struct LazyTier(Arc<TierCompiler>, Trampolines);
+
+impl LazyCode for LazyTier {
+    fn make(&self, engine: &Engine, module: &Arc<Module>, index: u32) -> Result<Arc<dyn WasmCode>> {
+        let layout = VmCtxLayout::new(module);
+        self.0
+            .compile_one(engine, module, index, layout, None, Some(&self.1))
+    }
+}
 
 impl LazyFunc {
-    /// Its code, once its first call has compiled it.
+    /// Its code, once made.
     pub(crate) fn compiled(&self) -> Option<&Arc<dyn WasmCode>> {
         self.code.get().and_then(|c| c.as_ref().ok())
     }
 
+    /// Its code, made now unless another thread made it or is making it.
+    fn make(&self, engine: &Engine) -> std::result::Result<&Arc<dyn WasmCode>, &Error> {
+        self.code
+            .get_or_init(|| self.make.make(engine, &self.module, self.index))
+            .as_ref()
+    }
+
     /// A placeholder for each defined function of `module`, made by `make`.
-    pub(crate) fn for_module(module: &Arc<Module>, make: &MakeCode) -> Vec<Arc<dyn WasmCode>> {
+    pub(crate) fn for_module(module: &Arc<Module>, make: &MakeCode) -> Vec<Arc<LazyFunc>> {
         let first = module.num_imported_funcs;
         (first..first + module.num_defined_funcs())
             .map(|index| {
@@ -463,7 +541,7 @@ impl LazyFunc {
                     module: module.clone(),
                     index,
                     code: OnceLock::new(),
-                }) as Arc<dyn WasmCode>
+                })
             })
             .collect()
     }
@@ -473,19 +551,16 @@ impl LazyFunc {
 unsafe impl WasmCode for LazyFunc {
     unsafe fn call(&self, entry: &FuncEntry, cells: &mut [u64]) -> std::result::Result<(), Trap> {
         let inst = entry.instance();
+        let engine = inst.engine();
         let code = self
-            .code
-            .get_or_init(|| {
-                let code = (self.make)(inst.engine(), &self.module, self.index)?;
-                // Only over this placeholder: a patch installed meanwhile stays.
-                let me = self as *const LazyFunc as *const ();
-                // SAFETY: the code is this placeholder's function, compiled from the
-                // module the instance was made from.
-                unsafe { inst.install_code_replacing(entry.index, code.clone(), Some(me))? };
-                Ok(code)
-            })
-            .as_ref()
+            .make(engine)
             .map_err(|e| Trap::host(format!("compiling {}: {e}", inst.func_name(entry.index))))?;
+        // Only over this placeholder: a patch installed meanwhile stays.
+        let me = self as *const LazyFunc as *const ();
+        // SAFETY: the code is this placeholder's function, compiled from the module the
+        // instance was made from.
+        unsafe { inst.install_code_replacing(entry.index, code.clone(), Some(me)) }
+            .map_err(|e| Trap::host(e.to_string()))?;
         // SAFETY: `entry` runs this placeholder, which stands for `code` (`call`'s
         // contract); the caller's contract covers `cells`.
         unsafe { code.call(entry, cells) }

@@ -60,6 +60,7 @@ impl CodeImage {
                     native: memory.at(f.start),
                     trampoline: memory.at(t),
                     _memory: memory.clone(),
+                    _trampoline_memory: None,
                 }) as Arc<dyn WasmCode>
             })
             .collect()

@@ -34,7 +34,7 @@ pub use compiler::JitCompiler;
 pub use image::CodeImage;
 pub use stubs::StubLibrary;
 #[cfg(feature = "cranelift")]
-pub use tiered::{TierPolicy, TieredCompiler};
+pub use tiered::{TierCounters, TierPolicy, TierStats, TieredCompiler};
 
 use rwamr_core::{FuncEntry, Trap, WasmCode};
 use std::sync::Arc;
@@ -58,6 +58,9 @@ pub struct JitFunc {
     pub(crate) native: *const u8,
     pub(crate) trampoline: *const u8,
     pub(crate) _memory: Arc<code::CodeMemory>,
+    /// Where the trampoline lies when not in `_memory` (a lazy function's, shared by
+    /// the functions of its type).
+    pub(crate) _trampoline_memory: Option<Arc<code::CodeMemory>>,
 }
 
 // SAFETY: the pointers point into `_memory`, immutable executable code owned by it.

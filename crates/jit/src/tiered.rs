@@ -15,7 +15,7 @@
 //! that is never called again gets its speed too. Frames in loops with values on the
 //! operand stack (rare in compiled code) finish in the Baseline tier.
 
-use crate::compiler::{LazyFunc, MakeCode, OsrCode, TierCompiler};
+use crate::compiler::{LazyCode, LazyFunc, MakeCode, OsrCode, TierCompiler, Trampolines};
 use crate::translate::NO_LOOP;
 use crate::Tier;
 use rwamr_core::{Compiler, Engine, FuncEntry, Module, Result, Trap, VmCtxLayout, WasmCode};
@@ -48,16 +48,38 @@ impl Default for TierPolicy {
     }
 }
 
-/// What the Tiered mode has done so far (for tests and tuning).
-#[derive(Debug, Default)]
+/// What the Tiered mode has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TierStats {
     /// Functions compiled in the Optimized tier.
-    pub optimized: AtomicU64,
-    /// OSR entries compiled, and frames that moved through one.
-    pub osr_compiled: AtomicU64,
-    pub osr_entered: AtomicU64,
+    pub optimized: u64,
+    /// Functions whose OSR entry was compiled (`tiered.rs`), and frames that moved up
+    /// through one.
+    pub osr_compiled: u64,
+    pub osr_entered: u64,
     /// Compiles that failed (their functions stay in the Baseline tier).
-    pub failed: AtomicU64,
+    pub failed: u64,
+}
+
+/// The counters behind [`TierStats`].
+#[derive(Debug, Default)]
+pub struct TierCounters {
+    optimized: AtomicU64,
+    osr_compiled: AtomicU64,
+    osr_entered: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl TierCounters {
+    /// The counts now.
+    pub fn get(&self) -> TierStats {
+        TierStats {
+            optimized: self.optimized.load(Ordering::Relaxed),
+            osr_compiled: self.osr_compiled.load(Ordering::Relaxed),
+            osr_entered: self.osr_entered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// The Tiered mode's compiler.
@@ -77,7 +99,7 @@ struct Shared {
     policy: TierPolicy,
     queue: Mutex<Queue>,
     more: Condvar,
-    stats: Arc<TierStats>,
+    stats: Arc<TierCounters>,
 }
 
 #[derive(Default)]
@@ -88,14 +110,16 @@ struct Queue {
 }
 
 /// One compile on a function's way up: its optimized code, installed by every instance
-/// at its next check, or its OSR entry at one loop, which frames take there.
+/// at its next check, or its OSR entry, which frames take at their loops.
 struct Job {
     module: Arc<Module>,
     index: u32,
     /// The instance layout the code reads (the running module's, for a patch).
     layout: VmCtxLayout,
-    /// The loop of an OSR entry.
-    osr_loop: Option<u32>,
+    /// Whether this is the OSR entry.
+    osr: bool,
+    /// The module's trampolines (none for a patch).
+    trampolines: Option<Arc<Trampolines>>,
     queued: AtomicBool,
     /// Checks that asked while the job waited: the queue takes the hottest first.
     heat: AtomicU32,
@@ -108,12 +132,20 @@ enum Compiled {
 }
 
 impl Job {
-    fn new(f: &Job, osr_loop: Option<u32>) -> Job {
+    /// Function `index` of `module`'s way up, compiled for `layout`.
+    fn new(
+        module: &Arc<Module>,
+        index: u32,
+        layout: VmCtxLayout,
+        trampolines: Option<Arc<Trampolines>>,
+        osr: bool,
+    ) -> Job {
         Job {
-            module: f.module.clone(),
-            index: f.index,
-            layout: f.layout,
-            osr_loop,
+            module: module.clone(),
+            index,
+            layout,
+            osr,
+            trampolines,
             queued: AtomicBool::new(false),
             heat: AtomicU32::new(0),
             done: OnceLock::new(),
@@ -124,18 +156,27 @@ impl Job {
         self.done.get_or_init(|| {
             let (tier, stats) = (&shared.optimized, &shared.stats);
             let (module, index, layout) = (&self.module, self.index, self.layout);
-            let made = match self.osr_loop {
-                None => tier
-                    .compile_one(engine, module, index, layout, None)
+            // A compiler panic fails this job alone, not the thread that runs it.
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match self.osr {
+                false => tier
+                    .compile_one(
+                        engine,
+                        module,
+                        index,
+                        layout,
+                        None,
+                        self.trampolines.as_deref(),
+                    )
                     .map(Compiled::Function),
-                Some(at) => tier
-                    .compile_osr(engine, module, index, layout, at)
+                true => tier
+                    .compile_osr(engine, module, index, layout)
                     .map(Compiled::Osr),
-            };
-            let counter = match (&made, self.osr_loop) {
+            }))
+            .unwrap_or_else(|_| Err(rwamr_core::Error::unsupported("the compiler panicked")));
+            let counter = match (&made, self.osr) {
                 (Err(_), _) => &stats.failed,
-                (Ok(_), None) => &stats.optimized,
-                (Ok(_), Some(_)) => &stats.osr_compiled,
+                (Ok(_), false) => &stats.optimized,
+                (Ok(_), true) => &stats.osr_compiled,
             };
             counter.fetch_add(1, Ordering::Relaxed);
             made.map_err(|e| e.to_string())
@@ -159,48 +200,46 @@ impl TieredCompiler {
         }
     }
 
-    /// What the mode has done so far.
-    pub fn stats(&self) -> Arc<TierStats> {
+    /// What the mode has done so far, counted from now on.
+    pub fn stats(&self) -> Arc<TierCounters> {
         self.tiers.shared.stats.clone()
     }
 }
 
 impl Tiers {
-    /// Baseline code for function `index` of `module`, charging the counter at
-    /// `counters[slot]`.
+    /// Baseline code for function `index` of `module`, charging `counter`, with the
+    /// module's `trampolines` (none for a patch).
     fn baseline(
         &self,
         engine: &Engine,
         module: &Arc<Module>,
         index: u32,
         layout: VmCtxLayout,
-        counters: Arc<[AtomicI32]>,
-        slot: usize,
+        counter: Counter,
+        trampolines: Option<Arc<Trampolines>>,
     ) -> Result<Arc<dyn WasmCode>> {
         let shared = &self.shared;
+        let Counter { counters, slot } = counter;
         counters[slot].store(budget(shared.policy), Ordering::Relaxed);
         // The translator finds defined function `i`'s counter at `base + 4 * i`.
         let defined = (index - module.num_imported_funcs) as usize;
         let base = (counters.as_ptr() as usize)
             .wrapping_add(4 * slot)
             .wrapping_sub(4 * defined);
-        let code = self
-            .baseline
-            .compile_one(engine, module, index, layout, Some(base))?;
+        let code = self.baseline.compile_one(
+            engine,
+            module,
+            index,
+            layout,
+            Some(base),
+            trampolines.as_deref(),
+        )?;
         Ok(Arc::new(TieredFunc {
             baseline: code,
             counters,
             slot,
-            job: Arc::new(Job {
-                module: module.clone(),
-                index,
-                layout,
-                osr_loop: None,
-                queued: AtomicBool::new(false),
-                heat: AtomicU32::new(0),
-                done: OnceLock::new(),
-            }),
-            osr: Mutex::default(),
+            job: Arc::new(Job::new(module, index, layout, trampolines, false)),
+            osr: Arc::new(Job::new(module, index, layout, None, true)),
             shared: shared.clone(),
         }))
     }
@@ -243,13 +282,18 @@ impl Shared {
         done
     }
 
-    /// Queues `job` for the background threads (started as needed).
+    /// Queues `job` for the background threads.
     fn push(self: &Arc<Shared>, job: Arc<Job>, engine: Engine) {
         let mut q = self.lock();
-        if q.closed {
-            return;
+        if !q.closed {
+            q.jobs.push((job, engine));
+            self.wake(q);
         }
-        q.jobs.push((job, engine));
+    }
+
+    /// Wakes a background thread for the queue's new job (starting one if there are
+    /// fewer than the policy's and the jobs would keep another busy).
+    fn wake(self: &Arc<Shared>, mut q: std::sync::MutexGuard<'_, Queue>) {
         if q.workers < self.policy.compile_threads.min(q.jobs.len()) {
             let shared = self.clone();
             let started = std::thread::Builder::new()
@@ -284,6 +328,34 @@ impl Shared {
     }
 }
 
+/// How a module's functions start in the Tiered mode: in the Baseline tier, on their
+/// first call.
+struct TieredLazy {
+    tiers: Arc<Tiers>,
+    counters: Arc<[AtomicI32]>,
+    trampolines: Arc<Trampolines>,
+}
+
+impl LazyCode for TieredLazy {
+    fn make(&self, engine: &Engine, module: &Arc<Module>, index: u32) -> Result<Arc<dyn WasmCode>> {
+        let slot = (index - module.num_imported_funcs) as usize;
+        let layout = VmCtxLayout::new(module);
+        let counter = Counter {
+            counters: self.counters.clone(),
+            slot,
+        };
+        let trampolines = Some(self.trampolines.clone());
+        self.tiers
+            .baseline(engine, module, index, layout, counter, trampolines)
+    }
+}
+
+/// Where a Baseline function's hotness counter is: `counters[slot]`.
+struct Counter {
+    counters: Arc<[AtomicI32]>,
+    slot: usize,
+}
+
 /// A function's Baseline code in the Tiered mode, and its ways up.
 struct TieredFunc {
     baseline: Arc<dyn WasmCode>,
@@ -292,18 +364,9 @@ struct TieredFunc {
     slot: usize,
     /// The function's optimized code.
     job: Arc<Job>,
-    /// Its OSR entries, by loop.
-    osr: Mutex<hashbrown::HashMap<u32, Arc<Job>>>,
+    /// Its OSR entry.
+    osr: Arc<Job>,
     shared: Arc<Shared>,
-}
-
-impl TieredFunc {
-    fn osr_job(&self, at_loop: u32) -> Arc<Job> {
-        let mut osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
-        osr.entry(at_loop)
-            .or_insert_with(|| Arc::new(Job::new(&self.job, Some(at_loop))))
-            .clone()
-    }
 }
 
 // SAFETY: runs and enters as its Baseline code, the same function's.
@@ -318,6 +381,10 @@ unsafe impl WasmCode for TieredFunc {
         self.baseline.native_entry()
     }
 }
+
+/// Checks at loops of Baseline code whose function has moved up before its OSR entry is
+/// compiled: frames that soon return cost no compile.
+const OSR_AFTER_CHECKS: u32 = 4;
 
 /// The `TierUp` helper: `entry`'s function used up its hotness budget, at its entry or
 /// at loop `at_loop` (`NO_LOOP` where the frame cannot move). Returns the address of
@@ -356,7 +423,10 @@ pub(crate) fn tier_up(entry: &FuncEntry, at_loop: u32) -> usize {
     if at_loop != NO_LOOP && (current != me || f.job.done.get().is_some()) {
         // Any frame of this code may move, even one whose function was patched since:
         // the entry is the same version's, so the frame still finishes in its own code.
-        match shared.advance(&f.osr_job(at_loop), engine) {
+        let job = &f.osr;
+        let ripe = shared.policy.synchronous
+            || job.heat.fetch_add(1, Ordering::Relaxed) + 1 >= OSR_AFTER_CHECKS;
+        match ripe.then(|| shared.advance(job, engine)).flatten() {
             Some(Ok(Compiled::Osr(code))) => {
                 shared.stats.osr_entered.fetch_add(1, Ordering::Relaxed);
                 // The code lives as long as this function's Baseline code, which the
@@ -378,19 +448,15 @@ impl Compiler for TieredCompiler {
         let counters: Arc<[AtomicI32]> = (0..module.num_defined_funcs())
             .map(|_| AtomicI32::new(0))
             .collect();
-        let tiers = self.tiers.clone();
-        let make: MakeCode = Arc::new(move |engine, module, index| {
-            let slot = (index - module.num_imported_funcs) as usize;
-            tiers.baseline(
-                engine,
-                module,
-                index,
-                VmCtxLayout::new(module),
-                counters.clone(),
-                slot,
-            )
+        let make: MakeCode = Arc::new(TieredLazy {
+            tiers: self.tiers.clone(),
+            counters,
+            trampolines: Arc::default(),
         });
-        Ok(LazyFunc::for_module(module, &make))
+        Ok(LazyFunc::for_module(module, &make)
+            .into_iter()
+            .map(|f| f as Arc<dyn WasmCode>)
+            .collect())
     }
 
     fn compile_function(
@@ -401,15 +467,13 @@ impl Compiler for TieredCompiler {
         running: &Module,
     ) -> Result<Arc<dyn WasmCode>> {
         // A patch starts again at the bottom, with a budget of its own.
-        let counters: Arc<[AtomicI32]> = Arc::new([AtomicI32::new(0)]);
-        self.tiers.baseline(
-            engine,
-            module,
-            index,
-            VmCtxLayout::new(running),
-            counters,
-            0,
-        )
+        let counter = Counter {
+            counters: Arc::new([AtomicI32::new(0)]),
+            slot: 0,
+        };
+        let layout = VmCtxLayout::new(running);
+        self.tiers
+            .baseline(engine, module, index, layout, counter, None)
     }
 
     fn emits_native_code(&self) -> bool {
@@ -419,11 +483,10 @@ impl Compiler for TieredCompiler {
 
 #[cfg(test)]
 mod tests {
-    use super::{TierPolicy, TierStats, TieredCompiler, TieredFunc};
+    use super::{TierCounters, TierPolicy, TieredCompiler, TieredFunc};
     use crate::compiler::LazyFunc;
     use crate::{JitFunc, StubLibrary};
     use rwamr_core::{CompiledModule, Engine, Extern, Func, Instance, Limits, Mode, Val};
-    use std::sync::atomic::Ordering;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -431,7 +494,7 @@ mod tests {
         instance_with_stats(policy).0
     }
 
-    fn instance_with_stats(policy: TierPolicy) -> (Arc<Instance>, Arc<TierStats>) {
+    fn instance_with_stats(policy: TierPolicy) -> (Arc<Instance>, Arc<TierCounters>) {
         let compiler = TieredCompiler::new(policy);
         let stats = compiler.stats();
         let engine = Engine::new(
@@ -520,12 +583,11 @@ mod tests {
         });
         let sum = func(&inst, "sum");
         assert_eq!(sum.call(&[Val::I32(10)]).unwrap(), vec![Val::I32(45)]);
-        assert_eq!(stats.optimized.load(Ordering::Relaxed), 1);
-        assert_eq!(stats.osr_compiled.load(Ordering::Relaxed), 1);
-        assert_eq!(stats.osr_entered.load(Ordering::Relaxed), 1);
+        let s = stats.get();
+        assert_eq!((s.optimized, s.osr_compiled, s.osr_entered), (1, 1, 1));
         assert_eq!(sum.call(&[Val::I32(10)]).unwrap(), vec![Val::I32(45)]);
         assert_eq!(
-            stats.osr_entered.load(Ordering::Relaxed),
+            stats.get().osr_entered,
             1,
             "later calls start in the optimized code"
         );
@@ -544,7 +606,7 @@ mod tests {
             let n = 20_000_000;
             let want = (0..n).fold(0i32, |acc, i| acc.wrapping_add(i));
             assert_eq!(sum.call(&[Val::I32(n)]).unwrap(), vec![Val::I32(want)]);
-            if stats.osr_entered.load(Ordering::Relaxed) == 1 {
+            if stats.get().osr_entered == 1 {
                 return;
             }
             assert!(Instant::now() < until, "the frame never moved up");

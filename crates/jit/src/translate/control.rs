@@ -2,9 +2,9 @@
 //! Each frame's continuation is a Cranelift block whose parameters are the frame's
 //! results; a loop's header is a block whose parameters are the loop's.
 
-use super::{trusted, user, Label, Translator};
+use super::{user, Label, Translator};
 use crate::abi::{clif_type, user_trap};
-use cranelift_codegen::ir::{self, BlockArg, InstBuilder, JumpTableData, Value};
+use cranelift_codegen::ir::{self, condcodes::IntCC, BlockArg, InstBuilder, JumpTableData, Value};
 use rwamr_core::translate::{read_err, BlockSig, Frame, FrameKind};
 use rwamr_core::{Error, Result};
 use wasmparser::{BlockType, BrTable};
@@ -69,12 +69,8 @@ impl Translator<'_, '_, '_> {
         let inputs = args(self.peekn(sig.params().len()));
         self.b.ins().jump(header, &inputs);
         self.loops_seen += 1;
-        if self
-            .osr
-            .as_ref()
-            .is_some_and(|o| o.target == self.loops_seen - 1)
-        {
-            self.enter_at(header)?;
+        if self.stack.is_empty() {
+            self.enter_at(header, self.loops_seen - 1);
         }
         let next = self.block_with_params(sig.results());
         self.open(
@@ -92,27 +88,22 @@ impl Translator<'_, '_, '_> {
         self.stack.extend(params);
         Ok(())
     }
-    /// Fills an OSR entry's `resume` block (see `translate/mod.rs`): the locals from
-    /// the buffer, then the loop's `header`.
-    fn enter_at(&mut self, header: ir::Block) -> Result<()> {
-        if !self.stack.is_empty() {
-            return Err(Error::invalid(
-                "an OSR entry needs a loop with an empty operand stack",
-            ));
-        }
+    /// In an OSR entry, links loop `number` (one with an empty operand stack) into the
+    /// chain of ways in (see `translate/mod.rs`).
+    fn enter_at(&mut self, header: ir::Block, number: u32) {
         let Some(osr) = self.osr.as_mut() else {
-            return Ok(());
+            return;
         };
-        osr.reached = true;
-        let (resume, buf) = (osr.resume, osr.buf);
-        self.b.switch_to_block(resume);
-        for i in 0..self.locals.len() {
-            let ty = self.local_type(i);
-            let v = self.b.ins().load(ty, trusted(), buf, 8 * i as i32);
-            self.set_local(i as u32, v);
-        }
-        self.b.ins().jump(header, &[]);
-        Ok(())
+        let (link, at_loop) = (osr.chain, osr.at_loop);
+        let next = self.b.create_block();
+        osr.chain = next;
+        self.b.switch_to_block(link);
+        let this = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, at_loop, i64::from(number));
+        self.b.ins().brif(this, header, &[], next, &[]);
+        self.b.seal_block(next);
     }
     pub(super) fn visit_if(&mut self, blockty: BlockType) -> Result<()> {
         let sig = BlockSig::new(self.env.module, blockty)?;

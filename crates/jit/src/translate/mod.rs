@@ -52,32 +52,35 @@ pub struct ModuleEnv<'m> {
     /// defined function `i`'s `i32` counter lies at `4 * i` (the Tiered mode's first
     /// tier: such code embeds the address, so it is never stored in a file).
     pub hotness: usize,
-    /// Compile the function's on-stack-replacement entry for its `n`th reachable loop
-    /// instead of the function itself (see "On-stack replacement" below).
-    pub osr_loop: Option<u32>,
+    /// Compile the function's on-stack-replacement entry instead of the function itself
+    /// (see "On-stack replacement" below).
+    pub osr_entry: bool,
 }
 
 // On-stack replacement. A Tiered function's first-tier code can leave a running frame
 // for optimized code at the header of a loop where wasm's operand stack is empty
-// (nearly every loop a compiler emits: values cross loops in locals). Its locals then
+// (nearly every loop a compiler emits: values cross loops in locals), which such loops
+// number by their order among the function's reachable loops. The frame's locals then
 // lie in one stack slot, local `i` at `8 * i` (see `Translator::locals_slot`), which is
-// the state the optimized code needs. When the `TierUp` helper returns the loop's OSR
-// entry, the first-tier code calls it with the slot's address (`abi::osr_signature`)
-// and returns what it returns.
+// the state the optimized code needs. When the `TierUp` helper returns the function's
+// OSR entry, the first-tier code calls it with the slot's address and the loop's
+// number (`abi::osr_signature`) and returns what it returns.
 //
-// The OSR entry is the whole function translated again with another way in: the entry
-// block jumps to a `resume` block that loads the locals and jumps to the loop's header,
-// and the function's own start becomes a block nothing branches to, which Cranelift
-// removes with all code only it reaches. The rest needs no special case: locals are
-// SSA variables, so the header's phis take their values from `resume` (and from the
-// function's start, in the outer iterations when the loop sits in another loop).
+// The OSR entry is the whole function translated again with other ways in: the entry
+// block jumps to a `resume` block that loads the locals, then down a chain of
+// comparisons of the loop number to the header of each such loop; the function's own
+// start becomes a block nothing branches to, which Cranelift removes with all code only
+// it reaches. The rest needs no special case: locals are SSA variables, so the
+// headers' phis take their values from the chain (and from the function's start, in
+// the outer iterations when the loop sits in another loop). One entry serves every
+// loop, so a frame that moves from loop to loop costs one compile.
 // The entry takes no share of the stack budget (the first-tier frame paid it) and
 // charges fuel as that frame would have from the loop's header on.
 
 /// Where a local lives.
 #[derive(Clone, Copy)]
 enum Local {
-    Var(Variable, ir::Type),
+    Var(Variable),
     /// In the locals slot, at this offset.
     Slot(ir::StackSlot, i32, ir::Type),
 }
@@ -135,16 +138,13 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     loops_seen: u32,
     /// Where the locals live when they are in memory: one slot, local `i` at `8 * i`.
     locals_slot: Option<ir::StackSlot>,
-    /// Compiling an OSR entry: the loop, the buffer the locals come in, and the block
-    /// the entry jumps to (filled at the loop).
+    /// Compiling an OSR entry: the loop number, and the next link of its chain.
     osr: Option<OsrEntry>,
 }
 
 struct OsrEntry {
-    target: u32,
-    buf: Value,
-    resume: ir::Block,
-    reached: bool,
+    at_loop: Value,
+    chain: ir::Block,
 }
 
 /// A metered function's view of the thread's meter.
@@ -214,7 +214,7 @@ impl FuncTranslator for Translator<'_, '_, '_> {
             };
             let ty = self.env.module.func_type(self.index);
             let sig = self.b.import_signature(abi::osr_signature(ty));
-            let args = [entry, self.tctx, self.stack_left, buf];
+            let args = [entry, self.tctx, self.stack_left, buf, target];
             let call = self.b.ins().call_indirect(sig, code, &args);
             let results = self.b.inst_results(call).to_vec();
             self.emit_return(&results);
@@ -270,9 +270,9 @@ pub fn translate_function(
 ) -> Result<()> {
     let module = env.module;
     let ty = module.func_type(index).clone();
-    func.signature = match env.osr_loop {
-        None => abi::native_signature(&ty),
-        Some(_) => abi::osr_signature(&ty),
+    func.signature = match env.osr_entry {
+        false => abi::native_signature(&ty),
+        true => abi::osr_signature(&ty),
     };
     func.name = UserFuncName::user(0, index);
     // The prologue compares the stack pointer with the thread's limit.
@@ -317,7 +317,7 @@ pub fn translate_function(
     let mut zeros: hashbrown::HashMap<ir::Type, Value> = hashbrown::HashMap::new();
     for (i, &t) in local_types.iter().enumerate() {
         // An OSR entry's parameters come with the other locals, at the loop.
-        let init = match ty.params().len() > i && env.osr_loop.is_none() {
+        let init = match ty.params().len() > i && !env.osr_entry {
             true => params[abi::FIRST_PARAM + i],
             false => *zeros.entry(t).or_insert_with(|| zero_of(&mut b, t)),
         };
@@ -330,7 +330,7 @@ pub fn translate_function(
             None => {
                 let var = b.declare_var(t);
                 b.def_var(var, init);
-                Local::Var(var, t)
+                Local::Var(var)
             }
         });
     }
@@ -338,7 +338,7 @@ pub fn translate_function(
     // This frame's share of the stack budget, the same in every mode; what is left
     // after it goes to the callees.
     let frame_bytes = module.frame_bytes(index);
-    let stack_left = if env.osr_loop.is_some() {
+    let stack_left = if env.osr_entry {
         params[2]
     } else {
         let left = params[2];
@@ -382,19 +382,31 @@ pub fn translate_function(
         m
     });
 
-    let osr = env.osr_loop.map(|target| {
+    let osr = env.osr_entry.then(|| {
         let resume = b.create_block();
         b.ins().jump(resume, &[]);
+        b.switch_to_block(resume);
         b.seal_block(resume);
+        let buf = params[abi::FIRST_PARAM];
+        for (i, local) in locals.iter().enumerate() {
+            let v = b.ins().load(local_types[i], trusted(), buf, 8 * i as i32);
+            match *local {
+                Local::Var(var) => b.def_var(var, v),
+                Local::Slot(slot, offset, _) => {
+                    b.ins().stack_store(PTR, v, slot, offset);
+                }
+            }
+        }
+        let chain = b.create_block();
+        b.ins().jump(chain, &[]);
+        b.seal_block(chain);
         // The function's own start: nothing branches here.
         let start = b.create_block();
         b.switch_to_block(start);
         b.seal_block(start);
         OsrEntry {
-            target,
-            buf: params[abi::FIRST_PARAM],
-            resume,
-            reached: false,
+            at_loop: params[abi::FIRST_PARAM + 1],
+            chain,
         }
     });
 
@@ -427,17 +439,16 @@ pub fn translate_function(
         &mut t,
         env.metering,
     )?;
-    if t.osr.as_ref().is_some_and(|o| !o.reached) {
-        return Err(rwamr_core::Error::invalid(format!(
-            "no loop {} with an empty operand stack to enter",
-            env.osr_loop.unwrap_or(0)
-        )));
-    }
     // The function's final `end` switched to `ret` (and left a trap there when nothing
     // reaches it).
     if t.reachable {
         let results = t.b.block_params(ret).to_vec();
         t.emit_return(&results);
+    }
+    if let Some(osr) = &t.osr {
+        // No such loop: the first-tier code never asks for one.
+        t.b.switch_to_block(osr.chain);
+        t.b.ins().trap(user(user_trap::UNREACHABLE));
     }
     t.b.finalize(abi::frontend_config());
     Ok(())

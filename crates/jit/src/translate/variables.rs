@@ -10,23 +10,17 @@ use rwamr_core::{Result, ValType};
 impl Translator<'_, '_, '_> {
     fn get_local(&mut self, index: u32) -> Value {
         match self.locals[index as usize] {
-            Local::Var(var, _) => self.b.use_var(var),
+            Local::Var(var) => self.b.use_var(var),
             Local::Slot(slot, offset, ty) => self.b.ins().stack_load(PTR, ty, slot, offset),
         }
     }
 
-    pub(super) fn set_local(&mut self, index: u32, v: Value) {
+    fn set_local(&mut self, index: u32, v: Value) {
         match self.locals[index as usize] {
-            Local::Var(var, _) => self.b.def_var(var, v),
+            Local::Var(var) => self.b.def_var(var, v),
             Local::Slot(slot, offset, _) => {
                 self.b.ins().stack_store(PTR, v, slot, offset);
             }
-        }
-    }
-
-    pub(super) fn local_type(&self, index: usize) -> cranelift_codegen::ir::Type {
-        match self.locals[index] {
-            Local::Var(_, ty) | Local::Slot(_, _, ty) => ty,
         }
     }
 
