@@ -267,18 +267,59 @@ fn validate_err(e: wasmparser::BinaryReaderError) -> Error {
 
 /// Decodes and validates the whole module, function bodies included; returns what a
 /// frame of each defined function costs of the wasm stack budget, in body order.
+/// Bodies are validated after the rest, on every core for large modules; the error
+/// reported is still the first in the module.
 fn validate(bytes: &[u8], features: WasmFeatures) -> Result<Vec<u32>> {
     let mut validator = Validator::new_with_features(features);
-    let mut func_allocs = wasmparser::FuncValidatorAllocations::default();
     let mut parser = Parser::new(0);
     parser.set_features(features);
-    let mut frames = Vec::new();
-    let mut consts = hashbrown::HashSet::new();
+    let mut bodies = Vec::new();
     for payload in parser.parse_all(bytes) {
-        let payload = payload.map_err(parse_err)?;
-        let valid = validator.payload(&payload).map_err(validate_err)?;
-        if let wasmparser::ValidPayload::Func(to_validate, body) = valid {
-            let mut fv = to_validate.into_validator(std::mem::take(&mut func_allocs));
+        let checked = payload
+            .map_err(parse_err)
+            .and_then(|p| validator.payload(&p).map_err(validate_err));
+        match checked {
+            Ok(wasmparser::ValidPayload::Func(to_validate, body)) => {
+                bodies.push(std::sync::Mutex::new(Some((to_validate, body))));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                // A body before the error has an error of its own to report first.
+                validate_bodies(&bodies, features)?;
+                return Err(e);
+            }
+        }
+    }
+    validate_bodies(&bodies, features)
+}
+
+type BodyToValidate<'a> = std::sync::Mutex<
+    Option<(
+        wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
+        wasmparser::FunctionBody<'a>,
+    )>,
+>;
+
+/// Validates `bodies` (each taken once), returning each one's frame cost.
+fn validate_bodies(bodies: &[BodyToValidate<'_>], features: WasmFeatures) -> Result<Vec<u32>> {
+    /// Below this many bodies per thread, validating in parallel is not worth a thread.
+    const MIN_BODIES_PER_THREAD: usize = 256;
+    let indices: Vec<u32> = (0..bodies.len() as u32).collect();
+    crate::compile::compile_each(
+        &indices,
+        MIN_BODIES_PER_THREAD,
+        || {
+            (
+                wasmparser::FuncValidatorAllocations::default(),
+                hashbrown::HashSet::new(),
+            )
+        },
+        |(allocs, consts), i| {
+            let taken = bodies[i as usize].lock().map(|mut b| b.take());
+            let Ok(Some((to_validate, body))) = taken else {
+                return Err(Error::invalid("a function body was validated twice"));
+            };
+            let mut fv = to_validate.into_validator(std::mem::take(allocs));
             // Operator by operator (what `FuncValidator::validate` does), noting the
             // deepest operand stack and the distinct constants for the frame's cost.
             let mut reader = body.get_binary_reader();
@@ -303,15 +344,11 @@ fn validate(bytes: &[u8], features: WasmFeatures) -> Result<Vec<u32>> {
             reader
                 .finish_expression(&fv.visitor(reader.original_position()))
                 .map_err(validate_err)?;
-            frames.push(crate::meter::frame_bytes(
-                fv.len_locals(),
-                deepest,
-                consts.len(),
-            ));
-            func_allocs = fv.into_allocations();
-        }
-    }
-    Ok(frames)
+            let frame = crate::meter::frame_bytes(fv.len_locals(), deepest, consts.len());
+            *allocs = fv.into_allocations();
+            Ok(frame)
+        },
+    )
 }
 
 /// Proposals beyond what this build runs, by name, for error messages.
@@ -796,5 +833,44 @@ mod tests {
         }
         wasmparser::for_each_operator!(check);
         assert!(missing.is_empty(), "{missing:?}");
+    }
+
+    /// A module of `n` functions `(func (result i32) (i32.const 0))`, those in `bad`
+    /// returning an `i64` instead, and a data segment for memory 1, which it lacks.
+    fn module(n: usize, bad: &[usize], bad_data: bool) -> Vec<u8> {
+        let mut text = String::from("(module (memory 1)");
+        for i in 0..n {
+            let ty = if bad.contains(&i) { "i64" } else { "i32" };
+            text += &format!("(func (result i32) ({ty}.const {i}))");
+        }
+        if bad_data {
+            text += "(data (memory 1) (i32.const 0) \"x\")";
+        }
+        text += ")";
+        wat::parse_str(&text).unwrap()
+    }
+
+    fn error_of(bytes: &[u8]) -> String {
+        match Module::new(bytes) {
+            Ok(_) => panic!("an invalid module was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn bodies_validated_in_parallel_report_the_first_error() {
+        let many = 2000;
+        assert!(Module::new(&module(many, &[], false)).is_ok());
+        // The first bad body in the module, wherever the threads meet them.
+        let first = error_of(&module(many, &[1500], false));
+        assert_eq!(error_of(&module(many, &[1500, 1800], false)), first);
+        assert_ne!(error_of(&module(many, &[1800], false)), first);
+        // A body's error comes before the error of a section after the code.
+        assert_eq!(error_of(&module(many, &[1500], true)), first);
+        assert_eq!(
+            error_of(&module(3, &[1], true)),
+            error_of(&module(3, &[1], false))
+        );
+        assert!(error_of(&module(many, &[], true)).contains("memory"));
     }
 }
