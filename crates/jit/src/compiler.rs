@@ -108,8 +108,8 @@ impl JitCompiler {
 struct Variant {
     /// Count hotness at this address (see `ModuleEnv::hotness`).
     hotness: Option<usize>,
-    /// The function's OSR entry instead (see `ModuleEnv::osr_entry`).
-    osr_entry: bool,
+    /// The function's OSR entry at this loop instead (see `ModuleEnv::osr_loop`).
+    osr_loop: Option<u32>,
     /// Array-call trampolines for the functions' types.
     trampolines: bool,
 }
@@ -125,7 +125,7 @@ impl Trampolines {
     }
 }
 
-/// A function's on-stack-replacement entry: code with the signature
+/// A function's on-stack-replacement entry at one loop: code with the signature
 /// `abi::osr_signature`, never installed in a slot.
 pub(crate) struct OsrCode {
     native: *const u8,
@@ -199,7 +199,7 @@ impl TierCompiler {
     ) -> Result<Arc<dyn WasmCode>> {
         let variant = Variant {
             hotness,
-            osr_entry: false,
+            osr_loop: None,
             trampolines: trampolines.is_none(),
         };
         let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
@@ -241,18 +241,20 @@ impl TierCompiler {
         Ok(cache.lock().entry(ty.clone()).or_insert(memory).clone())
     }
 
-    /// Compiles the on-stack-replacement entry of function `index` of `module` (see
-    /// `translate/mod.rs`), for instance contexts laid out as `layout`.
+    /// Compiles the on-stack-replacement entry of function `index` of `module` at its
+    /// loop `at_loop` (see `translate/mod.rs`), for instance contexts laid out as
+    /// `layout`.
     pub(crate) fn compile_osr(
         &self,
         engine: &Engine,
         module: &Arc<Module>,
         index: u32,
         layout: VmCtxLayout,
+        at_loop: u32,
     ) -> Result<OsrCode> {
         let variant = Variant {
             hotness: None,
-            osr_entry: true,
+            osr_loop: Some(at_loop),
             trampolines: false,
         };
         let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
@@ -276,7 +278,7 @@ impl TierCompiler {
         let layout = VmCtxLayout::new(running);
         let variant = Variant {
             hotness: None,
-            osr_entry: false,
+            osr_loop: None,
             trampolines: true,
         };
         self.compile_image_for(engine, module, indices, layout, variant, stub_types)
@@ -308,7 +310,7 @@ impl TierCompiler {
             locals_in_memory: self.tier == Tier::Baseline,
             metering,
             hotness: variant.hotness.unwrap_or(0),
-            osr_entry: variant.osr_entry,
+            osr_loop: variant.osr_loop,
         };
         let bodies = compile_each(
             indices,

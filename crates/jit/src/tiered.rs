@@ -53,8 +53,8 @@ impl Default for TierPolicy {
 pub struct TierStats {
     /// Functions compiled in the Optimized tier.
     pub optimized: u64,
-    /// Functions whose OSR entry was compiled (`tiered.rs`), and frames that moved up
-    /// through one.
+    /// OSR entries compiled (one per function and loop, `tiered.rs`), and frames that
+    /// moved up through one.
     pub osr_compiled: u64,
     pub osr_entered: u64,
     /// Compiles that failed (their functions stay in the Baseline tier).
@@ -110,14 +110,14 @@ struct Queue {
 }
 
 /// One compile on a function's way up: its optimized code, installed by every instance
-/// at its next check, or its OSR entry, which frames take at their loops.
+/// at its next check, or its OSR entry at one loop, which frames take there.
 struct Job {
     module: Arc<Module>,
     index: u32,
     /// The instance layout the code reads (the running module's, for a patch).
     layout: VmCtxLayout,
-    /// Whether this is the OSR entry.
-    osr: bool,
+    /// The loop of an OSR entry.
+    osr_loop: Option<u32>,
     /// The module's trampolines (none for a patch).
     trampolines: Option<Arc<Trampolines>>,
     queued: AtomicBool,
@@ -138,13 +138,13 @@ impl Job {
         index: u32,
         layout: VmCtxLayout,
         trampolines: Option<Arc<Trampolines>>,
-        osr: bool,
+        osr_loop: Option<u32>,
     ) -> Job {
         Job {
             module: module.clone(),
             index,
             layout,
-            osr,
+            osr_loop,
             trampolines,
             queued: AtomicBool::new(false),
             heat: AtomicU32::new(0),
@@ -157,26 +157,27 @@ impl Job {
             let (tier, stats) = (&shared.optimized, &shared.stats);
             let (module, index, layout) = (&self.module, self.index, self.layout);
             // A compiler panic fails this job alone, not the thread that runs it.
-            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match self.osr {
-                false => tier
-                    .compile_one(
-                        engine,
-                        module,
-                        index,
-                        layout,
-                        None,
-                        self.trampolines.as_deref(),
-                    )
-                    .map(Compiled::Function),
-                true => tier
-                    .compile_osr(engine, module, index, layout)
-                    .map(Compiled::Osr),
-            }))
-            .unwrap_or_else(|_| Err(rwamr_core::Error::unsupported("the compiler panicked")));
-            let counter = match (&made, self.osr) {
+            let made =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match self.osr_loop {
+                    None => tier
+                        .compile_one(
+                            engine,
+                            module,
+                            index,
+                            layout,
+                            None,
+                            self.trampolines.as_deref(),
+                        )
+                        .map(Compiled::Function),
+                    Some(at) => tier
+                        .compile_osr(engine, module, index, layout, at)
+                        .map(Compiled::Osr),
+                }))
+                .unwrap_or_else(|_| Err(rwamr_core::Error::unsupported("the compiler panicked")));
+            let counter = match (&made, self.osr_loop) {
                 (Err(_), _) => &stats.failed,
-                (Ok(_), false) => &stats.optimized,
-                (Ok(_), true) => &stats.osr_compiled,
+                (Ok(_), None) => &stats.optimized,
+                (Ok(_), Some(_)) => &stats.osr_compiled,
             };
             counter.fetch_add(1, Ordering::Relaxed);
             made.map_err(|e| e.to_string())
@@ -238,8 +239,8 @@ impl Tiers {
             baseline: code,
             counters,
             slot,
-            job: Arc::new(Job::new(module, index, layout, trampolines, false)),
-            osr: Arc::new(Job::new(module, index, layout, None, true)),
+            job: Arc::new(Job::new(module, index, layout, trampolines, None)),
+            osr: Mutex::default(),
             shared: shared.clone(),
         }))
     }
@@ -364,9 +365,27 @@ struct TieredFunc {
     slot: usize,
     /// The function's optimized code.
     job: Arc<Job>,
-    /// Its OSR entry.
-    osr: Arc<Job>,
+    /// Its OSR entries, by loop.
+    osr: Mutex<hashbrown::HashMap<u32, Arc<Job>>>,
     shared: Arc<Shared>,
+}
+
+impl TieredFunc {
+    fn osr_job(&self, at_loop: u32) -> Arc<Job> {
+        let mut osr = self.osr.lock().unwrap_or_else(|e| e.into_inner());
+        let job = &self.job;
+        osr.entry(at_loop)
+            .or_insert_with(|| {
+                Arc::new(Job::new(
+                    &job.module,
+                    job.index,
+                    job.layout,
+                    None,
+                    Some(at_loop),
+                ))
+            })
+            .clone()
+    }
 }
 
 // SAFETY: runs and enters as its Baseline code, the same function's.
@@ -382,8 +401,8 @@ unsafe impl WasmCode for TieredFunc {
     }
 }
 
-/// Checks at loops of Baseline code whose function has moved up before its OSR entry is
-/// compiled: frames that soon return cost no compile.
+/// Checks at a loop of Baseline code whose function has moved up before the loop's OSR
+/// entry is compiled: frames that soon leave the loop cost no compile.
 const OSR_AFTER_CHECKS: u32 = 4;
 
 /// The `TierUp` helper: `entry`'s function used up its hotness budget, at its entry or
@@ -423,14 +442,14 @@ pub(crate) fn tier_up(entry: &FuncEntry, at_loop: u32) -> usize {
     if at_loop != NO_LOOP && (current != me || f.job.done.get().is_some()) {
         // Any frame of this code may move, even one whose function was patched since:
         // the entry is the same version's, so the frame still finishes in its own code.
-        let job = &f.osr;
+        let job = f.osr_job(at_loop);
         let ripe = shared.policy.synchronous
             || job.heat.fetch_add(1, Ordering::Relaxed) + 1 >= OSR_AFTER_CHECKS;
-        match ripe.then(|| shared.advance(job, engine)).flatten() {
+        match ripe.then(|| shared.advance(&job, engine)).flatten() {
             Some(Ok(Compiled::Osr(code))) => {
                 shared.stats.osr_entered.fetch_add(1, Ordering::Relaxed);
-                // The code lives as long as this function's Baseline code, which the
-                // frame that calls it runs.
+                // The code lives as long as this function's Baseline code (which keeps
+                // its jobs), which the frame that calls it runs.
                 osr = code.native() as usize;
             }
             Some(Err(_) | Ok(Compiled::Function(_))) | None => {}

@@ -88,10 +88,10 @@ impl Translator<'_, '_, '_> {
         self.stack.extend(params);
         Ok(())
     }
-    /// In an OSR entry, links loop `number` (one with an empty operand stack) into the
-    /// chain of ways in (see `translate/mod.rs`).
+    /// In the OSR entry of loop `number` (one with an empty operand stack), links its
+    /// `header` into the way in (see `translate/mod.rs`).
     fn enter_at(&mut self, header: ir::Block, number: u32) {
-        let Some(osr) = self.osr.as_mut() else {
+        let Some(osr) = self.osr.as_mut().filter(|o| o.target == number) else {
             return;
         };
         let (link, at_loop) = (osr.chain, osr.at_loop);

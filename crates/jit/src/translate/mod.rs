@@ -52,9 +52,9 @@ pub struct ModuleEnv<'m> {
     /// defined function `i`'s `i32` counter lies at `4 * i` (the Tiered mode's first
     /// tier: such code embeds the address, so it is never stored in a file).
     pub hotness: usize,
-    /// Compile the function's on-stack-replacement entry instead of the function itself
-    /// (see "On-stack replacement" below).
-    pub osr_entry: bool,
+    /// Compile the function's on-stack-replacement entry at its `n`th loop instead of
+    /// the function itself (see "On-stack replacement" below).
+    pub osr_loop: Option<u32>,
 }
 
 // On-stack replacement. A Tiered function's first-tier code can leave a running frame
@@ -62,18 +62,19 @@ pub struct ModuleEnv<'m> {
 // (nearly every loop a compiler emits: values cross loops in locals), which such loops
 // number by their order among the function's reachable loops. The frame's locals then
 // lie in one stack slot, local `i` at `8 * i` (see `Translator::locals_slot`), which is
-// the state the optimized code needs. When the `TierUp` helper returns the function's
-// OSR entry, the first-tier code calls it with the slot's address and the loop's
-// number (`abi::osr_signature`) and returns what it returns.
+// the state the optimized code needs. When the `TierUp` helper returns the loop's OSR
+// entry, the first-tier code calls it with the slot's address and the loop's number
+// (`abi::osr_signature`) and returns what it returns.
 //
-// The OSR entry is the whole function translated again with other ways in: the entry
-// block jumps to a `resume` block that loads the locals, then down a chain of
-// comparisons of the loop number to the header of each such loop; the function's own
-// start becomes a block nothing branches to, which Cranelift removes with all code only
-// it reaches. The rest needs no special case: locals are SSA variables, so the
-// headers' phis take their values from the chain (and from the function's start, in
-// the outer iterations when the loop sits in another loop). One entry serves every
-// loop, so a frame that moves from loop to loop costs one compile.
+// The OSR entry is the whole function translated again with another way in: the entry
+// block jumps to a `resume` block that loads the locals and (the number checked) jumps
+// to the loop's header; the function's own start becomes a block nothing branches to,
+// which Cranelift removes with all code only it reaches. The rest needs no special
+// case: locals are SSA variables, so the header's phis take their values from `resume`
+// (and from the function's start, in the outer iterations when the loop sits in
+// another loop). One entry per loop: a way in at every loop would make each local a
+// phi at every header, which keeps Cranelift from hoisting what inner loops do not
+// change.
 // The entry takes no share of the stack budget (the first-tier frame paid it) and
 // charges fuel as that frame would have from the loop's header on.
 
@@ -143,6 +144,7 @@ pub(crate) struct Translator<'a, 'f, 'm> {
 }
 
 struct OsrEntry {
+    target: u32,
     at_loop: Value,
     chain: ir::Block,
 }
@@ -270,9 +272,9 @@ pub fn translate_function(
 ) -> Result<()> {
     let module = env.module;
     let ty = module.func_type(index).clone();
-    func.signature = match env.osr_entry {
-        false => abi::native_signature(&ty),
-        true => abi::osr_signature(&ty),
+    func.signature = match env.osr_loop {
+        None => abi::native_signature(&ty),
+        Some(_) => abi::osr_signature(&ty),
     };
     func.name = UserFuncName::user(0, index);
     // The prologue compares the stack pointer with the thread's limit.
@@ -317,7 +319,7 @@ pub fn translate_function(
     let mut zeros: hashbrown::HashMap<ir::Type, Value> = hashbrown::HashMap::new();
     for (i, &t) in local_types.iter().enumerate() {
         // An OSR entry's parameters come with the other locals, at the loop.
-        let init = match ty.params().len() > i && !env.osr_entry {
+        let init = match ty.params().len() > i && env.osr_loop.is_none() {
             true => params[abi::FIRST_PARAM + i],
             false => *zeros.entry(t).or_insert_with(|| zero_of(&mut b, t)),
         };
@@ -338,7 +340,7 @@ pub fn translate_function(
     // This frame's share of the stack budget, the same in every mode; what is left
     // after it goes to the callees.
     let frame_bytes = module.frame_bytes(index);
-    let stack_left = if env.osr_entry {
+    let stack_left = if env.osr_loop.is_some() {
         params[2]
     } else {
         let left = params[2];
@@ -382,7 +384,7 @@ pub fn translate_function(
         m
     });
 
-    let osr = env.osr_entry.then(|| {
+    let osr = env.osr_loop.map(|target| {
         let resume = b.create_block();
         b.ins().jump(resume, &[]);
         b.switch_to_block(resume);
@@ -405,6 +407,7 @@ pub fn translate_function(
         b.switch_to_block(start);
         b.seal_block(start);
         OsrEntry {
+            target,
             at_loop: params[abi::FIRST_PARAM + 1],
             chain,
         }
