@@ -122,29 +122,38 @@ where
     let mut ends_in_loop = false;
     while !ops.eof() {
         if t.reachable() {
-            if metering.any() {
-                if let Some(check) = stretch_starts.take() {
-                    let (fuel, len, last_is_loop) = measure_stretch(ops.clone())?;
-                    (left, ends_in_loop) = (len, last_is_loop);
-                    if metering.epoch && check {
-                        t.check_deadline()?;
-                    }
-                    if metering.hotness && check {
-                        t.count_hotness(!at_entry)?;
-                    }
-                    at_entry = false;
-                    if metering.fuel && (check || fuel > 0) {
-                        t.consume_fuel(fuel, check)?;
-                    }
+            if let Some(check) = stretch_starts.take().filter(|_| metering.any()) {
+                // Without fuel only the checks matter: no need to measure the stretch.
+                let (fuel, len, last_is_loop) = match metering.fuel {
+                    true => measure_stretch(ops.clone())?,
+                    false => (0, usize::MAX, false),
+                };
+                (left, ends_in_loop) = (len, last_is_loop);
+                if metering.epoch && check {
+                    t.check_deadline()?;
+                }
+                if metering.hotness && check {
+                    t.count_hotness(!at_entry)?;
+                }
+                at_entry = false;
+                if metering.fuel && (check || fuel > 0) {
+                    t.consume_fuel(fuel, check)?;
                 }
             }
+            // (`loop` is the one-byte opcode 0x03.)
+            let is_loop = metering.any()
+                && !metering.fuel
+                && matches!(ops.get_binary_reader().read_u8(), Ok(0x03));
             ops.visit_operator(&mut &mut *t).map_err(read_err)??;
-            if metering.any() {
+            if metering.fuel {
                 left -= 1;
                 if left == 0 || !t.reachable() {
                     stretch_starts = Some(left == 0 && ends_in_loop);
                     left = 0;
                 }
+            } else if is_loop {
+                // A loop's iteration starts at the next operator.
+                stretch_starts = Some(true);
             }
             continue;
         }
