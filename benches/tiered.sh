@@ -8,9 +8,9 @@
 # hits all of them alike, and prints each mode's fastest and median wall time in ms and
 # the first mode's ratio to the best of the others by the fastest runs (< 1: the first
 # mode wins). Timings are whole-process wall times: compile and startup included.
-# The default cases are the WASI programs of ../shared/bench/wasm at scale 1, checked
-# against EXPECTED.tsv; a --case is `rwamr run --mode M ARGS` (words split on spaces),
-# whose exit status must be 0.
+# The cases are each --case given, `rwamr run --mode M ARGS` (words split on spaces)
+# whose exit status must be 0, then the WASI programs of ../shared/bench/wasm at scale
+# 1, checked against EXPECTED.tsv (--only picks cases by name).
 # Env: RWAMR (default target/release/rwamr, built if missing), SHARED (default ../shared).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,13 +34,12 @@ done
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
 # NAME|ARGS|EXPECTED (empty: only the exit status counts)
-if [[ ${#cases[@]} -eq 0 ]]; then
+[[ ${#cases[@]} -eq 0 ]] || cases=("${cases[@]/%/|}")
+if [[ -f "$SHARED/bench/EXPECTED.tsv" ]]; then
   while IFS='|' read -r name expected; do
     cases+=("$name|$SHARED/bench/wasm/$name.wasm|$expected")
   done < <(awk -F'\t' 'NR > 1 && $1 !~ /^wat\// && $2 == "" {print $1 "|" $3}' \
              "$SHARED/bench/EXPECTED.tsv")
-else
-  cases=("${cases[@]/%/|}")
 fi
 
 header="| case |"; sep="|---|"

@@ -257,3 +257,36 @@ fn frames_move_up_at_loops_with_the_same_results_traps_and_fuel() {
         }
     }
 }
+
+/// Instances of one compiled module share their functions' counters and compiles: a
+/// function made hot in one moves up in the other without a compile of its own, each
+/// instance's slot at its own next check.
+#[test]
+fn instances_of_one_module_share_counters_and_compiles() {
+    let Some(reg) = tiered(Config::default().tier_up_after(0)) else {
+        return;
+    };
+    let compiled = reg.compile(summer(1)).unwrap();
+    reg.load_compiled("a", &compiled).unwrap();
+    reg.load_compiled("b", &compiled).unwrap();
+    let call = |name: &str, n: i32| match reg.func(name, "sum").unwrap().call(&[Val::I32(n)]) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let stats = || reg.engine().tier_stats().unwrap();
+    assert_eq!(call("a", 10), vec![Val::I32(45)]);
+    let after_a = stats();
+    assert_eq!(after_a.optimized, 1);
+    assert_eq!(call("b", 10), vec![Val::I32(45)]);
+    assert_eq!(
+        stats().optimized,
+        1,
+        "the second instance installs the compile the first made"
+    );
+    // Both run the optimized code from now on: no frame is left in Baseline code to move.
+    let entered = stats().osr_entered;
+    for name in ["a", "b"] {
+        assert_eq!(call(name, 100), vec![Val::I32(4950)]);
+    }
+    assert_eq!(stats().osr_entered, entered);
+}

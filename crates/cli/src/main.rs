@@ -75,7 +75,8 @@ struct CompileArgs {
 #[derive(clap::Args)]
 struct RunArgs {
     /// Execution mode: interp, baseline, optimized, aot, tiered (default: aot for an
-    /// .aot file, else interp). .aot files always run in aot mode.
+    /// .aot file, else tiered, or interp in a build without a compiler). .aot files
+    /// always run in aot mode.
     #[arg(long, value_parser = parse_mode)]
     mode: Option<Mode>,
     /// Allow running .aot files (precompiled native code, which runs as it is: trust
@@ -352,6 +353,9 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         }
         (Some(m), _) => m,
         (None, true) => Mode::Aot,
+        // Tiered starts like Baseline and finishes like Optimized: the fastest whole
+        // run on every program measured but startup-only ones (README, "Tiered").
+        (None, false) if rwamr::built_modes().contains(&Mode::Tiered) => Mode::Tiered,
         (None, false) => Mode::Interp,
     };
     // Everything loads in one mode (an interpreter run starts no compiler), except
