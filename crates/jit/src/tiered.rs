@@ -9,9 +9,10 @@
 //!
 //! Calls after a tier-up run the optimized code. A frame already running moves up at a
 //! loop (on-stack replacement, `translate/mod.rs`): once its function's optimized code
-//! is there, a check at a loop whose operand stack is empty queues the function's OSR
-//! entry for that loop, and a check after it is compiled returns it to the frame, which
-//! calls it with its locals and returns what it returns. So a long loop in a function
+//! is there, checks at a loop whose operand stack is empty queue the function's OSR
+//! entry for that loop (after a few, so that frames soon gone cost no compile), and a
+//! check after it is compiled returns it to the frame, which calls it with its locals
+//! and returns what it returns. So a long loop in a function
 //! that is never called again gets its speed too. Frames in loops with values on the
 //! operand stack (rare in compiled code) finish in the Baseline tier.
 
@@ -152,28 +153,16 @@ impl Job {
         }
     }
 
+    /// Compiles the job once (a later call finds it done, or waits for the one making
+    /// it).
     fn compile(&self, engine: &Engine, shared: &Shared) {
         self.done.get_or_init(|| {
-            let (tier, stats) = (&shared.optimized, &shared.stats);
-            let (module, index, layout) = (&self.module, self.index, self.layout);
             // A compiler panic fails this job alone, not the thread that runs it.
-            let made =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match self.osr_loop {
-                    None => tier
-                        .compile_one(
-                            engine,
-                            module,
-                            index,
-                            layout,
-                            None,
-                            self.trampolines.as_deref(),
-                        )
-                        .map(Compiled::Function),
-                    Some(at) => tier
-                        .compile_osr(engine, module, index, layout, at)
-                        .map(Compiled::Osr),
-                }))
-                .unwrap_or_else(|_| Err(rwamr_core::Error::unsupported("the compiler panicked")));
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.make(engine, &shared.optimized)
+            }))
+            .unwrap_or_else(|_| Err(rwamr_core::Error::unsupported("the compiler panicked")));
+            let stats = &shared.stats;
             let counter = match (&made, self.osr_loop) {
                 (Err(_), _) => &stats.failed,
                 (Ok(_), None) => &stats.optimized,
@@ -182,6 +171,18 @@ impl Job {
             counter.fetch_add(1, Ordering::Relaxed);
             made.map_err(|e| e.to_string())
         });
+    }
+
+    fn make(&self, engine: &Engine, tier: &TierCompiler) -> Result<Compiled> {
+        let (module, index, layout) = (&self.module, self.index, self.layout);
+        Ok(match self.osr_loop {
+            None => {
+                let trampolines = self.trampolines.as_deref();
+                let code = tier.compile_one(engine, module, index, layout, None, trampolines)?;
+                Compiled::Function(code)
+            }
+            Some(at) => Compiled::Osr(tier.compile_osr(engine, module, index, layout, at)?),
+        })
     }
 }
 

@@ -94,16 +94,16 @@ impl Translator<'_, '_, '_> {
         let Some(osr) = self.osr.as_mut().filter(|o| o.target == number) else {
             return;
         };
-        let (link, at_loop) = (osr.chain, osr.at_loop);
-        let next = self.b.create_block();
-        osr.chain = next;
-        self.b.switch_to_block(link);
-        let this = self
+        let (way_in, at_loop) = (osr.way_in, osr.at_loop);
+        let wrong = self.b.create_block();
+        osr.way_in = wrong;
+        self.b.switch_to_block(way_in);
+        let right = self
             .b
             .ins()
             .icmp_imm_u(IntCC::Equal, at_loop, i64::from(number));
-        self.b.ins().brif(this, header, &[], next, &[]);
-        self.b.seal_block(next);
+        self.b.ins().brif(right, header, &[], wrong, &[]);
+        self.b.seal_block(wrong);
     }
     pub(super) fn visit_if(&mut self, blockty: BlockType) -> Result<()> {
         let sig = BlockSig::new(self.env.module, blockty)?;

@@ -139,14 +139,16 @@ pub(crate) struct Translator<'a, 'f, 'm> {
     loops_seen: u32,
     /// Where the locals live when they are in memory: one slot, local `i` at `8 * i`.
     locals_slot: Option<ir::StackSlot>,
-    /// Compiling an OSR entry: the loop number, and the next link of its chain.
+    /// Compiling an OSR entry: its loop, the loop number it is called with, and the
+    /// block that checks it and jumps to the loop's header (filled at the loop; a
+    /// trap at the end of the function when the number is wrong).
     osr: Option<OsrEntry>,
 }
 
 struct OsrEntry {
     target: u32,
     at_loop: Value,
-    chain: ir::Block,
+    way_in: ir::Block,
 }
 
 /// A metered function's view of the thread's meter.
@@ -399,9 +401,9 @@ pub fn translate_function(
                 }
             }
         }
-        let chain = b.create_block();
-        b.ins().jump(chain, &[]);
-        b.seal_block(chain);
+        let way_in = b.create_block();
+        b.ins().jump(way_in, &[]);
+        b.seal_block(way_in);
         // The function's own start: nothing branches here.
         let start = b.create_block();
         b.switch_to_block(start);
@@ -409,7 +411,7 @@ pub fn translate_function(
         OsrEntry {
             target,
             at_loop: params[abi::FIRST_PARAM + 1],
-            chain,
+            way_in,
         }
     });
 
@@ -449,8 +451,8 @@ pub fn translate_function(
         t.emit_return(&results);
     }
     if let Some(osr) = &t.osr {
-        // No such loop: the first-tier code never asks for one.
-        t.b.switch_to_block(osr.chain);
+        // Past the loop, or no such loop: the first-tier code never calls it so.
+        t.b.switch_to_block(osr.way_in);
         t.b.ins().trap(user(user_trap::UNREACHABLE));
     }
     t.b.finalize(abi::frontend_config());
