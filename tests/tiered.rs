@@ -290,3 +290,38 @@ fn instances_of_one_module_share_counters_and_compiles() {
     }
     assert_eq!(stats().osr_entered, entered);
 }
+
+/// A frame that moved up at its loop still stops at its deadline.
+#[test]
+fn a_frame_moved_up_stops_at_its_deadline() {
+    let Some(reg) = tiered(Config::default().tier_up_after(0).epoch_interruption(true)) else {
+        return;
+    };
+    reg.load(
+        "m",
+        wat(r#"(module (func (export "spin") (local i32)
+            (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br $l))))"#),
+    )
+    .unwrap();
+    let engine = reg.engine().clone();
+    engine.set_epoch_deadline(1).unwrap();
+    let ticker = {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            engine.increment_epoch();
+        })
+    };
+    let e = reg.func("m", "spin").unwrap().call(&[]).unwrap_err();
+    ticker.join().unwrap();
+    assert_eq!(
+        e.trap().map(|t| t.code()),
+        Some(rwamr::TrapCode::Interrupted),
+        "{e}"
+    );
+    assert_eq!(
+        engine.tier_stats().unwrap().osr_entered,
+        1,
+        "it moved up first"
+    );
+}
