@@ -227,10 +227,11 @@ impl TierCompiler {
         if let Some(t) = cache.lock().get(ty) {
             return Ok(t.clone());
         }
-        let mut ctx = Context::new();
-        let mut fctx = FunctionBuilderContext::new();
-        trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
-        let code = emit(self.isa()?, &mut ctx, "an array-call trampoline")?;
+        let mut scratch = Scratch::take();
+        let (ctx, fctx) = scratch.parts();
+        ctx.clear();
+        trampolines::array_trampoline(ty, &mut ctx.func, fctx);
+        let code = emit(self.isa()?, ctx, "an array-call trampoline")?;
         let info = code::CodeInfo {
             traps: code.traps,
             funcs: Vec::new(),
@@ -315,8 +316,11 @@ impl TierCompiler {
         let bodies = compile_each(
             indices,
             MIN_FUNCS_PER_THREAD,
-            || (Context::new(), FunctionBuilderContext::new()),
-            |(ctx, fctx), index| compile_function(isa, &env, index, ctx, fctx),
+            Scratch::take,
+            |scratch, index| {
+                let (ctx, fctx) = scratch.parts();
+                compile_function(isa, &env, index, ctx, fctx)
+            },
         )?;
 
         // One trampoline per distinct function type, unless they come from elsewhere
@@ -334,8 +338,8 @@ impl TierCompiler {
                 })
             })
             .collect();
-        let mut ctx = Context::new();
-        let mut fctx = FunctionBuilderContext::new();
+        let mut scratch = Scratch::take();
+        let (ctx, fctx) = scratch.parts();
         let mut image = CodeImage::default();
         for (&index, body) in indices.iter().zip(&bodies) {
             let at = image.push(&body.bytes, &body.traps);
@@ -348,15 +352,15 @@ impl TierCompiler {
         let mut tramp_offsets = Vec::with_capacity(tramp_types.len());
         for ty in tramp_types {
             ctx.clear();
-            trampolines::array_trampoline(ty, &mut ctx.func, &mut fctx);
-            let code = emit(isa, &mut ctx, "an array-call trampoline")?;
+            trampolines::array_trampoline(ty, &mut ctx.func, fctx);
+            let code = emit(isa, ctx, "an array-call trampoline")?;
             tramp_offsets.push(image.push(&code.bytes, &code.traps).start);
         }
         image.trampolines = tramp_of.iter().map(|&t| tramp_offsets[t]).collect();
         for ty in stub_types {
             ctx.clear();
-            trampolines::native_stub(ty, &mut ctx.func, &mut fctx);
-            let code = emit(isa, &mut ctx, "a native stub")?;
+            trampolines::native_stub(ty, &mut ctx.func, fctx);
+            let code = emit(isa, ctx, "a native stub")?;
             let at = image.push(&code.bytes, &code.traps);
             image.stubs.push(at);
         }
@@ -411,6 +415,38 @@ pub(crate) fn build_isa(
     builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| format!("cannot compile for this host: {e}"))
+}
+
+/// A thread's Cranelift context, kept between compiles: one that has compiled before
+/// has its buffers grown already (lazy compiles come one function at a time). The
+/// builder context is new each time: one left by a failed translation is not empty.
+struct Scratch(Option<Context>, FunctionBuilderContext);
+
+thread_local! {
+    static CONTEXT: std::cell::Cell<Option<Context>> = const { std::cell::Cell::new(None) };
+}
+
+impl Scratch {
+    /// The thread's context (a new one while it is taken).
+    fn take() -> Scratch {
+        let kept = CONTEXT.with(|c| c.take());
+        Scratch(
+            Some(kept.unwrap_or_else(Context::new)),
+            FunctionBuilderContext::new(),
+        )
+    }
+
+    fn parts(&mut self) -> (&mut Context, &mut FunctionBuilderContext) {
+        (self.0.as_mut().expect("held until dropped"), &mut self.1)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let kept = self.0.take();
+        // (During thread exit the slot may be gone: the context just drops.)
+        let _ = CONTEXT.try_with(|c| c.set(kept));
+    }
 }
 
 /// One compiled function: code bytes and trap sites (offset, raw code).
