@@ -121,6 +121,9 @@ struct Job {
     osr_loop: Option<u32>,
     /// The module's trampolines (none for a patch).
     trampolines: Option<Arc<Trampolines>>,
+    /// The Baseline code's counter, run out when the job is done so that the next
+    /// check takes its result.
+    counter: Counter,
     queued: AtomicBool,
     /// Checks that asked while the job waited: the queue takes the hottest first.
     heat: AtomicU32,
@@ -139,6 +142,7 @@ impl Job {
         index: u32,
         layout: VmCtxLayout,
         trampolines: Option<Arc<Trampolines>>,
+        counter: Counter,
         osr_loop: Option<u32>,
     ) -> Job {
         Job {
@@ -147,6 +151,7 @@ impl Job {
             layout,
             osr_loop,
             trampolines,
+            counter,
             queued: AtomicBool::new(false),
             heat: AtomicU32::new(0),
             done: OnceLock::new(),
@@ -171,6 +176,7 @@ impl Job {
             counter.fetch_add(1, Ordering::Relaxed);
             made.map_err(|e| e.to_string())
         });
+        self.counter.run_out();
     }
 
     fn make(&self, engine: &Engine, tier: &TierCompiler) -> Result<Compiled> {
@@ -221,12 +227,11 @@ impl Tiers {
         trampolines: Option<Arc<Trampolines>>,
     ) -> Result<Arc<dyn WasmCode>> {
         let shared = &self.shared;
-        let Counter { counters, slot } = counter;
-        counters[slot].store(budget(shared.policy), Ordering::Relaxed);
+        counter.set(budget(shared.policy));
         // The translator finds defined function `i`'s counter at `base + 4 * i`.
         let defined = (index - module.num_imported_funcs) as usize;
-        let base = (counters.as_ptr() as usize)
-            .wrapping_add(4 * slot)
+        let base = (counter.counters.as_ptr() as usize)
+            .wrapping_add(4 * counter.slot)
             .wrapping_sub(4 * defined);
         let code = self.baseline.compile_one(
             engine,
@@ -238,9 +243,15 @@ impl Tiers {
         )?;
         Ok(Arc::new(TieredFunc {
             baseline: code,
-            counters,
-            slot,
-            job: Arc::new(Job::new(module, index, layout, trampolines, None)),
+            job: Arc::new(Job::new(
+                module,
+                index,
+                layout,
+                trampolines,
+                counter.clone(),
+                None,
+            )),
+            counter,
             osr: Mutex::default(),
             shared: shared.clone(),
         }))
@@ -353,17 +364,28 @@ impl LazyCode for TieredLazy {
 }
 
 /// Where a Baseline function's hotness counter is: `counters[slot]`.
+#[derive(Clone)]
 struct Counter {
     counters: Arc<[AtomicI32]>,
     slot: usize,
 }
 
+impl Counter {
+    fn set(&self, budget: i32) {
+        self.counters[self.slot].store(budget, Ordering::Relaxed);
+    }
+
+    /// Makes the code's next check call the helper.
+    fn run_out(&self) {
+        self.set(0);
+    }
+}
+
 /// A function's Baseline code in the Tiered mode, and its ways up.
 struct TieredFunc {
     baseline: Arc<dyn WasmCode>,
-    /// The hotness counters the code charges (kept alive with it), and which is its.
-    counters: Arc<[AtomicI32]>,
-    slot: usize,
+    /// The hotness counter the code charges (kept alive with it).
+    counter: Counter,
     /// The function's optimized code.
     job: Arc<Job>,
     /// Its OSR entries, by loop.
@@ -382,6 +404,7 @@ impl TieredFunc {
                     job.index,
                     job.layout,
                     None,
+                    self.counter.clone(),
                     Some(at_loop),
                 ))
             })
@@ -459,7 +482,7 @@ pub(crate) fn tier_up(entry: &FuncEntry, at_loop: u32) -> usize {
     // Asked again after another budget: for the install once the compile is done
     // (other instances of the module run this code too), and by frames still in this
     // code at their loops, which may move up there.
-    f.counters[f.slot].store(budget(shared.policy), Ordering::Relaxed);
+    f.counter.set(budget(shared.policy));
     osr
 }
 
