@@ -325,3 +325,29 @@ fn a_frame_moved_up_stops_at_its_deadline() {
         "it moved up first"
     );
 }
+
+/// A patch while a frame runs a long loop: the frame finishes in the version it started
+/// in (moving up to that version's optimized code or not), every later call runs the
+/// patch.
+#[test]
+fn a_frame_in_a_loop_finishes_its_own_version_across_a_patch() {
+    let Some(reg) = tiered(Config::default()) else {
+        return;
+    };
+    let reg = std::sync::Arc::new(reg);
+    reg.load("m", summer(1)).unwrap();
+    let n = 200_000_000;
+    let old = (0..n).fold(0i32, |acc, i| acc.wrapping_add(i));
+    let running = {
+        let reg = reg.clone();
+        std::thread::spawn(move || sum(&reg, n))
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    reg.patch_function("m", "sum", summer(2)).unwrap();
+    assert_eq!(sum(&reg, 1000), 999_000, "later calls run the patch");
+    assert_eq!(
+        running.join().unwrap(),
+        old,
+        "the running frame kept its version"
+    );
+}
