@@ -438,6 +438,16 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
                 us(t_run, end),
                 us(t_read, end)
             );
+            #[cfg(feature = "compiler")]
+            if let Some(t) = engine.tier_stats().filter(|_| mode == Mode::Tiered) {
+                say!(
+                    "rwamr: tiered optimized={} osr_compiled={} osr_entered={} failed={}",
+                    t.optimized,
+                    t.osr_compiled,
+                    t.osr_entered,
+                    t.failed
+                );
+            }
         }
     };
     let export = args.invoke.as_deref().unwrap_or("_start");
