@@ -505,10 +505,7 @@ impl Compiler for JitCompiler {
         }
         let tier = self.tier.clone();
         let make: MakeCode = Arc::new(LazyTier(tier, Trampolines::default()));
-        Ok(LazyFunc::for_module(module, &make)
-            .into_iter()
-            .map(|f| f as Arc<dyn WasmCode>)
-            .collect())
+        Ok(LazyFunc::for_module(module, &make))
     }
 
     fn compile_function(
@@ -570,7 +567,7 @@ impl LazyFunc {
     }
 
     /// A placeholder for each defined function of `module`, made by `make`.
-    pub(crate) fn for_module(module: &Arc<Module>, make: &MakeCode) -> Vec<Arc<LazyFunc>> {
+    pub(crate) fn for_module(module: &Arc<Module>, make: &MakeCode) -> Vec<Arc<dyn WasmCode>> {
         let first = module.num_imported_funcs;
         (first..first + module.num_defined_funcs())
             .map(|index| {
@@ -579,7 +576,7 @@ impl LazyFunc {
                     module: module.clone(),
                     index,
                     code: OnceLock::new(),
-                })
+                }) as Arc<dyn WasmCode>
             })
             .collect()
     }

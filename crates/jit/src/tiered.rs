@@ -496,10 +496,7 @@ impl Compiler for TieredCompiler {
             counters,
             trampolines: Arc::default(),
         });
-        Ok(LazyFunc::for_module(module, &make)
-            .into_iter()
-            .map(|f| f as Arc<dyn WasmCode>)
-            .collect())
+        Ok(LazyFunc::for_module(module, &make))
     }
 
     fn compile_function(
