@@ -95,8 +95,8 @@ fn background_tier_up_gives_the_same_results() {
 
 /// Loops of every shape a frame can move up at (on-stack replacement) and some it
 /// cannot: in a forced tier-up each frame moves at its first loop with an empty operand
-/// stack, so every function below runs partly in each tier. Results, traps and fuel
-/// must be the interpreter's.
+/// stack, so every function below runs partly in each tier. Results, traps (with their
+/// backtraces) and fuel must be the interpreter's.
 const OSR_SHAPES: &str = r#"(module
     (type $t (func (param i32) (result i32)))
     (table 2 funcref)
@@ -241,7 +241,13 @@ fn frames_move_up_at_loops_with_the_same_results_traps_and_fuel() {
             .func("m", name)
             .unwrap()
             .call(args)
-            .map_err(|e| e.trap().map(|t| t.code()));
+            // A trap's code, and its backtrace: a frame that moved up is still one.
+            .map_err(|e| {
+                e.trap().map(|t| {
+                    let frames: Vec<u32> = t.backtrace().iter().map(|f| f.func_index).collect();
+                    (t.code(), frames)
+                })
+            });
         (result, 10_000_000 - reg.engine().get_fuel().unwrap())
     };
     let entered = || tiered.engine().tier_stats().unwrap().osr_entered;

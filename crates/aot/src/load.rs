@@ -175,6 +175,7 @@ fn assemble(
         traps: std::mem::take(&mut image.traps),
         funcs: image.funcs.clone(),
         module: module.clone(),
+        osr: false,
     })?);
     let functions = image.functions(&memory);
     CompiledModule::from_parts(engine, module, functions, Mode::Aot)

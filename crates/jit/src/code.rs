@@ -26,6 +26,9 @@ pub struct CodeInfo {
     /// Functions, sorted by start.
     pub funcs: Vec<FuncRange>,
     pub module: Arc<Module>,
+    /// The code is one function's OSR entry (the Tiered mode's), which that function's
+    /// first-tier frame calls: a backtrace shows the two as the one frame they are.
+    pub osr: bool,
 }
 
 struct Registered {
@@ -72,13 +75,14 @@ pub fn in_function(pc: usize) -> bool {
     .unwrap_or(false)
 }
 
-/// The module and function index of the compiled function containing `pc`.
-pub fn function_at(pc: usize) -> Option<(Arc<Module>, u32)> {
+/// The module and function index of the compiled function containing `pc`, and
+/// whether the code is an OSR entry (see [`CodeInfo::osr`]).
+pub fn function_at(pc: usize) -> Option<(Arc<Module>, u32, bool)> {
     with_code(pc, |off, info| {
         let off = off as u32;
         let i = info.funcs.partition_point(|f| f.start <= off);
         let f = info.funcs.get(i.checked_sub(1)?)?;
-        (off < f.end).then(|| (info.module.clone(), f.func_index))
+        (off < f.end).then(|| (info.module.clone(), f.func_index, info.osr))
     })
     .flatten()
 }

@@ -236,6 +236,7 @@ impl TierCompiler {
             traps: code.traps,
             funcs: Vec::new(),
             module: module.clone(),
+            osr: false,
         };
         let memory = Arc::new(CodeMemory::new(&code.bytes, info)?);
         // Another thread may have made one meanwhile: either serves.
@@ -259,7 +260,11 @@ impl TierCompiler {
             trampolines: false,
         };
         let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
-        let memory = Arc::new(CodeMemory::new(&image.bytes, image.info(module.clone()))?);
+        let info = code::CodeInfo {
+            osr: true,
+            ..image.info(module.clone())
+        };
+        let memory = Arc::new(CodeMemory::new(&image.bytes, info)?);
         Ok(OsrCode {
             native: memory.at(image.funcs[0].start),
             _memory: memory,

@@ -47,6 +47,7 @@ impl CodeImage {
             traps: self.traps.clone(),
             funcs: self.funcs.clone(),
             module,
+            osr: false,
         }
     }
 

@@ -116,6 +116,7 @@ fn trap_pad() -> rwamr_core::Result<*const u8> {
             traps: vec![(0, user_trap::PENDING)],
             funcs: Vec::new(),
             module,
+            osr: false,
         };
         CodeMemory::new(&[0x0f, 0x0b], info).map_err(|e| e.to_string())
     });

@@ -175,6 +175,7 @@ impl StubLibrary {
                 traps: code.traps,
                 funcs: Vec::new(),
                 module,
+                osr: false,
             },
         )?;
         let addr = memory.at(0);

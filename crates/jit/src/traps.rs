@@ -19,7 +19,7 @@ use crate::abi::ThreadCtx;
 use crate::code;
 use rwamr_core::{FuncEntry, Trap};
 use std::cell::{Cell, RefCell};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Most compiled frames a trap records for its backtrace.
 const MAX_FRAMES: usize = Trap::MAX_FRAMES;
@@ -208,8 +208,17 @@ fn take_trap(entry: &FuncEntry) -> Trap {
         Trap::new(code::trap_code_from_raw(code))
     };
     if trap.code() != rwamr_core::TrapCode::Exit {
+        // After an OSR entry: the first-tier frame that called it, the same wasm frame.
+        let mut moved_from = None;
         for pc in pcs {
-            if let Some((module, func_index)) = code::function_at(pc) {
+            if let Some((module, func_index, osr)) = code::function_at(pc) {
+                let at = (Arc::as_ptr(&module), func_index);
+                if moved_from.take() == Some(at) {
+                    continue;
+                }
+                if osr {
+                    moved_from = Some(at);
+                }
                 let inst = entry.instance();
                 let same = inst
                     .module()
