@@ -88,8 +88,7 @@ pub trait FuncTranslator {
     fn check_deadline(&mut self) -> Result<()>;
     /// Counts a function entry or (`at_loop`) an iteration of the loop whose `loop`
     /// operator was the last visited toward tier-up (`Metering::hotness`).
-    fn count_hotness(&mut self, at_loop: bool) -> Result<()> {
-        let _ = at_loop;
+    fn count_hotness(&mut self, _at_loop: bool) -> Result<()> {
         Ok(())
     }
 }

@@ -202,18 +202,38 @@ impl TierCompiler {
             osr_loop: None,
             trampolines: trampolines.is_none(),
         };
-        let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
         let Some(trampolines) = trampolines else {
+            let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
             return Ok(image.load(module.clone())?.remove(0));
         };
-        let memory = Arc::new(CodeMemory::new(&image.bytes, image.info(module.clone()))?);
+        let (memory, native) = self.compile_alone(engine, module, index, layout, variant)?;
         let trampoline = self.trampoline(trampolines, module, module.func_type(index))?;
         Ok(Arc::new(crate::JitFunc {
-            native: memory.at(image.funcs[0].start),
+            native,
             trampoline: trampoline.at(0),
             _memory: memory,
             _trampoline_memory: Some(trampoline),
         }))
+    }
+
+    /// Compiles function `index` of `module` as `variant` (no trampoline) into code
+    /// memory of its own; returns the memory and the function's address in it.
+    fn compile_alone(
+        &self,
+        engine: &Engine,
+        module: &Arc<Module>,
+        index: u32,
+        layout: VmCtxLayout,
+        variant: Variant,
+    ) -> Result<(Arc<CodeMemory>, *const u8)> {
+        let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
+        let info = code::CodeInfo {
+            osr: variant.osr_loop.is_some(),
+            ..image.info(module.clone())
+        };
+        let memory = Arc::new(CodeMemory::new(&image.bytes, info)?);
+        let native = memory.at(image.funcs[0].start);
+        Ok((memory, native))
     }
 
     /// The array-call trampoline of `ty` for functions of `module`, from `cache` or
@@ -259,14 +279,9 @@ impl TierCompiler {
             osr_loop: Some(at_loop),
             trampolines: false,
         };
-        let image = self.compile_image_for(engine, module, &[index], layout, variant, &[])?;
-        let info = code::CodeInfo {
-            osr: true,
-            ..image.info(module.clone())
-        };
-        let memory = Arc::new(CodeMemory::new(&image.bytes, info)?);
+        let (memory, native) = self.compile_alone(engine, module, index, layout, variant)?;
         Ok(OsrCode {
-            native: memory.at(image.funcs[0].start),
+            native,
             _memory: memory,
         })
     }

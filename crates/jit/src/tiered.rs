@@ -12,9 +12,9 @@
 //! is there, checks at a loop whose operand stack is empty queue the function's OSR
 //! entry for that loop (after a few, so that frames soon gone cost no compile), and a
 //! check after it is compiled returns it to the frame, which calls it with its locals
-//! and returns what it returns. So a long loop in a function
-//! that is never called again gets its speed too. Frames in loops with values on the
-//! operand stack (rare in compiled code) finish in the Baseline tier.
+//! and returns what it returns. So a long loop in a function that is never called
+//! again gets its speed too. Frames in loops with values on the operand stack (rare in
+//! compiled code) finish in the Baseline tier.
 
 use crate::compiler::{LazyCode, LazyFunc, MakeCode, OsrCode, TierCompiler, Trampolines};
 use crate::translate::NO_LOOP;
@@ -161,7 +161,9 @@ impl Job {
     /// Compiles the job once (a later call finds it done, or waits for the one making
     /// it).
     fn compile(&self, engine: &Engine, shared: &Shared) {
+        let mut made_here = false;
         self.done.get_or_init(|| {
+            made_here = true;
             // A compiler panic fails this job alone, not the thread that runs it.
             let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 self.make(engine, &shared.optimized)
@@ -176,7 +178,9 @@ impl Job {
             counter.fetch_add(1, Ordering::Relaxed);
             made.map_err(|e| e.to_string())
         });
-        self.counter.run_out();
+        if made_here {
+            self.counter.run_out();
+        }
     }
 
     fn make(&self, engine: &Engine, tier: &TierCompiler) -> Result<Compiled> {

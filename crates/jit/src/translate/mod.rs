@@ -82,8 +82,8 @@ pub struct ModuleEnv<'m> {
 #[derive(Clone, Copy)]
 enum Local {
     Var(Variable),
-    /// In the locals slot, at this offset.
-    Slot(ir::StackSlot, i32, ir::Type),
+    /// In the locals slot, at [`local_offset`].
+    Slot(ir::StackSlot, ir::Type),
 }
 
 /// Where branches to a control frame go, and what its `end` needs.
@@ -248,6 +248,11 @@ impl FuncTranslator for Translator<'_, '_, '_> {
     }
 }
 
+/// Where local `i` lies in the locals slot, and in the locals an OSR entry takes.
+fn local_offset(i: usize) -> i32 {
+    8 * i as i32
+}
+
 /// The `TierUp` helper's loop argument at a check where the frame cannot move.
 pub const NO_LOOP: u32 = u32::MAX;
 
@@ -327,9 +332,8 @@ pub fn translate_function(
         };
         locals.push(match locals_slot {
             Some(slot) => {
-                let offset = 8 * i as i32;
-                b.ins().stack_store(PTR, init, slot, offset);
-                Local::Slot(slot, offset, t)
+                b.ins().stack_store(PTR, init, slot, local_offset(i));
+                Local::Slot(slot, t)
             }
             None => {
                 let var = b.declare_var(t);
@@ -393,11 +397,13 @@ pub fn translate_function(
         b.seal_block(resume);
         let buf = params[abi::FIRST_PARAM];
         for (i, local) in locals.iter().enumerate() {
-            let v = b.ins().load(local_types[i], trusted(), buf, 8 * i as i32);
+            let v = b
+                .ins()
+                .load(local_types[i], trusted(), buf, local_offset(i));
             match *local {
                 Local::Var(var) => b.def_var(var, v),
-                Local::Slot(slot, offset, _) => {
-                    b.ins().stack_store(PTR, v, slot, offset);
+                Local::Slot(slot, _) => {
+                    b.ins().stack_store(PTR, v, slot, local_offset(i));
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Locals and globals. A local is a frontend variable (SSA), or a stack slot in the
 //! baseline tier; a global is a cell its vmctx word points to.
 
-use super::{trusted, trusted_readonly, Local, Translator};
+use super::{local_offset, trusted, trusted_readonly, Local, Translator};
 use crate::abi::{clif_type, PTR};
 use crate::helpers::Helper;
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -11,15 +11,19 @@ impl Translator<'_, '_, '_> {
     fn get_local(&mut self, index: u32) -> Value {
         match self.locals[index as usize] {
             Local::Var(var) => self.b.use_var(var),
-            Local::Slot(slot, offset, ty) => self.b.ins().stack_load(PTR, ty, slot, offset),
+            Local::Slot(slot, ty) => {
+                let at = local_offset(index as usize);
+                self.b.ins().stack_load(PTR, ty, slot, at)
+            }
         }
     }
 
     fn set_local(&mut self, index: u32, v: Value) {
         match self.locals[index as usize] {
             Local::Var(var) => self.b.def_var(var, v),
-            Local::Slot(slot, offset, _) => {
-                self.b.ins().stack_store(PTR, v, slot, offset);
+            Local::Slot(slot, _) => {
+                let at = local_offset(index as usize);
+                self.b.ins().stack_store(PTR, v, slot, at);
             }
         }
     }
