@@ -37,6 +37,9 @@ pub struct FileReport {
     pub reasons: Vec<String>,
     pub failures: Vec<Failure>,
     pub notes: Vec<Note>,
+    /// Commands whose expectation rwamr does not share, with the reason (see
+    /// `known.rs`): neither passed nor failed.
+    pub known_differences: Vec<Note>,
     /// Set when the file is on the known-unsupported list: its failures do not fail the run.
     pub known_unsupported: Option<&'static str>,
 }
@@ -53,6 +56,7 @@ impl FileReport {
             reasons: Vec::new(),
             failures: Vec::new(),
             notes: Vec::new(),
+            known_differences: Vec::new(),
             known_unsupported: None,
         }
     }
@@ -63,6 +67,13 @@ impl FileReport {
             line,
             command,
             message: message.into(),
+        });
+    }
+
+    pub fn known_difference(&mut self, line: usize, reason: impl Into<String>) {
+        self.known_differences.push(Note {
+            line,
+            message: reason.into(),
         });
     }
 
@@ -91,6 +102,7 @@ pub struct Totals {
     pub failed: usize,
     pub skipped: usize,
     pub text_format: usize,
+    pub known_differences: usize,
     pub unexpected_failures: usize,
 }
 
@@ -101,6 +113,7 @@ pub fn totals(reports: &[FileReport]) -> Totals {
         t.failed += r.failed;
         t.skipped += r.skipped;
         t.text_format += r.text_format;
+        t.known_differences += r.known_differences.len();
         t.unexpected_failures += r.unexpected_failures();
     }
     t
@@ -121,9 +134,9 @@ pub enum Detail {
 /// under each row.
 pub fn render(reports: &[FileReport], detail: Detail) -> String {
     let headers = [
-        "file", "mode", "passed", "failed", "skipped", "text", "reason",
+        "file", "mode", "passed", "failed", "skipped", "text", "known", "reason",
     ];
-    let rows: Vec<[String; 7]> = reports
+    let rows: Vec<[String; 8]> = reports
         .iter()
         .map(|r| {
             [
@@ -133,6 +146,7 @@ pub fn render(reports: &[FileReport], detail: Detail) -> String {
                 r.failed.to_string(),
                 r.skipped.to_string(),
                 r.text_format.to_string(),
+                r.known_differences.len().to_string(),
                 reason(r),
             ]
         })
@@ -144,12 +158,12 @@ pub fn render(reports: &[FileReport], detail: Detail) -> String {
         }
     }
     let mut out = String::new();
-    let line = |out: &mut String, cells: [&str; 7]| {
+    let line = |out: &mut String, cells: [&str; 8]| {
         for (i, cell) in cells.iter().enumerate() {
             // Names left-aligned, counts right-aligned, the reason unpadded.
             let _ = match i {
                 0 | 1 => write!(out, "{cell:<w$}  ", w = width[i]),
-                6 => write!(out, "{cell}"),
+                7 => write!(out, "{cell}"),
                 _ => write!(out, "{cell:>w$}  ", w = width[i]),
             };
         }
@@ -167,6 +181,9 @@ pub fn render(reports: &[FileReport], detail: Detail) -> String {
                     "    FAIL {}:{}: {}: {}",
                     r.file, f.line, f.command, f.message
                 );
+            }
+            for k in &r.known_differences {
+                let _ = writeln!(out, "    known {}:{}: {}", r.file, k.line, k.message);
             }
             for reason in r.reasons.iter().skip(REASONS_IN_ROW) {
                 let _ = writeln!(out, "    skip {}: {reason}", r.file);
@@ -195,6 +212,18 @@ pub fn render(reports: &[FileReport], detail: Detail) -> String {
     let notes: usize = reports.iter().map(|r| r.notes.len()).sum();
     let _ = writeln!(out, "{} passed, {} failed", t.passed, t.failed);
     let _ = write!(out, "{} skipped, {} text-format", t.skipped, t.text_format);
+    if t.known_differences > 0 {
+        let _ = write!(
+            out,
+            ", {} known differences{}",
+            t.known_differences,
+            if detail == Detail::Table {
+                " (-v lists them)"
+            } else {
+                ""
+            }
+        );
+    }
     if t.failed != t.unexpected_failures {
         let _ = write!(
             out,

@@ -37,11 +37,6 @@ pub fn host_module() -> HostModule {
             },
             Val::FuncRef(None),
         )
-        .memory(
-            "memory",
-            MemoryType {
-                min: 1,
-                max: Some(2),
-            },
-        )
+        .memory("memory", MemoryType::new(1, Some(2)))
+        .memory("shared_memory", MemoryType::shared(1, 2))
 }

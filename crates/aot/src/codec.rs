@@ -244,12 +244,14 @@ fn read_table_type(r: &mut Reader<'_>) -> Result<TableType> {
 fn memory_type(w: &mut Writer, t: &MemoryType) {
     w.u32(t.min);
     w.opt_u32(t.max);
+    w.bool(t.shared);
 }
 
 fn read_memory_type(r: &mut Reader<'_>) -> Result<MemoryType> {
     Ok(MemoryType {
         min: r.u32()?,
         max: r.opt_u32()?,
+        shared: r.bool()?,
     })
 }
 

@@ -25,7 +25,7 @@ use std::ops::Range;
 
 pub const MAGIC: [u8; 16] = *b"\0rwamr-aot\r\n\x1a\n\0\0";
 /// Bumped whenever the layout or the metadata encoding changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 pub const HEADER_LEN: usize = 40;
 const CHECKSUM_AT: usize = 24;
 const CHECKED_FROM: usize = 32;

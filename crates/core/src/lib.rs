@@ -40,7 +40,9 @@ pub use host::{
 };
 pub use instance::{Extern, Instance, ResolvedImport};
 pub use limits::{ResourceLimiter, ResourceLimits};
-pub use memory::{ImageSource, Memory, MemoryImage, MemoryPlan, MemoryView, PAGE_SIZE};
+pub use memory::{
+    ImageSource, Memory, MemoryImage, MemoryPlan, MemoryView, RmwOp, WaitResult, PAGE_SIZE,
+};
 pub use meter::{Meter, Metering};
 pub use module::{ExternKind, Module};
 pub use slot::{FuncCode, FuncEntry, FuncSlot, NativeStubs, WasmCode};

@@ -280,7 +280,10 @@ impl Epoch {
         self.0.load(Ordering::Relaxed)
     }
     pub fn increment(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::Relaxed) + 1
+        let now = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        // Threads parked in `memory.atomic.wait` check their deadlines too.
+        crate::memory::wake_for_epoch();
+        now
     }
     /// The counter compiled code reads (a plain 8-byte load).
     pub fn as_ptr(&self) -> *const u64 {

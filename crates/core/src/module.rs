@@ -22,6 +22,7 @@ macro_rules! if_proposal_supported {
     (saturating_float_to_int { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
     (bulk_memory { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
     (reference_types { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
+    (threads { $($yes:tt)* } { $($no:tt)* }) => { $($yes)* };
     ($other:ident { $($yes:tt)* } { $($no:tt)* }) => { $($no)* };
 }
 
@@ -33,13 +34,14 @@ fn proposal_feature(name: &str) -> WasmFeatures {
         "saturating_float_to_int" => WasmFeatures::SATURATING_FLOAT_TO_INT,
         "bulk_memory" => WasmFeatures::BULK_MEMORY,
         "reference_types" => WasmFeatures::REFERENCE_TYPES,
+        "threads" => WasmFeatures::THREADS,
         _ => WasmFeatures::empty(),
     }
 }
 
 /// The wasm features a module may use: those of the supported proposals (see
 /// [`if_proposal_supported!`]) and the proposals without operators of their own that
-/// every tier handles (mutable globals, multi-value). Today: Wasm 2.0 without SIMD.
+/// every tier handles (mutable globals, multi-value). Today: Wasm 2.0 without SIMD, and threads.
 pub fn supported_features() -> WasmFeatures {
     // wasmparser's MVP set (floats, and the type machinery references need).
     let mut features = WasmFeatures::MVP | WasmFeatures::MUTABLE_GLOBAL | WasmFeatures::MULTI_VALUE;
@@ -358,7 +360,6 @@ const LATER_PROPOSALS: &[(&str, WasmFeatures)] = &[
         "relaxed SIMD",
         WasmFeatures::RELAXED_SIMD.union(WasmFeatures::SIMD),
     ),
-    ("threads", WasmFeatures::THREADS),
     ("tail calls", WasmFeatures::TAIL_CALL),
     ("multi-memory", WasmFeatures::MULTI_MEMORY),
     ("memory64", WasmFeatures::MEMORY64),
@@ -445,14 +446,10 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
     if m.memory64 {
         return Err(Error::unsupported("64-bit memories (memory64 proposal)"));
     }
-    if m.shared {
-        return Err(Error::unsupported(
-            "shared memories (threads proposal) are not supported yet",
-        ));
-    }
     Ok(MemoryType {
         min: m.initial as u32,
         max: m.maximum.map(|m| m as u32),
+        shared: m.shared,
     })
 }
 
@@ -732,10 +729,10 @@ impl Module {
         self.bodies[(index - self.num_imported_funcs) as usize].frame_bytes
     }
 
-    /// Whether instances reach a memory, table or mutable global (own or imported): then
-    /// one thread at a time runs them (see `exclusive.rs`).
+    /// Whether instances reach an unshared memory, a table or a mutable global (own or
+    /// imported): then one thread at a time runs them (see `exclusive.rs`).
     pub fn has_state(&self) -> bool {
-        !self.memories.is_empty()
+        self.memories.iter().any(|m| !m.shared)
             || !self.tables.is_empty()
             || self.globals.iter().any(|g| g.mutable)
     }

@@ -359,3 +359,82 @@ macro_rules! for_each_memory_access {
         }
     };
 }
+
+/// The atomic accesses of the threads proposal, by visitor method: loads and stores
+/// `(type, bytes)`, read-modify-writes `(op, type, bytes)` with `op` a
+/// [`crate::memory::RmwOp`], and compare-exchanges `(type, bytes)`. Narrow accesses are
+/// the `_u` forms: zero-extended (core's `memory/atomic.rs` states their rule).
+#[macro_export]
+macro_rules! for_each_atomic_access {
+    ($m:ident) => {
+        $m! {
+            loads:
+            visit_i32_atomic_load => (I32, 4),
+            visit_i64_atomic_load => (I64, 8),
+            visit_i32_atomic_load8_u => (I32, 1),
+            visit_i32_atomic_load16_u => (I32, 2),
+            visit_i64_atomic_load8_u => (I64, 1),
+            visit_i64_atomic_load16_u => (I64, 2),
+            visit_i64_atomic_load32_u => (I64, 4);
+            stores:
+            visit_i32_atomic_store => (I32, 4),
+            visit_i64_atomic_store => (I64, 8),
+            visit_i32_atomic_store8 => (I32, 1),
+            visit_i32_atomic_store16 => (I32, 2),
+            visit_i64_atomic_store8 => (I64, 1),
+            visit_i64_atomic_store16 => (I64, 2),
+            visit_i64_atomic_store32 => (I64, 4);
+            rmw:
+            visit_i32_atomic_rmw_add => (Add, I32, 4),
+            visit_i64_atomic_rmw_add => (Add, I64, 8),
+            visit_i32_atomic_rmw8_add_u => (Add, I32, 1),
+            visit_i32_atomic_rmw16_add_u => (Add, I32, 2),
+            visit_i64_atomic_rmw8_add_u => (Add, I64, 1),
+            visit_i64_atomic_rmw16_add_u => (Add, I64, 2),
+            visit_i64_atomic_rmw32_add_u => (Add, I64, 4),
+            visit_i32_atomic_rmw_sub => (Sub, I32, 4),
+            visit_i64_atomic_rmw_sub => (Sub, I64, 8),
+            visit_i32_atomic_rmw8_sub_u => (Sub, I32, 1),
+            visit_i32_atomic_rmw16_sub_u => (Sub, I32, 2),
+            visit_i64_atomic_rmw8_sub_u => (Sub, I64, 1),
+            visit_i64_atomic_rmw16_sub_u => (Sub, I64, 2),
+            visit_i64_atomic_rmw32_sub_u => (Sub, I64, 4),
+            visit_i32_atomic_rmw_and => (And, I32, 4),
+            visit_i64_atomic_rmw_and => (And, I64, 8),
+            visit_i32_atomic_rmw8_and_u => (And, I32, 1),
+            visit_i32_atomic_rmw16_and_u => (And, I32, 2),
+            visit_i64_atomic_rmw8_and_u => (And, I64, 1),
+            visit_i64_atomic_rmw16_and_u => (And, I64, 2),
+            visit_i64_atomic_rmw32_and_u => (And, I64, 4),
+            visit_i32_atomic_rmw_or => (Or, I32, 4),
+            visit_i64_atomic_rmw_or => (Or, I64, 8),
+            visit_i32_atomic_rmw8_or_u => (Or, I32, 1),
+            visit_i32_atomic_rmw16_or_u => (Or, I32, 2),
+            visit_i64_atomic_rmw8_or_u => (Or, I64, 1),
+            visit_i64_atomic_rmw16_or_u => (Or, I64, 2),
+            visit_i64_atomic_rmw32_or_u => (Or, I64, 4),
+            visit_i32_atomic_rmw_xor => (Xor, I32, 4),
+            visit_i64_atomic_rmw_xor => (Xor, I64, 8),
+            visit_i32_atomic_rmw8_xor_u => (Xor, I32, 1),
+            visit_i32_atomic_rmw16_xor_u => (Xor, I32, 2),
+            visit_i64_atomic_rmw8_xor_u => (Xor, I64, 1),
+            visit_i64_atomic_rmw16_xor_u => (Xor, I64, 2),
+            visit_i64_atomic_rmw32_xor_u => (Xor, I64, 4),
+            visit_i32_atomic_rmw_xchg => (Xchg, I32, 4),
+            visit_i64_atomic_rmw_xchg => (Xchg, I64, 8),
+            visit_i32_atomic_rmw8_xchg_u => (Xchg, I32, 1),
+            visit_i32_atomic_rmw16_xchg_u => (Xchg, I32, 2),
+            visit_i64_atomic_rmw8_xchg_u => (Xchg, I64, 1),
+            visit_i64_atomic_rmw16_xchg_u => (Xchg, I64, 2),
+            visit_i64_atomic_rmw32_xchg_u => (Xchg, I64, 4);
+            cmpxchg:
+            visit_i32_atomic_rmw_cmpxchg => (I32, 4),
+            visit_i64_atomic_rmw_cmpxchg => (I64, 8),
+            visit_i32_atomic_rmw8_cmpxchg_u => (I32, 1),
+            visit_i32_atomic_rmw16_cmpxchg_u => (I32, 2),
+            visit_i64_atomic_rmw8_cmpxchg_u => (I64, 1),
+            visit_i64_atomic_rmw16_cmpxchg_u => (I64, 2),
+            visit_i64_atomic_rmw32_cmpxchg_u => (I64, 4);
+        }
+    };
+}

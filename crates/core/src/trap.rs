@@ -29,6 +29,10 @@ pub enum TrapCode {
     /// Another thread runs the instance (with `Contention::Fail`), or waiting for it
     /// would deadlock (see `exclusive.rs`).
     Busy,
+    /// An atomic access at an address that is not a multiple of its size.
+    UnalignedAtomic,
+    /// `memory.atomic.wait32/64` on a memory that is not shared.
+    ExpectedSharedMemory,
     /// Not an error: the program asked to exit (WASI `proc_exit`); see
     /// [`Trap::exit_status`]. It unwinds wasm like a trap.
     Exit,
@@ -53,6 +57,8 @@ impl TrapCode {
             TrapCode::OutOfFuel => "all fuel consumed",
             TrapCode::Interrupted => "interrupted: the epoch deadline was reached",
             TrapCode::Busy => "instance busy",
+            TrapCode::UnalignedAtomic => "unaligned atomic",
+            TrapCode::ExpectedSharedMemory => "expected shared memory",
             TrapCode::Exit => "program exited",
         }
     }

@@ -166,11 +166,35 @@ impl TypeRegistry {
     }
 }
 
-/// Limits of a memory, in 64 KiB pages.
+/// Limits of a memory, in 64 KiB pages, and whether threads share it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryType {
     pub min: u32,
     pub max: Option<u32>,
+    /// A shared memory (threads proposal): it has a maximum, its whole maximum is
+    /// reserved up front, and any number of threads run code over it at once.
+    pub shared: bool,
+}
+
+impl MemoryType {
+    /// An unshared memory of `min` pages that may grow to `max`.
+    pub const fn new(min: u32, max: Option<u32>) -> MemoryType {
+        MemoryType {
+            min,
+            max,
+            shared: false,
+        }
+    }
+
+    /// A shared memory of `min` pages that may grow to `max` (a shared memory must have
+    /// a maximum).
+    pub const fn shared(min: u32, max: u32) -> MemoryType {
+        MemoryType {
+            min,
+            max: Some(max),
+            shared: true,
+        }
+    }
 }
 
 /// A table's element type and limits.

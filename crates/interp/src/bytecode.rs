@@ -192,6 +192,24 @@ define_instrs! {
     MemoryInit { data: u32, args: Slot },
     DataDrop { data: u32 },
 
+    // ---- atomics of memory 0 (threads proposal; core's `memory/atomic.rs` has the rule) ----
+    /// `dst = mem[addr + offset]`, `width` bytes, zero-extended.
+    AtomicLoad { dst: Slot, addr: Slot, offset: u32, width: u8 },
+    /// `mem[addr + offset] = src`, its low `width` bytes.
+    AtomicStore { addr: Slot, src: Slot, offset: u32, width: u8 },
+    /// Read-modify-write with operands (address, value) in `args`, `args + 1`; `dst`
+    /// gets the old value. `op` is a core `RmwOp` (`op as u8`).
+    AtomicRmw { dst: Slot, args: Slot, offset: u32, op: u8, width: u8 },
+    /// Compare-exchange with operands (address, expected, replacement) in
+    /// `args..args + 3`; `dst` gets the old value.
+    AtomicCmpxchg { dst: Slot, args: Slot, offset: u32, width: u8 },
+    /// `memory.atomic.wait32` (`width` 4) or `wait64` (8) with operands (address,
+    /// expected, timeout) in `args..args + 3`.
+    AtomicWait { dst: Slot, args: Slot, offset: u32, width: u8 },
+    /// `memory.atomic.notify` with operands (address, count) in `args`, `args + 1`.
+    AtomicNotify { dst: Slot, args: Slot, offset: u32 },
+    AtomicFence,
+
     // ---- tables ----
     TableGet { dst: Slot, index: Slot, table: u32 },
     TableSet { index: Slot, value: Slot, table: u32 },

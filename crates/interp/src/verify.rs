@@ -49,6 +49,16 @@ pub fn verify(code: &[Instr], frame_size: u32, module: &Module) -> Result<()> {
             {
                 return bug(pc, "operands outside the frame");
             }
+            Instr::AtomicRmw { args, .. } | Instr::AtomicNotify { args, .. }
+                if args as u64 + 1 >= frame_size as u64 =>
+            {
+                return bug(pc, "operands outside the frame");
+            }
+            Instr::AtomicCmpxchg { args, .. } | Instr::AtomicWait { args, .. }
+                if args as u64 + 2 >= frame_size as u64 =>
+            {
+                return bug(pc, "operands outside the frame");
+            }
             Instr::ReturnMany { src, len } if src as u64 + len as u64 > frame_size as u64 => {
                 return bug(pc, "results outside the frame");
             }

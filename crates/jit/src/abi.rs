@@ -131,6 +131,7 @@ pub mod user_trap {
     pub const PENDING: u8 = 6;
     pub const OUT_OF_FUEL: u8 = 7;
     pub const INTERRUPTED: u8 = 8;
+    pub const UNALIGNED_ATOMIC: u8 = 9;
 }
 
 /// The raw bytes of Cranelift's own trap codes, as its trap tables record them (it
@@ -164,7 +165,7 @@ pub const CODE_REVISION: u32 = 1;
 /// it and loads only where it is the same.
 pub fn runtime_fingerprint() -> u64 {
     use rwamr_core::{FuncEntry, Meter, Table};
-    let facts: [u64; 20] = [
+    let facts: [u64; 21] = [
         CODE_REVISION.into(),
         FIRST_PARAM as u64,
         FuncEntry::NATIVE_OFFSET as u64,
@@ -181,6 +182,7 @@ pub fn runtime_fingerprint() -> u64 {
         Table::LEN_OFFSET as u64,
         std::mem::size_of::<crate::helpers::Helpers>() as u64,
         user_trap::INTERRUPTED.into(),
+        user_trap::UNALIGNED_ATOMIC.into(),
         rwamr_core::meter::FRAME_OVERHEAD.into(),
         rwamr_core::VmCtxLayout::OWNER_OFFSET as u64,
         std::mem::size_of::<rwamr_core::SigId>() as u64,

@@ -109,6 +109,7 @@ pub fn trap_code_from_raw(raw: u8) -> TrapCode {
         u::BAD_SIGNATURE => TrapCode::BadSignature,
         u::OUT_OF_FUEL => TrapCode::OutOfFuel,
         u::INTERRUPTED => TrapCode::Interrupted,
+        u::UNALIGNED_ATOMIC => TrapCode::UnalignedAtomic,
         _ => TrapCode::Host,
     }
 }

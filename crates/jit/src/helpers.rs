@@ -4,7 +4,9 @@
 //! relocations, so the code needs none.
 //!
 //! Every helper takes the caller's vmctx first and returns an `i32`: a result, or for
-//! fallible ones a status (0 ok, 1 trapped, the trap waiting in `traps::set_pending`).
+//! fallible ones a status (0 ok, 1 trapped, the trap waiting in `traps::set_pending`),
+//! or for the fallible ones with a result ([`Helper::fails_with_all_ones`]) the result,
+//! all ones when it trapped.
 
 use crate::traps;
 #[cfg(feature = "cranelift")]
@@ -30,6 +32,8 @@ pub enum Helper {
     FillBytes,
     EnterInstance,
     TierUp,
+    AtomicWait,
+    AtomicNotify,
 }
 
 impl Helper {
@@ -57,6 +61,10 @@ impl Helper {
             Helper::FillBytes => &[I64, I32, I64],
             Helper::EnterInstance => &[],
             Helper::TierUp => &[I64, I32],
+            // Memory, effective address, expected value (zero-extended), timeout, size.
+            Helper::AtomicWait => &[I32, I64, I64, I64, I32],
+            // Memory, effective address, count.
+            Helper::AtomicNotify => &[I32, I64, I32],
         }
     }
 
@@ -86,7 +94,15 @@ impl Helper {
                 | Helper::ElemDrop
                 | Helper::GlobalSetRef
                 | Helper::TierUp
+                | Helper::AtomicWait
+                | Helper::AtomicNotify
         )
+    }
+
+    /// Whether the result is a value, all ones when the helper trapped (the results
+    /// of waits and notifies never are).
+    pub fn fails_with_all_ones(self) -> bool {
+        matches!(self, Helper::AtomicWait | Helper::AtomicNotify)
     }
 }
 
@@ -110,6 +126,8 @@ pub struct Helpers {
     fill_bytes: unsafe extern "C" fn(Vm, *mut u8, u32, usize) -> u32,
     enter_instance: extern "C" fn(Vm) -> u32,
     tier_up: extern "C" fn(Vm, *const FuncEntry, u32) -> usize,
+    atomic_wait: extern "C" fn(Vm, u32, u64, u64, i64, u32) -> u32,
+    atomic_notify: extern "C" fn(Vm, u32, u64, u32) -> u32,
 }
 
 pub static HELPERS: Helpers = Helpers {
@@ -128,6 +146,8 @@ pub static HELPERS: Helpers = Helpers {
     fill_bytes,
     enter_instance,
     tier_up,
+    atomic_wait,
+    atomic_notify,
 };
 
 /// The instance of a vmctx compiled code passed.
@@ -150,6 +170,16 @@ fn status(f: impl FnOnce() -> Result<(), Trap>) -> u32 {
             traps::set_pending(Trap::host("a runtime helper panicked"));
             1
         }
+    }
+}
+
+/// Runs a fallible helper body with a result: a trap (or a panic) becomes the pending
+/// trap and the result all ones.
+fn value_or_trap(f: impl FnOnce() -> Result<u32, Trap>) -> u32 {
+    let mut out = 0;
+    match status(|| f().map(|v| out = v)) {
+        0 => out,
+        _ => u32::MAX,
     }
 }
 
@@ -293,6 +323,28 @@ extern "C" fn call_cells(vmctx: Vm, entry: *const FuncEntry, cells: *mut u64) ->
 fn interrupt<'a>(vmctx: Vm) -> Option<&'a rwamr_core::meter::Epoch> {
     let engine = instance(vmctx).engine();
     engine.metering().epoch.then(|| engine.epoch())
+}
+
+/// `memory.atomic.wait32/64` (`size` 4 or 8) in memory `mem` at effective address `ea`
+/// (unchecked: the memory checks sharing, alignment and bounds).
+extern "C" fn atomic_wait(
+    vmctx: Vm,
+    mem: u32,
+    ea: u64,
+    expected: u64,
+    timeout: i64,
+    size: u32,
+) -> u32 {
+    value_or_trap(|| {
+        let memory = instance(vmctx).memory(mem);
+        let r = memory.atomic_wait(ea, size as u8, expected, timeout, interrupt(vmctx))?;
+        Ok(r as u32)
+    })
+}
+
+/// `memory.atomic.notify` in memory `mem` at effective address `ea` (unchecked).
+extern "C" fn atomic_notify(vmctx: Vm, mem: u32, ea: u64, count: u32) -> u32 {
+    value_or_trap(|| Ok(instance(vmctx).memory(mem).atomic_notify(ea, count)?))
 }
 
 /// `memory.copy` within or between memories whose bounds compiled code has checked: a

@@ -381,7 +381,7 @@ proptest! {
     fn random_paths_never_reach_outside_the_preopen(ops in prop::collection::vec(op(), 1..10)) {
         let world = World::new();
         let ctx = test_ctx(WasiConfig::new().preopen_dir(world.boxed(), "/box").unwrap());
-        let memory = Memory::new(MemoryType { min: 1, max: Some(1) }).unwrap();
+        let memory = Memory::new(MemoryType::new(1, Some(1))).unwrap();
         let run = memory.with_view(|view| run_ops(&world, &ctx, &GuestMemory::from_view(view), &ops)).unwrap();
         if let Err(e) = run {
             prop_assert!(false, "{}", e);
@@ -399,11 +399,7 @@ fn the_property_can_fail() {
             .preopen_dir(world.root.path().join("outside"), "/o")
             .unwrap(),
     );
-    let memory = Memory::new(MemoryType {
-        min: 1,
-        max: Some(1),
-    })
-    .unwrap();
+    let memory = Memory::new(MemoryType::new(1, Some(1))).unwrap();
     let op = Op::Open {
         dir: 0,
         path: "secret.txt".into(),

@@ -49,7 +49,10 @@ impl Instance {
         }
         // Host functions run under their caller's locks; host memories, tables and
         // mutable globals have one lock, which their importers take.
-        if !memories.is_empty() || !tables.is_empty() || globals.iter().any(|g| g.ty().mutable) {
+        if memories.iter().any(|m| !m.is_shared())
+            || !tables.is_empty()
+            || globals.iter().any(|g| g.ty().mutable)
+        {
             let lock = EntryLock::new(engine.limits().contention);
             memories
                 .iter()

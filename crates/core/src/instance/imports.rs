@@ -100,6 +100,17 @@ pub(super) fn check(
             }
             (ImportKind::Memory(want), Extern::Memory(mem)) => {
                 let have = mem.ty();
+                if have.shared != want.shared {
+                    let (w, h) = match want.shared {
+                        true => ("a shared", "an unshared"),
+                        false => ("an unshared", "a shared"),
+                    };
+                    return Err(incompatible(
+                        m,
+                        n,
+                        format!("expected {w} memory, found {h} one"),
+                    ));
+                }
                 if !limits_match(
                     (have.min as u64, have.max.map(u64::from)),
                     (want.min as u64, want.max.map(u64::from)),

@@ -146,9 +146,10 @@ fn entry_locks(
     contention: Contention,
 ) -> Box<[Arc<EntryLock>]> {
     let make = || EntryLock::new(contention);
+    // Shared memories have no owner (see `exclusive.rs`).
     let mut locks: Vec<Arc<EntryLock>> = memories
         .iter()
-        .map(|m| m.entry_lock_or(make))
+        .filter_map(|m| m.entry_lock_or(make))
         .chain(tables.iter().map(|t| t.entry_lock_or(make)))
         .chain(
             globals
@@ -251,7 +252,7 @@ impl Instance {
         // One lock for the state we define; holding us means holding it and the locks
         // of the state we import.
         let defines_state = !own_tables.is_empty()
-            || !own_memories.is_empty()
+            || own_memories.iter().any(|m| !m.shared)
             || globals[module.num_imported_globals as usize..]
                 .iter()
                 .any(|g| g.ty().mutable);
@@ -260,7 +261,7 @@ impl Instance {
             let lock = EntryLock::new(contention);
             let n = |k: u32| k as usize;
             for m in &memories[n(module.num_imported_memories)..] {
-                m.entry_lock_or(|| lock.clone());
+                _ = m.entry_lock_or(|| lock.clone());
             }
             for t in &tables[n(module.num_imported_tables)..] {
                 t.entry_lock_or(|| lock.clone());

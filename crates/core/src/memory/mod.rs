@@ -6,12 +6,22 @@
 //! bounds-checked against the current length, or through compiled code
 //! (`crates/jit`), which checks bounds too unless the engine's plan is the guarded
 //! layout: then every 32-bit address plus 32-bit offset lands in the reservation and
-//! faults past the length. One thread at a time accesses the bytes: the thread holding
-//! the memory's owner (`exclusive.rs`), which the host's [`Memory::read`] and
-//! [`Memory::write`] take for the length of the copy.
+//! faults past the length. One thread at a time accesses the bytes of an unshared
+//! memory: the thread holding the memory's owner (`exclusive.rs`), which the host's
+//! [`Memory::read`] and [`Memory::write`] take for the length of the copy.
+//!
+//! A *shared* memory (threads proposal) has no owner: any number of threads access it at
+//! once, as wasm's memory model allows, synchronizing with the atomic instructions
+//! (`atomic.rs`) and `memory.atomic.wait/notify` (`parking.rs`). Its whole maximum is
+//! reserved when it is made, and a grow on one thread is seen by the others: they read
+//! the length again before they report an access out of bounds.
 
+mod atomic;
+mod parking;
 mod reserve;
 
+pub use atomic::RmwOp;
+pub use parking::{wake_for_epoch, WaitResult};
 pub use reserve::{MemoryPlan, MemoryPool};
 
 use crate::error::{Error, Result};
@@ -22,7 +32,7 @@ use crate::trap::{Trap, TrapCode};
 use crate::types::MemoryType;
 use reserve::Reservation;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Bytes in a wasm page.
@@ -73,13 +83,17 @@ pub struct Memory {
     grow_lock: Mutex<()>,
     /// The engine account its bytes count in, for a memory wasm made (`limits.rs`).
     account: Option<Arc<ResourceAccount>>,
-    /// Its owner's lock (`exclusive.rs`), set when the owner is made.
+    /// Its owner's lock (`exclusive.rs`), set when the owner is made; never set for a
+    /// shared memory.
     entry_lock: OnceLock<Arc<EntryLock>>,
+    /// Set by [`Memory::interrupt_waits`]: every wait in the memory traps.
+    waits_interrupted: AtomicBool,
 }
 
 // SAFETY: the mapping is owned by the `Memory` and only released in `drop`; every access
-// to the bytes is a raw unaligned read or write inside the accessible length, by the one
-// thread that holds the memory's owner (see the module docs).
+// to the bytes is a raw read or write inside the accessible length, by the one thread
+// that holds the memory's owner, or, in a shared memory, by any thread as wasm's memory
+// model allows (see the module docs).
 unsafe impl Send for Memory {}
 // SAFETY: see `Send`; the length is atomic and growth is serialized by `grow_lock`.
 unsafe impl Sync for Memory {}
@@ -116,16 +130,25 @@ impl Memory {
                 "memory size must be at most 65536 pages (4GiB)",
             ));
         }
+        if ty.shared && ty.max.is_none() {
+            return Err(Error::invalid("shared memory must have maximum"));
+        }
         let declared = ty.max.unwrap_or(MAX_PAGES) as usize * PAGE_SIZE;
         let initial = ty.min as usize * PAGE_SIZE;
         // The guarded layout covers any 32-bit address plus offset, whatever the maximum.
+        // A shared memory reserves its whole maximum, whatever the engine's reservation:
+        // it never moves, and its threads cannot agree on a grow that fails for lack of
+        // address space.
         let (max_len, size) = if plan.unchecked {
             (
                 declared,
                 (MAX_PAGES as usize * PAGE_SIZE).saturating_add(plan.guard),
             )
         } else {
-            let max_len = declared.min(plan.reservation);
+            let max_len = match ty.shared {
+                true => declared,
+                false => declared.min(plan.reservation),
+            };
             (max_len, max_len.saturating_add(plan.guard))
         };
         if initial > max_len {
@@ -140,8 +163,8 @@ impl Memory {
                 .map_err(Error::resource)?;
         }
         let reservation = match &plan.pool {
-            Some(pool) => Reservation::from_pool(pool),
-            None => Reservation::map(size, plan.unchecked, plan.guard),
+            Some(pool) if max_len <= plan.reservation => Reservation::from_pool(pool),
+            _ => Reservation::map(size, plan.unchecked, plan.guard),
         };
         let reservation = reservation.inspect_err(|_| {
             if let Some(a) = &account {
@@ -156,6 +179,7 @@ impl Memory {
             grow_lock: Mutex::new(()),
             account,
             entry_lock: OnceLock::new(),
+            waits_interrupted: AtomicBool::new(false),
         };
         // From here on `drop` gives the account back the memory's length: the initial
         // bytes count from the start.
@@ -199,7 +223,13 @@ impl Memory {
         MemoryType {
             min: self.size_pages(),
             max: self.ty.max,
+            shared: self.ty.shared,
         }
+    }
+
+    /// Whether it is a shared memory (see the module docs).
+    pub fn is_shared(&self) -> bool {
+        self.ty.shared
     }
 
     /// The base address (fixed for the memory's lifetime), for compiled code.
@@ -260,9 +290,63 @@ impl Memory {
         self.entry_lock.get()
     }
     /// Its owner's lock, `make`'s when it has none yet (a memory the host made is its
-    /// own owner).
-    pub(crate) fn entry_lock_or(&self, make: impl FnOnce() -> Arc<EntryLock>) -> &Arc<EntryLock> {
-        self.entry_lock.get_or_init(make)
+    /// own owner); `None` for a shared memory, which has no owner.
+    pub(crate) fn entry_lock_or(
+        &self,
+        make: impl FnOnce() -> Arc<EntryLock>,
+    ) -> Option<&Arc<EntryLock>> {
+        (!self.ty.shared).then(|| self.entry_lock.get_or_init(make))
+    }
+
+    /// `memory.atomic.wait32` (`size` 4) or `wait64` (8) at effective address `ea`:
+    /// waits while the value there is `expected`, at most `timeout` nanoseconds
+    /// (negative: no limit), and until a notify, the thread's deadline (with `epoch`) or
+    /// [`Memory::interrupt_waits`]. Traps on an unshared memory, as the spec says.
+    pub fn atomic_wait(
+        &self,
+        ea: u64,
+        size: u8,
+        expected: u64,
+        timeout: i64,
+        epoch: Option<&Epoch>,
+    ) -> Result<WaitResult, TrapCode> {
+        if !self.ty.shared {
+            return Err(TrapCode::ExpectedSharedMemory);
+        }
+        // SAFETY: a shared memory's bytes may be accessed by any thread.
+        let view = unsafe { self.view() };
+        let at = view.atomic_at(ea, size)?;
+        let expected = match size {
+            4 => expected as u32 as u64,
+            _ => expected,
+        };
+        parking::wait(
+            at as usize,
+            self as *const Memory as usize,
+            || view.atomic_load(ea, size) == Ok(expected),
+            timeout,
+            &self.waits_interrupted,
+            epoch,
+        )
+    }
+
+    /// `memory.atomic.notify` at effective address `ea`: wakes up to `count` threads
+    /// waiting there, oldest first, and returns how many it woke (0 in an unshared
+    /// memory, where no thread can wait).
+    pub fn atomic_notify(&self, ea: u64, count: u32) -> Result<u32, TrapCode> {
+        // SAFETY: only the address is checked; no byte is read or written.
+        let at = unsafe { self.view() }.atomic_at(ea, 4)?;
+        Ok(match self.ty.shared {
+            true => parking::notify(at as usize, count),
+            false => 0,
+        })
+    }
+
+    /// Makes every wait in this memory, present and future, trap with
+    /// [`TrapCode::Interrupted`]: for a host that shuts down the threads sharing it.
+    pub fn interrupt_waits(&self) {
+        self.waits_interrupted.store(true, Ordering::Release);
+        parking::interrupt_memory(self as *const Memory as usize);
     }
 
     /// A view of the current bytes, for fast repeated access. Refresh it after anything
@@ -271,13 +355,14 @@ impl Memory {
     /// # Safety
     /// While the view is used, the calling thread holds the memory's owner (see the
     /// module docs): it runs wasm code of an instance that reaches the memory, or a host
-    /// function such code called, and nothing it calls meanwhile runs wasm.
+    /// function such code called, and nothing it calls meanwhile runs wasm. Or the
+    /// memory is shared, whose bytes other threads may access meanwhile.
     #[inline]
     pub unsafe fn view(&self) -> MemoryView<'_> {
         MemoryView {
             base: self.reservation.base,
             len: self.len(),
-            _memory: std::marker::PhantomData,
+            live_len: &self.len,
         }
     }
 
@@ -351,8 +436,13 @@ impl std::fmt::Debug for Memory {
 pub struct MemoryView<'a> {
     base: NonNull<u8>,
     len: usize,
-    _memory: std::marker::PhantomData<&'a Memory>,
+    /// The memory's length, read again before an access is reported out of bounds:
+    /// another thread may have grown a shared memory since the view was taken.
+    live_len: &'a AtomicUsize,
 }
+
+/// The length of [`MemoryView::empty`]'s memory.
+static NO_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// A value that can be loaded from or stored to linear memory (little endian).
 pub trait Scalar: Copy {
@@ -388,7 +478,7 @@ impl<'a> MemoryView<'a> {
         MemoryView {
             base: NonNull::dangling(),
             len: 0,
-            _memory: std::marker::PhantomData,
+            live_len: &NO_BYTES,
         }
     }
 
@@ -408,6 +498,16 @@ impl<'a> MemoryView<'a> {
     fn check(&self, ea: u64, size: usize) -> Result<usize, TrapCode> {
         match ea.checked_add(size as u64) {
             Some(end) if end <= self.len as u64 => Ok(ea as usize),
+            _ => self.check_grown(ea, size),
+        }
+    }
+
+    /// [`MemoryView::check`] against the memory's length now.
+    #[cold]
+    #[inline(never)]
+    fn check_grown(&self, ea: u64, size: usize) -> Result<usize, TrapCode> {
+        match ea.checked_add(size as u64) {
+            Some(end) if end <= self.live_len.load(Ordering::Acquire) as u64 => Ok(ea as usize),
             _ => Err(TrapCode::MemoryOutOfBounds),
         }
     }
@@ -561,11 +661,7 @@ mod tests {
 
     #[test]
     fn grow_and_bounds() {
-        let m = Memory::new(MemoryType {
-            min: 1,
-            max: Some(3),
-        })
-        .unwrap();
+        let m = Memory::new(MemoryType::new(1, Some(3))).unwrap();
         // SAFETY: the memory is the test's alone.
         let v = unsafe { m.view() };
         v.store::<u32>(PAGE_SIZE as u64 - 4, 0xdead_beef).unwrap();
@@ -582,10 +678,7 @@ mod tests {
 
     #[test]
     fn guard_region_is_reserved_but_inaccessible() {
-        let one_page = MemoryType {
-            min: 1,
-            max: Some(1),
-        };
+        let one_page = MemoryType::new(1, Some(1));
         let m = Memory::with_plan(one_page, &MemoryPlan::new(1 << 32, 1 << 20, false)).unwrap();
         assert_eq!(m.reserved(), PAGE_SIZE + (1 << 20));
         assert!(m
@@ -598,21 +691,18 @@ mod tests {
     #[test]
     fn a_small_reservation_bounds_growth_and_refuses_a_larger_minimum() {
         let plan = MemoryPlan::new(2 * PAGE_SIZE, 0, false);
-        let m = Memory::with_plan(MemoryType { min: 1, max: None }, &plan).unwrap();
+        let m = Memory::with_plan(MemoryType::new(1, None), &plan).unwrap();
         assert_eq!(m.reserved(), 2 * PAGE_SIZE);
         assert_eq!(m.grow(1), Some(1));
         assert_eq!(m.grow(1), None, "past the reservation");
-        let e = Memory::with_plan(MemoryType { min: 3, max: None }, &plan).unwrap_err();
+        let e = Memory::with_plan(MemoryType::new(3, None), &plan).unwrap_err();
         assert!(e.to_string().contains("memory_reservation"), "{e}");
     }
 
     #[test]
     fn pooled_memories_reuse_zeroed_slots() {
         let plan = MemoryPlan::new(PAGE_SIZE, 0, true);
-        let ty = MemoryType {
-            min: 1,
-            max: Some(1),
-        };
+        let ty = MemoryType::new(1, Some(1));
         let m = Memory::with_plan(ty, &plan).unwrap();
         m.write(100, b"dirty").unwrap();
         let base = m.base_ptr();
@@ -627,11 +717,7 @@ mod tests {
 
     #[test]
     fn zero_sized_memory() {
-        let m = Memory::new(MemoryType {
-            min: 0,
-            max: Some(0),
-        })
-        .unwrap();
+        let m = Memory::new(MemoryType::new(0, Some(0))).unwrap();
         assert!(m.with_view(|v| v.load::<u8>(0)).unwrap().is_err());
         assert_eq!(m.grow(0), Some(0));
         assert_eq!(m.grow(1), None);
@@ -681,7 +767,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn never_reads_outside(addr in proptest::prelude::any::<u64>(), len in 0usize..70000) {
-            let m = Memory::new(MemoryType { min: 1, max: Some(1) }).unwrap();
+            let m = Memory::new(MemoryType::new(1, Some(1))).unwrap();
             let mut buf = vec![0u8; len];
             let ok = m.read(addr, &mut buf).is_ok();
             proptest::prop_assert_eq!(ok, addr.checked_add(len as u64).is_some_and(|e| e <= PAGE_SIZE as u64));

@@ -1,6 +1,7 @@
 //! Loads and stores (plain and indexed) and the memory instructions, on memory 0.
 
 use super::*;
+use rwamr_core::RmwOp;
 
 macro_rules! load {
     ($($name:ident: $t:ty => |$v:ident| $e:expr;)*) => {$(
@@ -108,6 +109,56 @@ slow_handler!(MemoryInit { data, args } (ip, fp, cx, acc) {
 });
 slow_handler!(DataDrop { data } (ip, fp, cx, acc) {
     cx.inst.drop_data(data);
+    next!(ip.next(), fp, acc)
+});
+
+// Atomics (core's `memory/atomic.rs`): the address is `addr + offset` as for plain
+// accesses; memory 0's view checks alignment and bounds.
+handler!(AtomicLoad { dst, addr, offset, width } (ip, fp, cx, acc) {
+    let ea = u32_of(acc.get(fp, addr)) as u64 + offset as u64;
+    let v = tr!(cx, cx.mem.atomic_load(ea, width));
+    acc = Acc::set(fp, dst, v);
+    next!(ip.next(), fp, acc)
+});
+handler!(AtomicStore { addr, src, offset, width } (ip, fp, cx, acc) {
+    let ea = u32_of(acc.get(fp, addr)) as u64 + offset as u64;
+    tr!(cx, cx.mem.atomic_store(ea, width, acc.get(fp, src)));
+    next!(ip.next(), fp, acc)
+});
+handler!(AtomicRmw { dst, args, offset, op, width } (ip, fp, cx, acc) {
+    let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
+    // The translator wrote `op` from an `RmwOp`.
+    let op = RmwOp::from_u8(op).unwrap_or(RmwOp::Xchg);
+    let old = tr!(cx, cx.mem.atomic_rmw(ea, width, op, acc.get(fp, args + 1)));
+    acc = Acc::set(fp, dst, old);
+    next!(ip.next(), fp, acc)
+});
+handler!(AtomicCmpxchg { dst, args, offset, width } (ip, fp, cx, acc) {
+    let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
+    let (expected, replacement) = (acc.get(fp, args + 1), acc.get(fp, args + 2));
+    let old = tr!(cx, cx.mem.atomic_cmpxchg(ea, width, expected, replacement));
+    acc = Acc::set(fp, dst, old);
+    next!(ip.next(), fp, acc)
+});
+slow_handler!(AtomicWait { dst, args, offset, width } (ip, fp, cx, acc) {
+    let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
+    let (expected, timeout) = (acc.get(fp, args + 1), acc.get(fp, args + 2) as i64);
+    let memory = cx.inst.memory(0);
+    let r = tr!(cx, memory.atomic_wait(ea, width, expected, timeout, interrupt(cx)));
+    // Another thread may have grown the memory meanwhile.
+    cx.mem = memory_of(cx.inst);
+    acc = Acc::set(fp, dst, r as u64);
+    next!(ip.next(), fp, acc)
+});
+slow_handler!(AtomicNotify { dst, args, offset } (ip, fp, cx, acc) {
+    let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
+    let count = u32_of(acc.get(fp, args + 1));
+    let woken = tr!(cx, cx.inst.memory(0).atomic_notify(ea, count));
+    acc = Acc::set(fp, dst, of_u32(woken));
+    next!(ip.next(), fp, acc)
+});
+handler!(AtomicFence (ip, fp, cx, acc) {
+    std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
     next!(ip.next(), fp, acc)
 });
 

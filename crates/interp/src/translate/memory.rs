@@ -3,7 +3,7 @@
 
 use super::{Operand, Translator};
 use crate::bytecode::{Instr, Slot};
-use rwamr_core::{Error, Result};
+use rwamr_core::{Error, Result, RmwOp};
 use wasmparser::MemArg;
 
 /// The load and store visitors: each is one instruction, chosen by the access width and
@@ -22,6 +22,40 @@ macro_rules! memory_accesses {
     };
 }
 rwamr_core::for_each_memory_access!(memory_accesses);
+
+/// The atomic visitors, from core's table.
+macro_rules! atomic_accesses {
+    (loads: $($load:ident => ($lty:ident, $lbytes:literal)),* ;
+     stores: $($store:ident => ($sty:ident, $sbytes:literal)),* ;
+     rmw: $($rmw:ident => ($op:ident, $rty:ident, $rbytes:literal)),* ;
+     cmpxchg: $($cx:ident => ($cty:ident, $cbytes:literal)),* ;) => {
+        impl Translator<'_> {
+            $( pub(super) fn $load(&mut self, memarg: MemArg) -> Result<()> {
+                let (offset, width) = (memarg_offset(&memarg)?, $lbytes);
+                let addr = self.pop()?;
+                self.emit_result(|dst| Instr::AtomicLoad { dst, addr, offset, width })
+            } )*
+            $( pub(super) fn $store(&mut self, memarg: MemArg) -> Result<()> {
+                let (offset, width) = (memarg_offset(&memarg)?, $sbytes);
+                let src = self.pop()?;
+                let addr = self.pop()?;
+                self.emit(Instr::AtomicStore { addr, src, offset, width });
+                Ok(())
+            } )*
+            $( pub(super) fn $rmw(&mut self, memarg: MemArg) -> Result<()> {
+                let (offset, width, op) = (memarg_offset(&memarg)?, $rbytes, RmwOp::$op as u8);
+                let args = self.pop_args(2)?;
+                self.emit_result(|dst| Instr::AtomicRmw { dst, args, offset, op, width })
+            } )*
+            $( pub(super) fn $cx(&mut self, memarg: MemArg) -> Result<()> {
+                let (offset, width) = (memarg_offset(&memarg)?, $cbytes);
+                let args = self.pop_args(3)?;
+                self.emit_result(|dst| Instr::AtomicCmpxchg { dst, args, offset, width })
+            } )*
+        }
+    };
+}
+rwamr_core::for_each_atomic_access!(atomic_accesses);
 
 type Access = fn(Slot, Slot, u32) -> Instr;
 
@@ -112,6 +146,31 @@ impl Translator<'_> {
             data: data_index,
             args,
         });
+        Ok(())
+    }
+    pub(super) fn visit_memory_atomic_wait32(&mut self, memarg: MemArg) -> Result<()> {
+        self.atomic_wait(memarg, 4)
+    }
+    pub(super) fn visit_memory_atomic_wait64(&mut self, memarg: MemArg) -> Result<()> {
+        self.atomic_wait(memarg, 8)
+    }
+    fn atomic_wait(&mut self, memarg: MemArg, width: u8) -> Result<()> {
+        let offset = memarg_offset(&memarg)?;
+        let args = self.pop_args(3)?;
+        self.emit_result(|dst| Instr::AtomicWait {
+            dst,
+            args,
+            offset,
+            width,
+        })
+    }
+    pub(super) fn visit_memory_atomic_notify(&mut self, memarg: MemArg) -> Result<()> {
+        let offset = memarg_offset(&memarg)?;
+        let args = self.pop_args(2)?;
+        self.emit_result(|dst| Instr::AtomicNotify { dst, args, offset })
+    }
+    pub(super) fn visit_atomic_fence(&mut self, _ordering: wasmparser::Ordering) -> Result<()> {
+        self.emit(Instr::AtomicFence);
         Ok(())
     }
     pub(super) fn visit_data_drop(&mut self, data_index: u32) -> Result<()> {

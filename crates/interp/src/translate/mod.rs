@@ -263,7 +263,12 @@ impl Translator<'_> {
     /// consecutive: returns the first one's slot (for instructions that name the three
     /// by the first).
     fn pop_args3(&mut self) -> Result<Slot> {
-        let first = self.stack.len() - 3;
+        self.pop_args(3)
+    }
+
+    /// Pops the top `n` operands as [`Translator::pop_args3`] pops three.
+    fn pop_args(&mut self, n: usize) -> Result<Slot> {
+        let first = self.stack.len() - n;
         for i in first..self.stack.len() {
             self.materialize(i)?;
         }

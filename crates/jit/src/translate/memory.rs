@@ -40,16 +40,21 @@ macro_rules! memory_accesses {
 }
 rwamr_core::for_each_memory_access!(memory_accesses);
 
+/// The memory an access targets.
+pub(super) fn target_memory(memarg: &MemArg) -> u32 {
+    match memarg.target {
+        wasmparser::MemArgTarget::Memory(m) => m,
+        // Validation (GC is off) admits no other target.
+        wasmparser::MemArgTarget::Array(_) => 0,
+    }
+}
+
 impl Translator<'_, '_, '_> {
     /// The address and immediate offset of an access of `size` bytes at the popped
     /// address (bounds checked here when the guard region cannot be relied on).
     fn address(&mut self, memarg: &MemArg, size: u64) -> (Value, i32) {
         let addr = self.pop();
-        let mem = match memarg.target {
-            wasmparser::MemArgTarget::Memory(m) => m,
-            // Validation (GC is off) admits no other target.
-            wasmparser::MemArgTarget::Array(_) => 0,
-        };
+        let mem = target_memory(memarg);
         let base = self.memory_base(mem);
         let a = self.b.ins().uextend(PTR, addr);
         if self.env.bounds_checks {
@@ -79,7 +84,7 @@ impl Translator<'_, '_, '_> {
     }
 
     /// The base address of memory `mem` (memory 0's was loaded in the entry block).
-    fn memory_base(&mut self, mem: u32) -> Value {
+    pub(super) fn memory_base(&mut self, mem: u32) -> Value {
         match (mem, self.memory0_base) {
             (0, Some(base)) => base,
             _ => self.b.ins().load(
@@ -92,7 +97,7 @@ impl Translator<'_, '_, '_> {
     }
 
     /// The current byte length of memory `mem`.
-    fn memory_len(&mut self, mem: u32) -> Value {
+    pub(super) fn memory_len(&mut self, mem: u32) -> Value {
         let at = self.b.ins().load(
             PTR,
             trusted_readonly(),

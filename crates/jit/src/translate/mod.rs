@@ -16,6 +16,7 @@
 //! `table.rs` (table instructions, function references), `numeric.rs` (constants,
 //! arithmetic, comparisons, conversions).
 
+mod atomics;
 mod calls;
 mod control;
 mod memory;
@@ -502,6 +503,9 @@ pub fn call_helper(
     let r = b.inst_results(call)[0];
     if h.can_trap() {
         b.ins().trapnz(r, user(user_trap::PENDING));
+    } else if h.fails_with_all_ones() {
+        let failed = b.ins().icmp_imm_s(IntCC::Equal, r, -1);
+        b.ins().trapnz(failed, user(user_trap::PENDING));
     }
     r
 }
