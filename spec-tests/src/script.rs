@@ -7,6 +7,7 @@ use crate::values;
 use rwamr::{Config, Engine, Error, ErrorKind, Mode, Registry, TrapCode, Val};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::thread::{Scope, ScopedJoinHandle};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::{Id, Span};
@@ -44,30 +45,25 @@ pub fn run_script(file: &str, text: &str, mode: Mode, wasm2_only: bool) -> FileR
             return report;
         }
     };
-    let registry = Registry::new(&engine);
-    if let Err(e) = registry.define_host("spectest", &spectest::host_module()) {
-        report.fail(0, "spectest", e.to_string());
-        return report;
-    }
-    let mut runner = Runner {
-        registry,
-        loaded: 0,
-        current: None,
-        by_id: HashMap::new(),
-        definitions: HashMap::new(),
-        last_definition: None,
-        unavailable: HashMap::new(),
-        notes: Vec::new(),
-        line: 0,
-        wasm2_only,
+    // Script threads (`thread`) run in the scope, borrowing the script's text.
+    let finished: rwamr::Result<Finished> = std::thread::scope(|scope| {
+        let mut runner = Runner::new(&engine, wasm2_only, scope, &lines)?;
+        runner.run(script.directives);
+        Ok(runner.finish())
+    });
+    let finished = match finished {
+        Ok(f) => f,
+        Err(e) => {
+            report.fail(0, "spectest", e.to_string());
+            return report;
+        }
     };
-    for directive in script.directives {
-        let line = lines.line(directive.span());
-        let command = command_name(&directive);
-        runner.line = line;
-        // A panic in the runtime is a failure of this command, not the end of the run.
-        let outcome = catch_unwind(AssertUnwindSafe(|| runner.directive(directive)))
-            .unwrap_or_else(|p| Outcome::Fail(format!("panicked: {}", panic_message(&*p))));
+    for Record {
+        line,
+        command,
+        outcome,
+    } in finished.records
+    {
         match outcome {
             Outcome::Pass => report.passed += 1,
             Outcome::TextFormat => report.text_format += 1,
@@ -76,8 +72,24 @@ pub fn run_script(file: &str, text: &str, mode: Mode, wasm2_only: bool) -> FileR
             Outcome::Known(reason) => report.known_difference(line, reason),
         }
     }
-    report.notes = runner.notes;
+    report.notes = finished.notes;
     report
+}
+
+/// Native stack of a script thread (only reserved, as the workers' in `lib.rs`).
+const THREAD_STACK: usize = 64 << 20;
+
+/// How one command went, where.
+struct Record {
+    line: usize,
+    command: &'static str,
+    outcome: Outcome,
+}
+
+/// What a runner (the script's, or a script thread's) leaves.
+struct Finished {
+    records: Vec<Record>,
+    notes: Vec<Note>,
 }
 
 /// The number of commands in a script (0 if it does not parse), to count the commands
@@ -142,7 +154,14 @@ enum Encode {
     Text(String),
 }
 
-struct Runner {
+/// Runs the commands of a script, or of one of its threads (`thread`): each has a
+/// registry of its own, in which a thread sees only the module it was given (`shared`).
+struct Runner<'s, 'e> {
+    scope: &'s Scope<'s, 'e>,
+    lines: &'e LineIndex,
+    /// Threads started and not waited for yet, by name.
+    threads: HashMap<String, ScopedJoinHandle<'s, Finished>>,
+    records: Vec<Record>,
     /// See [`run_script`].
     wasm2_only: bool,
     registry: Registry,
@@ -161,8 +180,148 @@ struct Runner {
     line: usize,
 }
 
-impl Runner {
-    fn directive(&mut self, d: WastDirective<'_>) -> Outcome {
+impl<'s, 'e> Runner<'s, 'e> {
+    fn new(
+        engine: &Engine,
+        wasm2_only: bool,
+        scope: &'s Scope<'s, 'e>,
+        lines: &'e LineIndex,
+    ) -> rwamr::Result<Self> {
+        let registry = Registry::new(engine);
+        registry.define_host("spectest", &spectest::host_module())?;
+        Ok(Runner {
+            scope,
+            lines,
+            threads: HashMap::new(),
+            records: Vec::new(),
+            registry,
+            loaded: 0,
+            current: None,
+            by_id: HashMap::new(),
+            definitions: HashMap::new(),
+            last_definition: None,
+            unavailable: HashMap::new(),
+            notes: Vec::new(),
+            line: 0,
+            wasm2_only,
+        })
+    }
+
+    /// Runs `directives` in order, recording how each went.
+    fn run(&mut self, directives: Vec<WastDirective<'e>>) {
+        for directive in directives {
+            let line = self.lines.line(directive.span());
+            let command = command_name(&directive);
+            self.line = line;
+            // A panic in the runtime is a failure of this command, not the end of the run.
+            let outcome = catch_unwind(AssertUnwindSafe(|| self.directive(directive)))
+                .unwrap_or_else(|p| Outcome::Fail(format!("panicked: {}", panic_message(&*p))));
+            self.records.push(Record {
+                line,
+                command,
+                outcome,
+            });
+        }
+    }
+
+    /// Waits for the threads no `wait` waited for, and hands over what all did.
+    fn finish(mut self) -> Finished {
+        let mut names: Vec<String> = self.threads.keys().cloned().collect();
+        names.sort();
+        for name in names {
+            let outcome = self.join(&name);
+            if !matches!(outcome, Outcome::Pass) {
+                self.records.push(Record {
+                    line: self.line,
+                    command: "thread",
+                    outcome,
+                });
+            }
+        }
+        Finished {
+            records: self.records,
+            notes: self.notes,
+        }
+    }
+
+    /// `thread`: runs the thread's commands on a thread of their own, with a registry
+    /// of their own in which the module `shared` names (if any) is known by its id.
+    fn start_thread(&mut self, t: wast::WastThread<'e>) -> Outcome {
+        let name = t.name.name().to_string();
+        if self.threads.contains_key(&name) {
+            return Outcome::Fail(format!("thread ${name} is already running"));
+        }
+        let shared = match t.shared_module {
+            Some(id) => match self.lookup(Some(id)) {
+                Ok(ModState::Ready(internal)) => match self.registry.find(&internal) {
+                    Some(inst) => Some((id.name().to_string(), inst)),
+                    None => return Outcome::Fail(format!("module ${} is gone", id.name())),
+                },
+                Ok(other) => return other.unavailable().expect("not ready"),
+                Err(o) => return o,
+            },
+            None => None,
+        };
+        let engine = self.registry.engine().clone();
+        let (scope, lines, wasm2_only, line) = (self.scope, self.lines, self.wasm2_only, self.line);
+        let body = move || {
+            let mut child = match Runner::new(&engine, wasm2_only, scope, lines) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Finished {
+                        records: vec![Record {
+                            line,
+                            command: "thread",
+                            outcome: Outcome::Fail(e.to_string()),
+                        }],
+                        notes: Vec::new(),
+                    }
+                }
+            };
+            if let Some((id, inst)) = shared {
+                // Named by its id: registry names of the thread's own modules are `#n`.
+                let internal = format!("${id}");
+                match child.registry.register_instance(&internal, &inst) {
+                    Ok(()) => _ = child.by_id.insert(id, ModState::Ready(internal)),
+                    Err(e) => child.records.push(Record {
+                        line,
+                        command: "thread",
+                        outcome: Outcome::Fail(e.to_string()),
+                    }),
+                }
+            }
+            child.run(t.directives);
+            child.finish()
+        };
+        match std::thread::Builder::new()
+            .name(format!("script-thread-{name}"))
+            .stack_size(THREAD_STACK)
+            .spawn_scoped(self.scope, body)
+        {
+            Ok(handle) => {
+                self.threads.insert(name, handle);
+                Outcome::Pass
+            }
+            Err(e) => Outcome::Fail(format!("cannot start a thread: {e}")),
+        }
+    }
+
+    /// `wait`: joins thread `name`; its commands' outcomes count from here.
+    fn join(&mut self, name: &str) -> Outcome {
+        let Some(handle) = self.threads.remove(name) else {
+            return Outcome::Fail(format!("no thread ${name} is running"));
+        };
+        match handle.join() {
+            Ok(finished) => {
+                self.records.extend(finished.records);
+                self.notes.extend(finished.notes);
+                Outcome::Pass
+            }
+            Err(p) => Outcome::Fail(format!("thread ${name} panicked: {}", panic_message(&*p))),
+        }
+    }
+
+    fn directive(&mut self, d: WastDirective<'e>) -> Outcome {
         match d {
             WastDirective::Module(mut m) => {
                 let id = m.name().map(|i| i.name().to_string());
@@ -310,9 +469,8 @@ impl Runner {
             WastDirective::AssertSuspension { .. } => {
                 Outcome::Skip("stack switching proposal not supported yet".into())
             }
-            WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-                Outcome::Skip("script threads (threads proposal) not supported yet".into())
-            }
+            WastDirective::Thread(t) => self.start_thread(t),
+            WastDirective::Wait { thread, .. } => self.join(thread.name()),
         }
     }
 

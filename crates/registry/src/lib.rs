@@ -234,6 +234,20 @@ impl Registry {
         self.insert(new_name, inst, HashSet::new(), None)
     }
 
+    /// Registers `instance`, made elsewhere (by another registry of the same engine, or
+    /// `Instance::instantiate`), under `name`: imports here resolve to its exports like
+    /// to a module loaded here. For sharing an instance between registries, such as a
+    /// shared memory's owner between the registries of several threads.
+    pub fn register_instance(&self, name: &str, instance: &Arc<Instance>) -> Result<()> {
+        if !instance.engine().same(&self.engine) {
+            return Err(Error::registry(format!(
+                "cannot register `{name}`: its instance belongs to another engine"
+            )));
+        }
+        self.name_free(name)?;
+        self.insert(name, instance.clone(), HashSet::new(), None)
+    }
+
     fn insert(
         &self,
         name: &str,
