@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
+use crate::memory::Memory;
 use crate::trap::Trap;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 use crate::val::Val;
@@ -163,6 +164,8 @@ impl HostFunc {
 pub enum HostItem {
     Func(Arc<HostFunc>),
     Memory(MemoryType),
+    /// A memory the host made, shared by every registry the module is defined in.
+    Existing(Arc<Memory>),
     Table(TableType, Val),
     Global(GlobalType, Val),
 }
@@ -233,6 +236,16 @@ impl HostModule {
         self
     }
 
+    /// Exports `memory`, which the host made ([`Memory::new_in`]): every registry this
+    /// module is defined in, and every instance importing it there, uses that one
+    /// memory. Only shared memories, which have no owner (see `exclusive.rs`), can be
+    /// exported so; a memory of the module's own is [`HostModule::memory`].
+    pub fn export_memory(mut self, name: &str, memory: &Arc<Memory>) -> Self {
+        self.items
+            .push((name.to_string(), HostItem::Existing(memory.clone())));
+        self
+    }
+
     pub fn table(mut self, name: &str, ty: TableType, init: Val) -> Self {
         self.items
             .push((name.to_string(), HostItem::Table(ty, init)));
@@ -260,6 +273,13 @@ impl HostModule {
                         "host global `{name}` has type {} but its value is a {}",
                         ty.ty,
                         v.ty()
+                    )))
+                }
+                HostItem::Existing(m) if !m.is_shared() => {
+                    return Err(Error::argument(format!(
+                        "host memory `{name}` is not shared: only a shared memory can be \
+                         exported by several instances; give the module its own with \
+                         HostModule::memory"
                     )))
                 }
                 HostItem::Table(ty, v) if v.ty() != ty.elem => {

@@ -34,6 +34,11 @@ impl Instance {
                     memories.push(Arc::new(Memory::with_plan(*ty, engine.memory_plan())?));
                     (ExternKind::Memory, memories.len() - 1)
                 }
+                HostItem::Existing(m) => {
+                    engine.check_imported_memory(m)?;
+                    memories.push(m.clone());
+                    (ExternKind::Memory, memories.len() - 1)
+                }
                 HostItem::Table(ty, init) => {
                     init.check_engine(engine)?;
                     tables.push(Arc::new(Table::new(*ty, init.to_cell(), None)?));

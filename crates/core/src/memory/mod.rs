@@ -110,6 +110,17 @@ impl Memory {
         Self::create(ty, plan, None)
     }
 
+    /// A memory laid out for `engine`'s code, for a host to make and hand to modules
+    /// ([`crate::HostModule::export_memory`]): a shared one (see [`MemoryType::shared`])
+    /// is what threads running instances of one program share.
+    pub fn new_in<E: AsRef<crate::Engine>>(engine: &E, ty: MemoryType) -> Result<Arc<Memory>> {
+        Ok(Arc::new(Self::create(
+            ty,
+            engine.as_ref().memory_plan(),
+            None,
+        )?))
+    }
+
     /// Like [`Memory::with_plan`], for a memory an instance defines: its size counts in
     /// `account`, which may refuse it (an error) or a grow (-1).
     pub fn counted(
