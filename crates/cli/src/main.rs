@@ -237,19 +237,42 @@ fn main() -> ExitCode {
 /// Prints an error (with the wasm backtrace of a trap) and picks the exit status: the
 /// program's own for a WASI exit (0 to 125), 134 for a trap, 126 otherwise.
 fn report_error(e: &rwamr::Error) -> ExitCode {
+    ExitCode::from(error_status(e))
+}
+
+/// How a program of many threads ends when a thread other than the main one ends it
+/// (wasi-threads): the process exits at once, as `report_error` says for the main
+/// thread, whatever the other threads do.
+fn end_process(end: &wasi::ProgramEnd) {
+    use std::io::Write;
+    let status = match end {
+        wasi::ProgramEnd::Exit(status) => program_status(*status),
+        wasi::ProgramEnd::Trap(e) => error_status(e),
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(status.into());
+}
+
+/// The exit status for a program's own `status` (see `report_error`).
+fn program_status(status: i32) -> u8 {
+    if (0..=MAX_PROGRAM_STATUS).contains(&status) {
+        return status as u8;
+    }
+    say!(
+        "error: the program exited with status {status}, which cannot be passed on: \
+         statuses 0 to {MAX_PROGRAM_STATUS} are the program's, those above rwamr's"
+    );
+    ERROR_EXIT
+}
+
+/// [`report_error`]'s status, after printing the error.
+fn error_status(e: &rwamr::Error) -> u8 {
     if let Some(status) = e.trap().and_then(|t| t.exit_status()) {
-        if (0..=MAX_PROGRAM_STATUS).contains(&status) {
-            return ExitCode::from(status as u8);
-        }
-        say!(
-            "error: the program exited with status {status}, which cannot be passed on: \
-             statuses 0 to {MAX_PROGRAM_STATUS} are the program's, those above rwamr's"
-        );
-        return ExitCode::from(ERROR_EXIT);
+        return program_status(status);
     }
     if e.kind() != ErrorKind::Trap {
         say!("error: {e}");
-        return ExitCode::from(ERROR_EXIT);
+        return ERROR_EXIT;
     }
     // With the wasm backtrace, a frame a line (each line escaped on its own).
     for line in format!("error: {e:#}").lines() {
@@ -258,32 +281,34 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
     match e.trap().map(|t| t.code()) {
         Some(TrapCode::OutOfFuel) => {
             say!("the program used up the fuel --fuel gave it");
-            return ExitCode::from(OUT_OF_FUEL_EXIT);
+            OUT_OF_FUEL_EXIT
         }
         Some(TrapCode::Interrupted) => {
             say!("the program ran longer than --timeout allowed");
-            return ExitCode::from(TIMEOUT_EXIT);
+            TIMEOUT_EXIT
         }
-        _ => {}
+        _ => TRAP_EXIT,
     }
-    ExitCode::from(TRAP_EXIT)
 }
 
 /// WASI for the program: argv[0] is the file name as given, then ARGS (unless they are
-/// --invoke's arguments); stdio is inherited.
-fn wasi_module(args: &RunArgs) -> rwamr::Result<rwamr::HostModule> {
+/// --invoke's arguments); stdio is inherited. A thread of the program that ends it ends
+/// the process.
+fn wasi_host(args: &RunArgs) -> rwamr::Result<wasi::WasiHost> {
     let mut argv = vec![args.file.display().to_string()];
     if args.invoke.is_none() {
         argv.extend(args.args.iter().cloned());
     }
-    let mut config = wasi::WasiConfig::new().args(argv);
+    let mut config = wasi::WasiConfig::new()
+        .args(argv)
+        .on_thread_end(end_process);
     for (k, v) in &args.envs {
         config = config.env(k, v);
     }
     for (host, guest) in &args.dirs {
         config = config.preopen_dir(host, guest)?;
     }
-    Ok(config.host_module())
+    Ok(config.host())
 }
 
 pub(crate) fn read_module(path: &std::path::Path) -> rwamr::Result<Vec<u8>> {
@@ -416,7 +441,20 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
             .map_err(|e| e.context(format!("module `{main_name}`")))?,
         Input::Aot(compiled) => compiled,
     };
-    registry.define_host(wasi::MODULE_NAME, &wasi_module(&args)?)?;
+    let wasi = wasi_host(&args)?;
+    registry.define_host(wasi::MODULE_NAME, &wasi.preview1)?;
+    // A program built for threads: `thread-spawn`, and the shared memory it imports
+    // (unless a preloaded module of that name provides it).
+    let preloaded = |name: &str| args.preload.iter().any(|(n, _)| n == name);
+    let imports_from = |name: &str| compiled.module.imports.iter().any(|i| i.module == name);
+    if imports_from(wasi::threads::MODULE_NAME) && !preloaded(wasi::threads::MODULE_NAME) {
+        registry.define_host(wasi::threads::MODULE_NAME, &wasi.threads)?;
+    }
+    for (name, host) in wasi::shared_memory_imports(&engine, &compiled.module)? {
+        if !preloaded(&name) {
+            registry.define_host(&name, &host)?;
+        }
+    }
     for (name, input) in preloads {
         match input {
             Input::Wasm(bytes) => registry.load(name, &bytes)?,

@@ -216,6 +216,18 @@ impl Registry {
         Instance::instantiate(&self.engine, "<anonymous>", &compiled, imports)
     }
 
+    /// [`Registry::instantiate_compiled`] with host modules of the instance's own (see
+    /// [`Registry::load_with`]).
+    pub fn instantiate_compiled_with(
+        &self,
+        compiled: &CompiledModule,
+        own: &[(&str, &HostModule)],
+    ) -> Result<Arc<Instance>> {
+        let own = self.own_imports(own)?;
+        let (imports, _) = self.resolve(compiled, Some(&own))?;
+        Instance::instantiate(&self.engine, "<anonymous>", compiled, imports)
+    }
+
     /// Registers a host module under `name`.
     pub fn define_host(&self, name: &str, host: &HostModule) -> Result<()> {
         self.name_free(name)?;
@@ -397,6 +409,7 @@ impl Registry {
                 "cannot unload `{name}`: {list} import(s) from it; unload them first or use unload_cascade"
             )));
         }
+        Self::no_threads_running(&st, name)?;
         let gone = Self::remove(&mut st, name);
         drop(st);
         Self::unload_instances(gone);
@@ -425,6 +438,9 @@ impl Registry {
             order.push(n.to_string());
         }
         visit(&st, name, &mut seen, &mut order);
+        for n in &order {
+            Self::no_threads_running(&st, n)?;
+        }
         let gone: Vec<Arc<Instance>> = order
             .iter()
             .filter_map(|n| Self::remove(&mut st, n))
@@ -432,6 +448,22 @@ impl Registry {
         drop(st);
         Self::unload_instances(gone);
         Ok(order)
+    }
+
+    /// Refuses to unload `name` while threads of its program run (wasi-threads: the
+    /// instances of its thread group, which would go on running its code).
+    fn no_threads_running(st: &State, name: &str) -> Result<()> {
+        let running = st
+            .modules
+            .get(name)
+            .map_or(0, |i| i.thread_instances().len());
+        if running > 0 {
+            return Err(Error::registry(format!(
+                "cannot unload `{name}`: {running} thread(s) of it are still running; \
+                 unload it once they have finished"
+            )));
+        }
+        Ok(())
     }
 
     /// Forgets `name`; returns its instance when no other name refers to it.

@@ -1,8 +1,10 @@
-//! Running a WASI command in one call: load it with a WASI context of its own, call its
+//! Running a WASI command in one call: load it with a WASI context of its own (and, for
+//! a program built for threads, its shared memory and `thread-spawn`), call its
 //! `_start`, and turn `proc_exit` into an exit status.
 
+use crate::threads::{self, shared_memory_imports, ProgramEnd};
 use crate::{WasiConfig, MODULE_NAME};
-use rwamr_core::{Error, Result};
+use rwamr_core::{Error, HostModule, Result};
 use rwamr_registry::Registry;
 
 impl WasiConfig {
@@ -28,21 +30,34 @@ impl WasiConfig {
     /// ```
     pub fn run(self, registry: &Registry, wasm: impl AsRef<[u8]>) -> Result<i32> {
         let wasm = wasm.as_ref();
-        let wasi = self.host_module();
+        let wasi = self.host();
         let run = || -> Result<()> {
-            let instance = registry.instantiate_with(wasm, &[(MODULE_NAME, &wasi)])?;
+            let compiled = registry.compile(wasm)?;
+            // A program built for threads imports its shared memory (from `env`).
+            let memories = shared_memory_imports(registry.engine(), &compiled.module)?;
+            let mut own: Vec<(&str, &HostModule)> = vec![
+                (MODULE_NAME, &wasi.preview1),
+                (threads::MODULE_NAME, &wasi.threads),
+            ];
+            own.extend(memories.iter().map(|(name, host)| (name.as_str(), host)));
+            let instance = registry.instantiate_compiled_with(&compiled, &own)?;
             let start = instance.get_func("_start").ok_or_else(|| {
                 Error::link("the module exports no `_start` function: it is not a WASI command")
             })?;
             start.call(&[])?;
             Ok(())
         };
-        match run() {
-            Ok(()) => Ok(0),
+        let main_end = match run() {
+            Ok(()) => ProgramEnd::Exit(0),
             Err(e) => match e.trap().and_then(|t| t.exit_status()) {
-                Some(status) => Ok(status),
-                None => Err(e),
+                Some(status) => ProgramEnd::Exit(status),
+                None => ProgramEnd::Trap(e),
             },
+        };
+        // Another thread may have ended the program first.
+        match wasi.end(main_end) {
+            ProgramEnd::Exit(status) => Ok(status),
+            ProgramEnd::Trap(e) => Err(e),
         }
     }
 }

@@ -42,12 +42,14 @@ mod funcs;
 pub mod memory;
 mod pipe;
 pub mod sandbox;
+pub mod threads;
 
 #[cfg(test)]
 mod escape_tests;
 
 pub use errno::Errno;
 pub use pipe::OutputPipe;
+pub use threads::{shared_memory_imports, ProgramEnd};
 
 use fd::{Entry, FdTable, Stream};
 use rwamr_core::{Error, HostModule, Result};
@@ -67,6 +69,7 @@ pub struct WasiConfig {
     stderr: Stream,
     preopens: Vec<Preopen>,
     random_seed: Option<u64>,
+    on_thread_end: Option<threads::OnThreadEnd>,
 }
 
 impl Default for WasiConfig {
@@ -86,6 +89,7 @@ impl WasiConfig {
             stderr: Stream::HostStderr,
             preopens: Vec::new(),
             random_seed: None,
+            on_thread_end: None,
         }
     }
 
@@ -153,13 +157,36 @@ impl WasiConfig {
         self
     }
 
+    /// Calls `f` when a thread the program spawned (wasi-threads) ends the program,
+    /// by `proc_exit` or a trap, with how the program ended; it runs on that thread.
+    /// Without it, the program's other threads end at their next WASI call or wait
+    /// (see [`threads`]); a host that must stop at once (the CLI exits the process)
+    /// does so here.
+    pub fn on_thread_end(mut self, f: impl Fn(&ProgramEnd) + Send + Sync + 'static) -> Self {
+        self.on_thread_end = Some(Arc::new(f));
+        self
+    }
+
     /// The `wasi_snapshot_preview1` host module: every function of the interface,
     /// sharing this configuration's state (its fd table lives as long as the module).
+    /// A program that spawns threads needs [`WasiConfig::host`]'s `wasi` module too.
     pub fn host_module(self) -> HostModule {
-        funcs::host_module(Arc::new(self.into_ctx()))
+        self.host().preview1
+    }
+
+    /// The host modules of one WASI program, sharing its state: `wasi_snapshot_preview1`
+    /// and wasi-threads' `wasi` (`thread-spawn`).
+    pub fn host(self) -> WasiHost {
+        let ctx = Arc::new(self.into_ctx());
+        WasiHost {
+            threads: threads::host_module(ctx.program.clone()),
+            program: ctx.program.clone(),
+            preview1: funcs::host_module(ctx),
+        }
     }
 
     fn into_ctx(self) -> WasiCtx {
+        let program = Arc::new(threads::Program::new(self.on_thread_end));
         let fds = FdTable::default();
         fds.insert_at(0, Entry::stdin(self.stdin));
         fds.insert_at(1, Entry::stdout(self.stdout));
@@ -187,7 +214,26 @@ impl WasiConfig {
                 .collect(),
             fds,
             random: self.random_seed.map(Mutex::new),
+            program,
         }
+    }
+}
+
+/// The host modules of one WASI program (see [`WasiConfig::host`]).
+pub struct WasiHost {
+    /// `wasi_snapshot_preview1` ([`MODULE_NAME`]).
+    pub preview1: HostModule,
+    /// wasi-threads' `wasi` ([`threads::MODULE_NAME`]).
+    pub threads: HostModule,
+    program: Arc<threads::Program>,
+}
+
+impl WasiHost {
+    /// Ends the program as its main thread ended (`_start` returned: `Exit(0)`, or
+    /// `proc_exit`, or a trap), unless another thread ended it first; returns how it
+    /// ended. Its other threads stop at their next WASI call or wait.
+    pub fn end(&self, how: ProgramEnd) -> ProgramEnd {
+        self.program.end(how)
     }
 }
 
@@ -205,6 +251,8 @@ pub(crate) struct WasiCtx {
     pub fds: FdTable,
     /// The state of the deterministic `random_get` stream, when configured.
     pub random: Option<Mutex<u64>>,
+    /// The program's threads and how it ended (`threads.rs`).
+    pub program: Arc<threads::Program>,
 }
 
 #[cfg(test)]

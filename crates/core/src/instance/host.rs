@@ -92,6 +92,8 @@ impl Instance {
             vmctx: Box::new([]),
             // Never entered: its functions are the host's.
             entry_locks: Box::new([]),
+            this: std::sync::Weak::new(),
+            group: std::sync::OnceLock::new(),
         });
         let ptr = Arc::as_ptr(&inst);
         for t in inst.tables.iter() {

@@ -4,7 +4,10 @@
 
 mod host;
 mod imports;
+mod threads;
 mod unload;
+
+use threads::ThreadGroup;
 
 use crate::compile::CompiledModule;
 use crate::engine::{Engine, Mode};
@@ -22,7 +25,7 @@ use crate::types::{FuncType, SigId};
 use crate::vmctx::{VmCtxItems, VmCtxLayout};
 use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// An exported item.
 #[derive(Clone, Debug)]
@@ -84,6 +87,10 @@ pub struct Instance {
     entry_locks: Box<[Arc<EntryLock>]>,
     /// The instance's place in its engine's instance count (none for host instances).
     _counted: Option<CountedInstance>,
+    /// Itself, for handing out owning handles from `&self` (empty for host instances).
+    this: Weak<Instance>,
+    /// The instances of its program's other threads, once it has any (`threads.rs`).
+    group: OnceLock<Arc<ThreadGroup>>,
 }
 
 // SAFETY: the raw slot pointers point into `slots` of this instance or of an instance in
@@ -174,6 +181,27 @@ impl Instance {
         name: &str,
         compiled: &CompiledModule,
         imports: Vec<ResolvedImport>,
+    ) -> Result<Arc<Instance>> {
+        Self::instantiate_in(engine, name, compiled, imports, OnceLock::new())
+    }
+
+    /// [`Instance::instantiate`] as a member of `group` (a thread's instance).
+    fn instantiate_in_group(
+        engine: &Engine,
+        name: &str,
+        compiled: &CompiledModule,
+        imports: Vec<ResolvedImport>,
+        group: Arc<ThreadGroup>,
+    ) -> Result<Arc<Instance>> {
+        Self::instantiate_in(engine, name, compiled, imports, OnceLock::from(group))
+    }
+
+    fn instantiate_in(
+        engine: &Engine,
+        name: &str,
+        compiled: &CompiledModule,
+        imports: Vec<ResolvedImport>,
+        group: OnceLock<Arc<ThreadGroup>>,
     ) -> Result<Arc<Instance>> {
         let module = &compiled.module;
         if compiled.mode != Mode::Interp && !compiled.prepared.engine.same(engine) {
@@ -305,6 +333,8 @@ impl Instance {
             forwarding: Forwarding::default(),
             unloaded: AtomicBool::new(false),
             _counted: Some(counted),
+            this: me.clone(),
+            group,
         });
         let ptr = Arc::as_ptr(&inst);
         for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
@@ -607,6 +637,28 @@ impl Instance {
     /// # Safety
     /// As for [`Instance::install_code`].
     pub unsafe fn install_code_replacing(
+        &self,
+        index: u32,
+        code: WasmCodeRef,
+        replaced: Option<*const ()>,
+    ) -> Result<bool> {
+        // SAFETY: the caller's contract.
+        let installed = unsafe { self.install_here(index, code.clone(), replaced) }?;
+        // The instances of the program's other threads run the same code (`threads.rs`).
+        if let Some(group) = self.group.get() {
+            for other in group.others(self) {
+                // SAFETY: another instance of the same module, laid out alike.
+                unsafe { other.install_here(index, code.clone(), replaced) }?;
+            }
+        }
+        Ok(installed)
+    }
+
+    /// [`Instance::install_code_replacing`] in this instance alone.
+    ///
+    /// # Safety
+    /// As for [`Instance::install_code`].
+    unsafe fn install_here(
         &self,
         index: u32,
         code: WasmCodeRef,

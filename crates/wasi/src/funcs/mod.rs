@@ -125,6 +125,10 @@ pub(crate) fn host_module(ctx: Arc<WasiCtx>) -> HostModule {
             name,
             FuncType::new(param_types(params), [ValType::I32]),
             move |caller, args, results| {
+                // Once the program has ended, every thread of it ends at its next call.
+                if let Some(end) = ctx.program.ended() {
+                    return Err(end);
+                }
                 let mem = GuestMemory::of(caller);
                 let r = guarded(name, || body(&ctx, &mem, &Args(args)))?;
                 results[0] = Val::I32(match r {
@@ -138,7 +142,7 @@ pub(crate) fn host_module(ctx: Arc<WasiCtx>) -> HostModule {
     m.func(
         "proc_exit",
         FuncType::new([ValType::I32], []),
-        |_caller, args, _results| Err(proc::proc_exit(&Args(args))),
+        move |_caller, args, _results| Err(proc::proc_exit(&ctx, &Args(args))),
     )
 }
 

@@ -3,13 +3,18 @@
 use super::Args;
 use crate::errno::{Errno, WasiResult};
 use crate::memory::GuestMemory;
+use crate::threads::ProgramEnd;
 use crate::WasiCtx;
 use rwamr_core::Trap;
 
 /// The program exits: unwinds the wasm stack; the embedder reads the status from the
-/// trap.
-pub fn proc_exit(a: &Args<'_>) -> Trap {
-    Trap::exit(a.u32(0) as i32)
+/// trap. Its other threads end too (`threads.rs`), with the status of the first thread
+/// that ended it.
+pub fn proc_exit(ctx: &WasiCtx, a: &Args<'_>) -> Trap {
+    match ctx.program.end(ProgramEnd::Exit(a.u32(0) as i32)) {
+        ProgramEnd::Exit(status) => Trap::exit(status),
+        ProgramEnd::Trap(_) => Trap::host("the program ended: another of its threads trapped"),
+    }
 }
 
 /// Signals are not part of WASI's model of a program (the call is deprecated).
