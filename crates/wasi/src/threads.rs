@@ -9,7 +9,7 @@
 //! negative errno when no thread could be started.
 //!
 //! **How the program ends.** The first thread to call `proc_exit`, or to trap, ends the
-//! program: [`Program::end`] records how (an exit status or the trap), interrupts every
+//! program: the program records how (an exit status or the trap), interrupts every
 //! `memory.atomic.wait` in its shared memories, and from then on every WASI call of any
 //! of its threads ends that thread too. The main thread's `_start` returning ends it with
 //! status 0. A host that must stop at once when another thread ends the program (the
