@@ -13,8 +13,9 @@
 //! A *shared* memory (threads proposal) has no owner: any number of threads access it at
 //! once, as wasm's memory model allows, synchronizing with the atomic instructions
 //! (`atomic.rs`) and `memory.atomic.wait/notify` (`parking.rs`). Its whole maximum is
-//! reserved when it is made, and a grow on one thread is seen by the others: they read
-//! the length again before they report an access out of bounds.
+//! reserved when it is made, and a grow on one thread is seen by the others: whoever
+//! holds a [`MemoryView`] (the interpreter) takes a new one before it reports an access
+//! out of bounds.
 
 mod atomic;
 mod parking;
@@ -373,7 +374,7 @@ impl Memory {
         MemoryView {
             base: self.reservation.base,
             len: self.len(),
-            live_len: &self.len,
+            _memory: std::marker::PhantomData,
         }
     }
 
@@ -442,18 +443,14 @@ impl std::fmt::Debug for Memory {
 
 /// Bounds-checked access to a memory's bytes as they were when the view was taken.
 /// Errors are bare [`TrapCode`]s, small enough to return in registers.
-/// Memories never shrink and never move, so a stale view is only too cautious.
+/// Memories never shrink and never move, so a stale view is only too cautious: an
+/// access it finds out of bounds is so only if a new view finds it so too.
 #[derive(Clone, Copy)]
 pub struct MemoryView<'a> {
     base: NonNull<u8>,
     len: usize,
-    /// The memory's length, read again before an access is reported out of bounds:
-    /// another thread may have grown a shared memory since the view was taken.
-    live_len: &'a AtomicUsize,
+    _memory: std::marker::PhantomData<&'a Memory>,
 }
-
-/// The length of [`MemoryView::empty`]'s memory.
-static NO_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// A value that can be loaded from or stored to linear memory (little endian).
 pub trait Scalar: Copy {
@@ -489,7 +486,7 @@ impl<'a> MemoryView<'a> {
         MemoryView {
             base: NonNull::dangling(),
             len: 0,
-            live_len: &NO_BYTES,
+            _memory: std::marker::PhantomData,
         }
     }
 
@@ -509,16 +506,6 @@ impl<'a> MemoryView<'a> {
     fn check(&self, ea: u64, size: usize) -> Result<usize, TrapCode> {
         match ea.checked_add(size as u64) {
             Some(end) if end <= self.len as u64 => Ok(ea as usize),
-            _ => self.check_grown(ea, size),
-        }
-    }
-
-    /// [`MemoryView::check`] against the memory's length now.
-    #[cold]
-    #[inline(never)]
-    fn check_grown(&self, ea: u64, size: usize) -> Result<usize, TrapCode> {
-        match ea.checked_add(size as u64) {
-            Some(end) if end <= self.live_len.load(Ordering::Acquire) as u64 => Ok(ea as usize),
             _ => Err(TrapCode::MemoryOutOfBounds),
         }
     }

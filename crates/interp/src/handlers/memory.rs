@@ -6,7 +6,7 @@ use rwamr_core::RmwOp;
 macro_rules! load {
     ($($name:ident: $t:ty => |$v:ident| $e:expr;)*) => {$(
         handler!($name { dst, addr, offset } (ip, fp, cx, acc) {
-            let $v = tr!(cx, cx.mem.load::<$t>(u32_of(acc.get(fp, addr)) as u64 + offset as u64));
+            let $v = tr_mem!(cx, ip, fp, acc, cx.mem.load::<$t>(u32_of(acc.get(fp, addr)) as u64 + offset as u64));
             acc = Acc::set(fp, dst, $e);
             next!(ip.next(), fp, acc)
         });
@@ -17,7 +17,7 @@ macro_rules! load_indexed {
     ($($name:ident: $t:ty => |$v:ident| $e:expr;)*) => {$(
         handler!($name { dst, base, index, offset } (ip, fp, cx, acc) {
             let addr = u32_of(acc.get(fp, base)).wrapping_add(u32_of(acc.get(fp, index)));
-            let $v = tr!(cx, cx.mem.load::<$t>(addr as u64 + offset as u64));
+            let $v = tr_mem!(cx, ip, fp, acc, cx.mem.load::<$t>(addr as u64 + offset as u64));
             acc = Acc::set(fp, dst, $e);
             next!(ip.next(), fp, acc)
         });
@@ -28,7 +28,7 @@ macro_rules! store_indexed {
     ($($name:ident: $t:ty;)*) => {$(
         handler!($name { base, index, src, offset } (ip, fp, cx, acc) {
             let addr = u32_of(acc.get(fp, base)).wrapping_add(u32_of(acc.get(fp, index)));
-            tr!(cx, cx.mem.store::<$t>(addr as u64 + offset as u64, acc.get(fp, src) as $t));
+            tr_mem!(cx, ip, fp, acc, cx.mem.store::<$t>(addr as u64 + offset as u64, acc.get(fp, src) as $t));
             next!(ip.next(), fp, acc)
         });
     )*};
@@ -38,7 +38,7 @@ macro_rules! store {
     ($($name:ident: $t:ty;)*) => {$(
         handler!($name { addr, src, offset } (ip, fp, cx, acc) {
             let ea = u32_of(acc.get(fp, addr)) as u64 + offset as u64;
-            tr!(cx, cx.mem.store::<$t>(ea, acc.get(fp, src) as $t));
+            tr_mem!(cx, ip, fp, acc, cx.mem.store::<$t>(ea, acc.get(fp, src) as $t));
             next!(ip.next(), fp, acc)
         });
     )*};
@@ -85,16 +85,19 @@ slow_handler!(MemoryGrow { dst, delta } (ip, fp, cx, acc) {
     next!(ip.next(), fp, acc)
 });
 slow_handler!(MemoryFill { at, val, len } (ip, fp, cx, acc) {
+    refresh_shared(cx);
     let (at, len) = (u32_of(acc.get(fp, at)) as u64, u32_of(acc.get(fp, len)) as u64);
     tr!(cx, cx.mem.fill(at, acc.get(fp, val) as u8, len, interrupt(cx)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx, acc) {
+    refresh_shared(cx);
     let (to, from) = (u32_of(acc.get(fp, to)) as u64, u32_of(acc.get(fp, from)) as u64);
     tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64, interrupt(cx)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(MemoryInit { data, args } (ip, fp, cx, acc) {
+    refresh_shared(cx);
     let bytes = cx.inst.data(data);
     let (to, from, len) = args3(fp, acc, args);
     let (from, len) = (from as usize, len as usize);
@@ -116,27 +119,27 @@ slow_handler!(DataDrop { data } (ip, fp, cx, acc) {
 // accesses; memory 0's view checks alignment and bounds.
 handler!(AtomicLoad { dst, addr, offset, width } (ip, fp, cx, acc) {
     let ea = u32_of(acc.get(fp, addr)) as u64 + offset as u64;
-    let v = tr!(cx, cx.mem.atomic_load(ea, width));
+    let v = tr_mem!(cx, ip, fp, acc, cx.mem.atomic_load(ea, width));
     acc = Acc::set(fp, dst, v);
     next!(ip.next(), fp, acc)
 });
 handler!(AtomicStore { addr, src, offset, width } (ip, fp, cx, acc) {
     let ea = u32_of(acc.get(fp, addr)) as u64 + offset as u64;
-    tr!(cx, cx.mem.atomic_store(ea, width, acc.get(fp, src)));
+    tr_mem!(cx, ip, fp, acc, cx.mem.atomic_store(ea, width, acc.get(fp, src)));
     next!(ip.next(), fp, acc)
 });
 handler!(AtomicRmw { dst, args, offset, op, width } (ip, fp, cx, acc) {
     let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
     // The translator wrote `op` from an `RmwOp`.
     let op = RmwOp::from_u8(op).unwrap_or(RmwOp::Xchg);
-    let old = tr!(cx, cx.mem.atomic_rmw(ea, width, op, acc.get(fp, args + 1)));
+    let old = tr_mem!(cx, ip, fp, acc, cx.mem.atomic_rmw(ea, width, op, acc.get(fp, args + 1)));
     acc = Acc::set(fp, dst, old);
     next!(ip.next(), fp, acc)
 });
 handler!(AtomicCmpxchg { dst, args, offset, width } (ip, fp, cx, acc) {
     let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
     let (expected, replacement) = (acc.get(fp, args + 1), acc.get(fp, args + 2));
-    let old = tr!(cx, cx.mem.atomic_cmpxchg(ea, width, expected, replacement));
+    let old = tr_mem!(cx, ip, fp, acc, cx.mem.atomic_cmpxchg(ea, width, expected, replacement));
     acc = Acc::set(fp, dst, old);
     next!(ip.next(), fp, acc)
 });
@@ -161,6 +164,30 @@ handler!(AtomicFence (ip, fp, cx, acc) {
     std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
     next!(ip.next(), fp, acc)
 });
+
+impl Cx<'_> {
+    /// See `tr_mem!`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn fail_or_retry(&mut self, trap: TrapCode, ip: Ip, fp: Regs) -> SlowStep {
+        if trap == TrapCode::MemoryOutOfBounds {
+            let now = memory_of(self.inst);
+            if now.len() > self.mem.len() {
+                self.mem = now;
+                return Some((ip, fp));
+            }
+        }
+        self.fail(trap)
+    }
+}
+
+/// Takes a new view of a shared memory 0, which another thread may have grown (bulk
+/// operations check their ranges once, before they start).
+fn refresh_shared(cx: &mut Cx<'_>) {
+    if cx.inst.memories().first().is_some_and(|m| m.is_shared()) {
+        cx.mem = memory_of(cx.inst);
+    }
+}
 
 /// The epoch long bulk operations check, when the engine has deadlines.
 fn interrupt<'x>(cx: &Cx<'x>) -> Option<&'x rwamr_core::meter::Epoch> {

@@ -32,6 +32,25 @@ macro_rules! tr {
     };
 }
 
+/// The value of a memory access, or the end of the run with its trap, unless the trap
+/// is "out of bounds" and memory 0 grew since the view was taken (another thread grew a
+/// shared memory): then the instruction runs again with a new view.
+macro_rules! tr_mem {
+    ($cx:expr, $ip:expr, $fp:expr, $acc:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            // Out of line and two words back (a `SlowStep`), so the handler keeps no
+            // temporary for it; frames are written through, so no accumulator is lost.
+            Err(t) => {
+                let _ = $acc;
+                return $cx
+                    .fail_or_retry(t, $ip, $fp)
+                    .map(|(ip, fp)| (ip, fp, Acc::NONE));
+            }
+        }
+    };
+}
+
 /// Defines the handler of `$name`: its work, in a function of its own that binds the
 /// operand fields and returns where to go next, then the dispatch. Nothing is left to
 /// drop and no temporary is on the handler's stack at the dispatch, so it compiles to a
