@@ -357,3 +357,54 @@ fn a_frame_in_a_loop_finishes_its_own_version_across_a_patch() {
         "the running frame kept its version"
     );
 }
+
+/// Threads running one function's Baseline code share its hotness counter, without
+/// atomics: a store of one thread landing after the helper reset the counter must not
+/// stop the counting. Every frame moves up at its loop.
+#[test]
+fn frames_of_many_threads_all_move_up() {
+    // A budget the barrier below passes long before: both calls of `spin` start in
+    // its Baseline code.
+    let Some(reg) = tiered(Config::default().tier_up_after(1_000_000)) else {
+        return;
+    };
+    // No state of its own (only a shared memory): threads run it at once.
+    let memory = rwamr::Memory::new_in(reg.engine(), rwamr::MemoryType::shared(1, 1)).unwrap();
+    reg.define_host(
+        "env",
+        &rwamr::HostModule::new().export_memory("memory", &memory),
+    )
+    .unwrap();
+    // `run` waits until both threads are in (a barrier without a loop, which would
+    // move up itself), so that both call `spin` before it can have moved up.
+    let module = wat(r#"(module
+        (import "env" "memory" (memory 1 1 shared))
+        (func $spin (param $n i32) (result i32) (local $x i32)
+            (loop $more
+                (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 3)) (local.get $n)))
+                (br_if $more (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (local.get $x))
+        (func (export "run") (param $n i32) (result i32)
+            (if (i32.eq (i32.atomic.rmw.add (i32.const 0) (i32.const 1)) (i32.const 1))
+                (then (drop (memory.atomic.notify (i32.const 0) (i32.const -1))))
+                (else (drop (memory.atomic.wait32 (i32.const 0) (i32.const 1) (i64.const -1)))))
+            (call $spin (local.get $n))))"#);
+    // Fresh counters each round: the race is likely, not certain, in any one.
+    for round in 0..6 {
+        let name = format!("m{round}");
+        reg.load(&name, &module).unwrap();
+        memory
+            .with_view(|v| v.atomic_store(0, 4, 0))
+            .unwrap()
+            .unwrap();
+        let before = reg.engine().tier_stats().unwrap().osr_entered;
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                let run = reg.func(&name, "run").unwrap();
+                s.spawn(move || run.call(&[Val::I32(300_000_000)]).unwrap());
+            }
+        });
+        let moved = reg.engine().tier_stats().unwrap().osr_entered - before;
+        assert_eq!(moved, 2, "round {round}: every frame moves up");
+    }
+}

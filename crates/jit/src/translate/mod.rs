@@ -34,6 +34,10 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rwamr_core::translate::{read_err, translate_operators, ControlStack, FuncTranslator};
 use rwamr_core::{FuncEntry, Metering, Module, Result, VmCtxLayout};
 
+/// The hotness budget Baseline code of the Tiered mode stores before it calls the
+/// `TierUp` helper, which sets the next one (see `count_hotness`).
+const HOTNESS_RECHECK: i64 = 1000;
+
 /// What the translator needs to know beyond the function body.
 pub struct ModuleEnv<'m> {
     /// The module the function bodies come from.
@@ -196,10 +200,12 @@ impl FuncTranslator for Translator<'_, '_, '_> {
         self.b.ins().brif(hot, up, &[], rest, &[]);
         self.b.switch_to_block(up);
         self.b.seal_block(up);
-        // The helper gives the next budget; without it (a function it does not know)
-        // the code asks no more.
-        let never = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
-        self.b.ins().store(trusted(), never, addr, 0);
+        // The helper sets the next budget; this one stands until it does (and for a
+        // function it does not know). A small one: threads running this code share the
+        // counter without atomics, so a store of theirs may land after the helper's, and
+        // a large value there would stop the counting for good.
+        let again = self.b.ins().iconst(types::I32, HOTNESS_RECHECK);
+        self.b.ins().store(trusted(), again, addr, 0);
         let entry = self.entry;
         // Where this frame can move to optimized code: at a loop with nothing on the
         // operand stack, its locals all in the slot.
