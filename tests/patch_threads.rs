@@ -1,12 +1,13 @@
 //! Hot patching a program while 8 of its wasm threads (wasi-threads) call the patched
 //! function in a loop, in every mode: every thread moves to the new code and never
 //! back, every call returns what one version returns, a thread spawned after the patch
-//! starts with the new code, and the module cannot be unloaded while its threads run.
+//! starts with the new code, and the module cannot be unloaded (or updated fresh) while
+//! its threads run.
 
 mod common;
 use common::wat;
 use rwamr::wasi::WasiConfig;
-use rwamr::{Config, Engine, HostModule, Memory, MemoryType, Registry, Val};
+use rwamr::{Config, Engine, HostModule, Memory, MemoryType, Registry, UpdatePolicy, Val};
 use std::time::{Duration, Instant};
 
 /// Each thread (slot `s`) keeps at `64 + 16 s`: calls that returned 1, calls that
@@ -62,6 +63,7 @@ fn until(what: &str, mut done: impl FnMut() -> bool) {
 fn eight_threads_move_to_a_patched_function_and_never_back() {
     let v1 = wat(&program("(i32.const 1)"));
     let v2 = wat(&program("(i32.add (i32.const 1) (i32.const 1))"));
+    let v2b = wat(&program("(i32.sub (i32.const 3) (i32.const 1))"));
     for &mode in rwamr::built_modes() {
         let engine = Engine::new(Config::default().mode(mode)).unwrap();
         let reg = Registry::new(&engine);
@@ -88,6 +90,16 @@ fn eight_threads_move_to_a_patched_function_and_never_back() {
         until("every thread on the new code", || {
             (0..8).all(|s| slot(s, 4) > 100)
         });
+        // A whole-module update keeping state reaches the threads too; a fresh one
+        // could not take over their state, and is refused.
+        let e = reg
+            .update_module("prog", &v2b, UpdatePolicy::Fresh)
+            .unwrap_err();
+        assert!(e.to_string().contains("thread(s) of it run"), "{mode}: {e}");
+        let report = reg
+            .update_module("prog", &v2b, UpdatePolicy::KeepState)
+            .unwrap();
+        assert_eq!(report.swapped, ["version"], "{mode}");
         // A thread spawned after the patch starts with it.
         start.call(&[Val::I32(8)]).unwrap();
         until("the late thread", || slot(8, 12) != 0);

@@ -590,6 +590,16 @@ impl Registry {
         old: &Arc<Instance>,
         compiled: &CompiledModule,
     ) -> Result<UpdateReport> {
+        // A fresh instance cannot take over running threads' state (their own globals
+        // and tables): they would go on running the old version.
+        let threads = old.thread_instances().len();
+        if threads > 0 {
+            return Err(Error::incompatible(format!(
+                "cannot update `{name}` fresh while {threads} thread(s) of it run: they \
+                 would keep running the old version; update it with KeepState, whose \
+                 new code reaches every thread, or once they have finished"
+            )));
+        }
         // Dependents of every name the old instance is registered under.
         let other_names: Vec<String> = {
             let st = self.read();
