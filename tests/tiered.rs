@@ -363,8 +363,8 @@ fn a_frame_in_a_loop_finishes_its_own_version_across_a_patch() {
 /// stop the counting. Every frame moves up at its loop.
 #[test]
 fn frames_of_many_threads_all_move_up() {
-    // A budget the barrier below passes long before: both calls of `spin` start in
-    // its Baseline code.
+    // Tier-up compiles on the thread whose check finds the budget (of 1,000,000) out,
+    // so no frame can miss it for a slow background compile.
     let Some(reg) = tiered(Config::default().tier_up_after(1_000_000)) else {
         return;
     };
@@ -375,20 +375,18 @@ fn frames_of_many_threads_all_move_up() {
         &rwamr::HostModule::new().export_memory("memory", &memory),
     )
     .unwrap();
-    // `run` waits until both threads are in (a barrier without a loop, which would
-    // move up itself), so that both call `spin` before it can have moved up.
+    // `spin` waits until both threads are in it (a barrier without a loop, which would
+    // count toward moving up) before its loop: both frames start in Baseline code.
     let module = wat(r#"(module
         (import "env" "memory" (memory 1 1 shared))
-        (func $spin (param $n i32) (result i32) (local $x i32)
-            (loop $more
-                (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 3)) (local.get $n)))
-                (br_if $more (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
-            (local.get $x))
-        (func (export "run") (param $n i32) (result i32)
+        (func (export "spin") (param $n i32) (result i32) (local $x i32)
             (if (i32.eq (i32.atomic.rmw.add (i32.const 0) (i32.const 1)) (i32.const 1))
                 (then (drop (memory.atomic.notify (i32.const 0) (i32.const -1))))
                 (else (drop (memory.atomic.wait32 (i32.const 0) (i32.const 1) (i64.const -1)))))
-            (call $spin (local.get $n))))"#);
+            (loop $more
+                (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 3)) (local.get $n)))
+                (br_if $more (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (local.get $x)))"#);
     // Fresh counters each round: the race is likely, not certain, in any one.
     for round in 0..6 {
         let name = format!("m{round}");
@@ -400,8 +398,8 @@ fn frames_of_many_threads_all_move_up() {
         let before = reg.engine().tier_stats().unwrap().osr_entered;
         std::thread::scope(|s| {
             for _ in 0..2 {
-                let run = reg.func(&name, "run").unwrap();
-                s.spawn(move || run.call(&[Val::I32(300_000_000)]).unwrap());
+                let spin = reg.func(&name, "spin").unwrap();
+                s.spawn(move || spin.call(&[Val::I32(300_000_000)]).unwrap());
             }
         });
         let moved = reg.engine().tier_stats().unwrap().osr_entered - before;
