@@ -808,10 +808,12 @@ mod tests {
     }
 
     #[test]
-    fn supported_features_are_wasm2_without_simd() {
+    fn supported_features_are_wasm2_without_simd_and_threads() {
         assert_eq!(
             supported_features(),
-            WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+            WasmFeatures::WASM2
+                .difference(WasmFeatures::SIMD)
+                .union(WasmFeatures::THREADS)
         );
     }
 
