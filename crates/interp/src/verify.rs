@@ -1,6 +1,7 @@
 //! Checks a translated function before it may run: every slot inside the frame, every
-//! branch inside the code, the code ending in a jump or return. The executor's unchecked
-//! frame accesses rely on this (see `stack.rs`).
+//! branch inside the code, atomic accesses of the widths wasm has, the code ending in a
+//! jump or return. The executor's unchecked frame accesses rely on this (see
+//! `stack.rs`).
 
 use crate::bytecode::Instr;
 use rwamr_core::{Error, Module, Result};
@@ -48,6 +49,21 @@ pub fn verify(code: &[Instr], frame_size: u32, module: &Module) -> Result<()> {
                 if args as u64 + 2 >= frame_size as u64 =>
             {
                 return bug(pc, "operands outside the frame");
+            }
+            Instr::AtomicLoad { width, .. }
+            | Instr::AtomicStore { width, .. }
+            | Instr::AtomicCmpxchg { width, .. }
+                if !matches!(width, 1 | 2 | 4 | 8) =>
+            {
+                return bug(pc, "atomic access of a width wasm has not");
+            }
+            Instr::AtomicRmw { op, width, .. }
+                if !matches!(width, 1 | 2 | 4 | 8) || rwamr_core::RmwOp::from_u8(op).is_none() =>
+            {
+                return bug(pc, "atomic read-modify-write wasm has not");
+            }
+            Instr::AtomicWait { width, .. } if !matches!(width, 4 | 8) => {
+                return bug(pc, "wait of a width wasm has not");
             }
             Instr::AtomicRmw { args, .. } | Instr::AtomicNotify { args, .. }
                 if args as u64 + 1 >= frame_size as u64 =>

@@ -118,9 +118,9 @@ impl Program {
         };
         // The new thread keeps its spawner's deadline and gets the fuel it has left.
         let (deadline, fuel) = (rwamr_core::meter::deadline(), rwamr_core::meter::fuel());
-        let engine = caller_engine(caller);
         // Compiled code runs on the native stack: room for the whole wasm stack budget.
-        let stack = engine
+        let stack = instance
+            .engine()
             .limits()
             .max_wasm_stack
             .saturating_mul(4)
@@ -154,13 +154,6 @@ impl Program {
             Err(_) => -Errno::Again.code(),
         }
     }
-}
-
-fn caller_engine(caller: &Caller<'_>) -> rwamr_core::Engine {
-    caller
-        .instance()
-        .map(|i| i.engine().clone())
-        .expect("spawn checked the caller is an instance")
 }
 
 /// The `wasi` host module: `thread-spawn`.

@@ -130,7 +130,7 @@ handler!(AtomicStore { addr, src, offset, width } (ip, fp, cx, acc) {
 });
 handler!(AtomicRmw { dst, args, offset, op, width } (ip, fp, cx, acc) {
     let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
-    // The translator wrote `op` from an `RmwOp`.
+    // The verifier checked `op` is an `RmwOp`.
     let op = RmwOp::from_u8(op).unwrap_or(RmwOp::Xchg);
     let old = tr_mem!(cx, ip, fp, acc, cx.mem.atomic_rmw(ea, width, op, acc.get(fp, args + 1)));
     acc = Acc::set(fp, dst, old);
