@@ -3,12 +3,11 @@
 //! atomics and thread-locals give the right answers, and a spawned thread that exits or
 //! traps ends the whole program while its main thread waits.
 
-use rwamr::wasi::WasiConfig;
+use rwamr::wasi::{OutputPipe, WasiConfig};
 use rwamr::{Config, Engine, Registry};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 const TARGET: &str = "wasm32-wasip1-threads";
 
@@ -62,26 +61,6 @@ fn program(name: &str) -> Vec<u8> {
     std::fs::read(programs().join(format!("{name}.wasm"))).expect("built program")
 }
 
-/// A writer the test reads back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 /// Runs program `name` with `args` in every built mode: its exit status (or error) and
 /// stdout, per mode.
 fn each_mode(
@@ -93,14 +72,14 @@ fn each_mode(
     for &mode in rwamr::built_modes() {
         let engine = Engine::new(Config::default().mode(mode)).unwrap();
         let registry = Registry::new(&engine);
-        let stdout = Captured::default();
+        let stdout = OutputPipe::new(1 << 20);
         let argv = std::iter::once(name).chain(args.iter().copied());
         let status = WasiConfig::new()
             .args(argv)
             .stdout(stdout.clone())
             .stderr(std::io::sink())
             .run(&registry, &wasm);
-        check(mode, status, stdout.text());
+        check(mode, status, stdout.contents_string());
     }
 }
 
