@@ -93,6 +93,15 @@ fn patches_and_updates_given_as_aot_files_reach_every_caller() {
         assert_eq!(report.swapped, vec!["f"], "{others}: only f's body changed");
         assert_eq!(call_i32(&reg, "B", "g"), 1301, "{others}");
         assert_eq!(call_i32(&reg, "A", "get"), 14, "{others}: state kept");
+        // Back to the first version, from its file: compared with what runs now.
+        let report = reg
+            .update_module_compiled("A", &v[1], UpdatePolicy::KeepState)
+            .unwrap();
+        assert_eq!(report.swapped, vec!["f"], "{others}: rolled back");
+        assert_eq!(call_i32(&reg, "B", "g"), 1101, "{others}");
+        let report = reg.patch_function_compiled("A", "f", &v[3]).unwrap();
+        assert!(report.changed, "{others}");
+        assert_eq!(call_i32(&reg, "B", "g"), 1301, "{others}");
 
         reg.update_module_compiled("A", &v[4], UpdatePolicy::Fresh)
             .unwrap();

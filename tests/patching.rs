@@ -2,7 +2,7 @@
 //! others depend on them, while they run, and while other threads call them.
 
 mod common;
-use common::{call_i32, calls_while_patching, each_mode_mix, module_a, module_b, wat};
+use common::{call_i32, calls_while_patching, each_mode, each_mode_mix, module_a, module_b, wat};
 use rwamr::{ErrorKind, FuncType, HostModule, UpdatePolicy, Val};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -350,5 +350,197 @@ fn fresh_update_checks_importers_of_every_name() {
             "{mode}: {e}"
         );
         assert_eq!(call_i32(&reg, "A2", "f"), 101, "{mode}: unchanged");
+    });
+}
+
+/// Every operator that reaches linear memory, as a statement of a function body:
+/// loads, stores, bulk operations, `memory.size`/`grow`, and every atomic operator.
+fn memory_operators() -> Vec<String> {
+    let mut ops = Vec::new();
+    let at = "(i32.const 8)";
+    for (t, names) in [
+        (
+            "i32",
+            &["load", "load8_s", "load8_u", "load16_s", "load16_u"][..],
+        ),
+        (
+            "i64",
+            &[
+                "load", "load8_s", "load8_u", "load16_s", "load16_u", "load32_s", "load32_u",
+            ][..],
+        ),
+        ("f32", &["load"][..]),
+        ("f64", &["load"][..]),
+    ] {
+        for n in names {
+            ops.push(format!("(drop ({t}.{n} {at}))"));
+        }
+    }
+    for (t, names) in [
+        ("i32", &["store", "store8", "store16"][..]),
+        ("i64", &["store", "store8", "store16", "store32"][..]),
+        ("f32", &["store"][..]),
+        ("f64", &["store"][..]),
+    ] {
+        for n in names {
+            ops.push(format!("({t}.{n} {at} ({t}.const 1))"));
+        }
+    }
+    let zeros = "(i32.const 0) (i32.const 0) (i32.const 0)";
+    ops.push("(drop (memory.size))".into());
+    ops.push("(drop (memory.grow (i32.const 0)))".into());
+    ops.push(format!("(memory.fill {zeros})"));
+    ops.push(format!("(memory.copy {zeros})"));
+    ops.push(format!("(memory.init 0 {zeros})"));
+    // Atomics: every width of every form.
+    let widths = [
+        ("i32", ""),
+        ("i32", "8"),
+        ("i32", "16"),
+        ("i64", ""),
+        ("i64", "8"),
+        ("i64", "16"),
+        ("i64", "32"),
+    ];
+    for (t, w) in widths {
+        let u = if w.is_empty() { "" } else { "_u" };
+        ops.push(format!("(drop ({t}.atomic.load{w}{u} {at}))"));
+        ops.push(format!("({t}.atomic.store{w} {at} ({t}.const 1))"));
+        for op in ["add", "sub", "and", "or", "xor", "xchg"] {
+            ops.push(format!(
+                "(drop ({t}.atomic.rmw{w}.{op}{u} {at} ({t}.const 1)))"
+            ));
+        }
+        ops.push(format!(
+            "(drop ({t}.atomic.rmw{w}.cmpxchg{u} {at} ({t}.const 1) ({t}.const 2)))"
+        ));
+    }
+    ops.push(format!("(drop (memory.atomic.notify {at} (i32.const 1)))"));
+    ops.push(format!(
+        "(drop (memory.atomic.wait32 {at} (i32.const 0) (i64.const 0)))"
+    ));
+    ops.push(format!(
+        "(drop (memory.atomic.wait64 {at} (i64.const 0) (i64.const 0)))"
+    ));
+    ops
+}
+
+/// A patch that brings memory accesses to an instance without memory is refused in
+/// every mode, for every memory operator: compiled code would take the context words
+/// after the instance's own for a memory and read and write the host's memory there.
+#[test]
+fn patches_using_memory_are_refused_where_the_instance_has_none() {
+    let running = wat(r#"(module (func (export "f") (result i32) (i32.const 1)))"#);
+    let ops = memory_operators();
+    assert_eq!(
+        ops.len(),
+        94,
+        "every memory operator of Wasm 2.0 and threads"
+    );
+    // The attack as found: store 1234 at address 8, read it back.
+    let attack = wat(r#"(module (memory 1)
+        (func (export "f") (result i32)
+            (i32.atomic.store (i32.const 8) (i32.const 1234))
+            (i32.atomic.load (i32.const 8))))"#);
+    each_mode(|mode, reg| {
+        reg.load("A", &running).unwrap();
+        let e = reg.patch_function("A", "f", &attack).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Incompatible, "{mode}: {e}");
+        assert!(
+            e.to_string()
+                .contains("linear memory 0, which the running instance does not have"),
+            "{mode}: {e}"
+        );
+        for op in &ops {
+            let new = wat(&format!(
+                r#"(module (memory 1) (data "x")
+                    (func (export "f") (result i32) {op} (i32.const 2)))"#
+            ));
+            let e = reg.patch_function("A", "f", &new).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Incompatible, "{mode}: {op}: {e}");
+            assert!(
+                e.to_string().contains("linear memory 0"),
+                "{mode}: {op}: {e}"
+            );
+            assert_eq!(call_i32(&reg, "A", "f"), 1, "{mode}: {op}: unchanged");
+        }
+        // An atomic operator that reaches no memory patches as any other.
+        let fence = wat(r#"(module (memory 1)
+            (func (export "f") (result i32) (atomic.fence) (i32.const 3)))"#);
+        reg.patch_function("A", "f", &fence).unwrap();
+        assert_eq!(call_i32(&reg, "A", "f"), 3, "{mode}");
+    });
+}
+
+/// A running unshared memory is not the shared one a new body was validated against
+/// (nor the reverse): refused, whatever the operator.
+#[test]
+fn patches_expecting_another_kind_of_memory_are_refused() {
+    let running = wat(r#"(module (memory 1 1) (func (export "f") (result i32) (i32.const 1)))"#);
+    let shared = wat(r#"(module (memory 1 1 shared)
+        (func (export "f") (result i32) (i32.atomic.load (i32.const 0))))"#);
+    each_mode(|mode, reg| {
+        reg.load("A", &running).unwrap();
+        let e = reg.patch_function("A", "f", &shared).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not shared in the running instance but shared in the new version"),
+            "{mode}: {e}"
+        );
+        assert_eq!(call_i32(&reg, "A", "f"), 1, "{mode}");
+    });
+}
+
+/// Going back to an earlier version is a change like any other: an update or a patch
+/// compares with the code that runs now (earlier updates and patches included), and
+/// its report says what it changed against that.
+#[test]
+fn going_back_to_an_earlier_version_takes_effect() {
+    each_mode_mix(|mode, reg| {
+        mode.load(&reg, "A", &module_a(1)).unwrap();
+        mode.load(&reg, "B", &module_b()).unwrap();
+        let keep = UpdatePolicy::KeepState;
+        let r = reg.update_module("A", module_a(2), keep).unwrap();
+        assert_eq!(
+            (r.swapped, r.unchanged),
+            (vec!["f".to_string()], 4),
+            "{mode}"
+        );
+        assert_eq!(call_i32(&reg, "B", "g"), 1201, "{mode}");
+        // Back to version 1 by an update.
+        let r = reg.update_module("A", module_a(1), keep).unwrap();
+        assert_eq!(
+            (r.swapped, r.unchanged),
+            (vec!["f".to_string()], 4),
+            "{mode}"
+        );
+        assert_eq!(call_i32(&reg, "A", "f"), 101, "{mode}: rolled back");
+        assert_eq!(call_i32(&reg, "B", "g"), 1101, "{mode}: rolled back");
+        // The same version again changes nothing.
+        let r = reg.update_module("A", module_a(1), keep).unwrap();
+        assert_eq!((r.swapped.len(), r.unchanged), (0, 5), "{mode}");
+        // A patch, then an update back.
+        let p = reg.patch_function("A", "f", module_a(3)).unwrap();
+        assert!(p.changed, "{mode}");
+        assert_eq!(call_i32(&reg, "B", "g"), 1301, "{mode}");
+        let r = reg.update_module("A", module_a(1), keep).unwrap();
+        assert_eq!(r.swapped, vec!["f".to_string()], "{mode}");
+        assert_eq!(
+            call_i32(&reg, "B", "g"),
+            1101,
+            "{mode}: update after a patch"
+        );
+        // A patch back by a patch.
+        reg.patch_function("A", "f", module_a(3)).unwrap();
+        let p = reg.patch_function("A", "f", module_a(1)).unwrap();
+        assert!(p.changed, "{mode}");
+        assert_eq!(call_i32(&reg, "B", "g"), 1101, "{mode}: patch back");
+        let p = reg.patch_function("A", "f", module_a(1)).unwrap();
+        assert!(!p.changed, "{mode}: the body it runs already");
+        assert_eq!(
+            call_i32(&reg, "A", "get"),
+            0,
+            "{mode}: state kept throughout"
+        );
     });
 }

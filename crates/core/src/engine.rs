@@ -191,6 +191,12 @@ impl Engine {
                 return Ok(own);
             }
         }
+        self.native_stub(ty)
+    }
+
+    /// The native stub of functions of type `ty` (see [`NativeStubs`]); null in an
+    /// engine without compiled tiers. An error when it cannot be made.
+    pub fn native_stub(&self, ty: &FuncType) -> Result<*const u8> {
         match &self.inner.native_stubs {
             Some(stubs) => {
                 let stub = stubs.native_stub(ty)?;

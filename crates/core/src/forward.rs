@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::slot::{FuncEntry, FuncSlot};
+use crate::slot::{FuncEntry, FuncSlot, SlotUpdate};
 use hashbrown::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -35,38 +35,45 @@ unsafe impl Send for Alias {}
 unsafe impl Sync for Alias {}
 
 impl Alias {
-    /// Installs an entry built by `make` if the owner is still alive (and, with
-    /// `replaced`, only over that code).
-    fn install(&self, make: impl FnOnce() -> FuncEntry, replaced: Option<*const ()>) {
+    /// Installs an entry built by `make` over the code `replaced` if the owner is still
+    /// alive (a tier's install, see `Instance::install_code_replacing`).
+    fn install_over(&self, make: impl FnOnce() -> FuncEntry, replaced: *const ()) {
         if let Some(_owner) = self.owner.upgrade() {
             // SAFETY: the slot lives inside `owner`, which we hold for the duration.
             let slot = unsafe { &*self.slot };
-            match replaced {
-                None => slot.install(make()),
-                Some(expected) => {
-                    slot.install_if_code(expected, make());
-                }
-            }
+            slot.install_if_code(replaced, make());
         }
     }
 }
 
 impl Forwarding {
-    /// Repeats an install into our function `index`'s slot in every slot forwarding to
-    /// it (see `Instance::install_code_replacing`).
+    /// Repeats a tier's install into our function `index`'s slot in every slot
+    /// forwarding to it (see `Instance::install_code_replacing`).
     pub(crate) fn repeat_install(
         &self,
         index: u32,
         make: impl Fn() -> FuncEntry,
-        replaced: Option<*const ()>,
+        replaced: *const (),
     ) {
         let mut aliases = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(list) = aliases.get_mut(&index) {
             list.retain(|a| a.owner.strong_count() > 0);
             for a in list.iter() {
-                a.install(&make, replaced);
+                a.install_over(&make, replaced);
             }
         }
+    }
+
+    /// The live slots forwarding to our function `index`, with their instances (which
+    /// keep the slots alive): where a patch of it installs too.
+    pub(crate) fn aliases_of(&self, index: u32) -> Vec<(Arc<Instance>, *const FuncSlot)> {
+        let aliases = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
+        aliases
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| Some((a.owner.upgrade()?, a.slot)))
+            .collect()
     }
 }
 
@@ -114,34 +121,38 @@ impl Forwarding {
 
 impl Instance {
     #[doc(hidden)]
-    /// Makes function `old_index` of `old` (a slot others import) run function
-    /// `new_index` of `new` from now on, including after later patches of `new`'s
-    /// function. `old` keeps `new` alive. Types must be equal (checked).
+    /// Makes each function `old_index` of `old` (slots others import) run function
+    /// `new_index` of `new`, for every pair `(old_index, new_index)` of `pairs`, all in
+    /// one step (`slot/update.rs`), and go on doing so after later patches of `new`'s
+    /// functions. `old` keeps `new` alive. Types must be equal; everything is checked
+    /// before anything changes.
     pub fn forward_to(
         old: &Arc<Instance>,
-        old_index: u32,
         new: &Arc<Instance>,
-        new_index: u32,
+        pairs: &[(u32, u32)],
     ) -> Result<()> {
-        if !old.defines_func(old_index) || !new.defines_func(new_index) {
-            return Err(Error::registry(
-                "forwarding needs functions defined by both instances",
-            ));
-        }
         if !old.engine().same(new.engine()) {
             return Err(Error::registry(
                 "forwarding needs instances of the same engine",
             ));
         }
-        let old_slot = old.func_slot(old_index);
         let guard = crate::slot::pin();
-        let new_entry = new.func_slot(new_index).entry(&guard);
-        if old_slot.entry(&guard).sig != new_entry.sig {
-            return Err(Error::registry(format!(
-                "cannot forward a function of type {} to one of type {}",
-                old_slot.entry(&guard).ty,
-                new_entry.ty
-            )));
+        let mut stubs = Vec::with_capacity(pairs.len());
+        for &(old_index, new_index) in pairs {
+            if !old.defines_func(old_index) || !new.defines_func(new_index) {
+                return Err(Error::registry(
+                    "forwarding needs functions defined by both instances",
+                ));
+            }
+            let old_entry = old.func_slot(old_index).entry(&guard);
+            let new_entry = new.func_slot(new_index).entry(&guard);
+            if old_entry.sig != new_entry.sig {
+                return Err(Error::registry(format!(
+                    "cannot forward a function of type {} to one of type {}",
+                    old_entry.ty, new_entry.ty
+                )));
+            }
+            stubs.push(new.engine().native_stub(&new_entry.ty)?);
         }
         {
             let fw = old.forwarding();
@@ -150,24 +161,27 @@ impl Instance {
                 keep.push(new.clone());
             }
         }
-        // Slots that forwarded to the old function now forward to the new one too.
-        let mut moved = old
-            .forwarding()
-            .aliases
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&old_index)
-            .cloned()
-            .unwrap_or_default();
-        moved.push(Alias {
-            owner: Arc::downgrade(old),
-            slot: old_slot as *const FuncSlot,
-        });
-        let entry = || {
+        let mut update = SlotUpdate::new();
+        for (&(old_index, new_index), stub) in pairs.iter().zip(stubs) {
+            let old_slot = old.func_slot(old_index);
+            let new_entry = new.func_slot(new_index).entry(&guard).settled();
+            // Slots that forwarded to the old function now forward to the new one too.
+            let mut moved = old
+                .forwarding()
+                .aliases
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&old_index)
+                .cloned()
+                .unwrap_or_default();
+            moved.push(Alias {
+                owner: Arc::downgrade(old),
+                slot: old_slot as *const FuncSlot,
+            });
             // SAFETY: `new` is kept alive by `old` (just above), and transitively by the
             // owners of the moved aliases, which keep `old` alive; the native entry point
             // is the one `new`'s engine chose for this code and type.
-            unsafe {
+            let entry = unsafe {
                 FuncEntry::new(
                     new_entry.sig,
                     new_entry.ty.clone(),
@@ -176,18 +190,24 @@ impl Instance {
                     new_entry.code.clone(),
                     new_entry.native(),
                 )
+            };
+            for a in &moved {
+                if let Some(owner) = a.owner.upgrade() {
+                    // SAFETY: the alias slot lies in `owner` and has the function's type
+                    // (checked above for `old`'s, by earlier forwards for the others);
+                    // the entry's instance outlives it (see above); `stub` is the type's.
+                    unsafe { update.stage(&owner, &*a.slot, entry.duplicate(), stub) };
+                }
             }
-        };
-        for a in &moved {
-            a.install(entry, None);
+            new.forwarding()
+                .aliases
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(new_index)
+                .or_default()
+                .extend(moved);
         }
-        new.forwarding()
-            .aliases
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(new_index)
-            .or_default()
-            .extend(moved);
+        update.commit();
         Ok(())
     }
 }

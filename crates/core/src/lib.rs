@@ -38,7 +38,7 @@ pub use global::{Global, GlobalRef};
 pub use host::{
     Caller, CallerMemory, HostFunc, HostModule, HostReturn, IntoHostFunc, StateGuard, WithCaller,
 };
-pub use instance::{Extern, Instance, ResolvedImport};
+pub use instance::{Extern, Instance, NewCode, ResolvedImport};
 pub use limits::{ResourceLimiter, ResourceLimits};
 pub use memory::{
     ImageSource, Memory, MemoryImage, MemoryPlan, MemoryView, RmwOp, WaitResult, PAGE_SIZE,

@@ -614,7 +614,7 @@ unsafe impl WasmCode for LazyFunc {
         let me = self as *const LazyFunc as *const ();
         // SAFETY: the code is this placeholder's function, compiled from the module the
         // instance was made from.
-        unsafe { inst.install_code_replacing(entry.index, code.clone(), Some(me)) }
+        unsafe { inst.install_code_replacing(entry.index, code.clone(), me) }
             .map_err(|e| Trap::host(e.to_string()))?;
         // SAFETY: `entry` runs this placeholder, which stands for `code` (`call`'s
         // contract); the caller's contract covers `cells`.

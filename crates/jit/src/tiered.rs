@@ -461,7 +461,7 @@ pub(crate) fn tier_up(entry: &FuncEntry, at_loop: u32) -> usize {
             // installed meanwhile stays.
             // SAFETY: the optimized code is this function's, compiled from the same
             // module for the same instance layout as the Baseline code it replaces.
-            let _ = unsafe { inst.install_code_replacing(entry.index, code.clone(), Some(me)) };
+            let _ = unsafe { inst.install_code_replacing(entry.index, code.clone(), me) };
         }
     }
     let mut osr = 0;

@@ -22,7 +22,9 @@ mod usage;
 
 use rwamr_core::module::{shown_name, Import, ImportKind};
 use rwamr_core::slot::WasmCodeRef;
-use rwamr_core::{CompiledModule, Error, Extern, ExternKind, Instance, Mode, Module, Result};
+use rwamr_core::{
+    CompiledModule, Error, Extern, ExternKind, Instance, Mode, Module, NewCode, Result,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 pub use usage::{body_usage, check_compatible, Usage};
@@ -75,19 +77,24 @@ pub enum UpdatePolicy {
 #[derive(Debug, Clone)]
 pub struct PatchReport {
     pub function: String,
+    /// Whether the function runs new code now: false when the new body is the one it
+    /// ran already (then nothing was installed).
+    pub changed: bool,
     /// Decoding, validating, checking and compiling the new body.
     pub prepare: Duration,
     /// Installing it: the slot swap (and any forwarding slots).
     pub swap: Duration,
 }
 
-/// What an `update_module` did.
+/// What an `update_module` did, compared with the code that ran before it.
 #[derive(Debug, Clone)]
 pub struct UpdateReport {
     pub policy: UpdatePolicy,
-    /// Functions now running new code, by name.
+    /// Functions now running new code, by name: with `KeepState`, those whose body
+    /// differs from the one they ran (patches included); with `Fresh`, the exports
+    /// re-pointed to the new instance.
     pub swapped: Vec<String>,
-    /// Functions left as they were (unchanged bodies, or not re-pointed).
+    /// Functions left as they were (the body they ran already, or not re-pointed).
     pub unchanged: usize,
 }
 
@@ -269,12 +276,29 @@ pub fn patch_function(
             format!("the new body is incompatible: {why}"),
         ));
     }
+    let body = new.body_digest(new_index);
+    if inst.running_body(old_index) == Some(body) {
+        return Ok(PatchReport {
+            function: old.func_name(old_index),
+            changed: false,
+            prepare: t0.elapsed(),
+            swap: Duration::ZERO,
+        });
+    }
     let code = new_version.code(inst, &new, new_index)?;
     let t1 = Instant::now();
-    install(inst, old_index, code)?;
+    install(
+        inst,
+        &[NewCode {
+            index: old_index,
+            code,
+            body,
+        }],
+    )?;
     let swap = t1.elapsed();
     Ok(PatchReport {
         function: old.func_name(old_index),
+        changed: true,
         prepare: t1 - t0,
         swap,
     })
@@ -338,10 +362,13 @@ pub fn update_keep_state(inst: &Instance, new_version: NewVersion<'_>) -> Result
             "cannot update `{name}` keeping its state: {why}"
         )));
     }
+    // Compared with what runs now: earlier patches and updates count, so going back to
+    // an earlier version is a change like any other.
     let first = old.num_imported_funcs;
     let mut compiled = Vec::new();
     for i in first..old.funcs.len() as u32 {
-        if old.body_digest(i) == new.body_digest(i) {
+        let body = new.body_digest(i);
+        if inst.running_body(i) == Some(body) {
             continue;
         }
         if let Some(why) = new_version.body_unfit(old, &new, i)? {
@@ -350,14 +377,16 @@ pub fn update_keep_state(inst: &Instance, new_version: NewVersion<'_>) -> Result
                 old.func_name(i)
             )));
         }
-        compiled.push((i, new_version.code(inst, &new, i)?));
+        let code = new_version.code(inst, &new, i)?;
+        compiled.push(NewCode {
+            index: i,
+            code,
+            body,
+        });
     }
     let unchanged = old.num_defined_funcs() as usize - compiled.len();
-    let mut swapped = Vec::with_capacity(compiled.len());
-    for (i, code) in compiled {
-        install(inst, i, code)?;
-        swapped.push(old.func_name(i));
-    }
+    let swapped = compiled.iter().map(|c| old.func_name(c.index)).collect();
+    install(inst, &compiled)?;
     Ok(UpdateReport {
         policy: UpdatePolicy::KeepState,
         swapped,
@@ -435,10 +464,12 @@ pub fn check_fresh(
 }
 
 /// After a `Fresh` instantiation: makes every exported function of `old` that `new`
-/// exports with the same type (and defines) run `new`'s function. Returns their names.
+/// exports with the same type (and defines) run `new`'s function, all in one step.
+/// Returns their names.
 pub fn forward_exports(old: &Arc<Instance>, new: &Arc<Instance>) -> Result<UpdateReport> {
     let (om, nm) = (module_of(old)?, module_of(new)?);
     let mut swapped = Vec::new();
+    let mut pairs = Vec::new();
     let mut unchanged = 0;
     for name in &om.export_order {
         let Some((ExternKind::Func, oi)) = om.exports.get(name.as_str()).copied() else {
@@ -450,12 +481,13 @@ pub fn forward_exports(old: &Arc<Instance>, new: &Arc<Instance>) -> Result<Updat
                     && new.defines_func(ni)
                     && om.func_type(oi) == nm.func_type(ni) =>
             {
-                Instance::forward_to(old, oi, new, ni)?;
+                pairs.push((oi, ni));
                 swapped.push(name.clone());
             }
             _ => unchanged += 1,
         }
     }
+    Instance::forward_to(old, new, &pairs)?;
     Ok(UpdateReport {
         policy: UpdatePolicy::Fresh,
         swapped,
@@ -463,13 +495,13 @@ pub fn forward_exports(old: &Arc<Instance>, new: &Arc<Instance>) -> Result<Updat
     })
 }
 
-/// Installs `code`, compiled from a new version of `inst`'s module, as function `index`
-/// of `inst`.
+/// Installs `codes`, compiled from a new version of `inst`'s module, in one step.
 #[allow(unsafe_code)]
-fn install(inst: &Instance, index: u32, code: rwamr_core::slot::WasmCodeRef) -> Result<()> {
-    // SAFETY: both callers compiled `code` for function `index` of a new version whose
+fn install(inst: &Instance, codes: &[NewCode]) -> Result<()> {
+    // SAFETY: every caller compiled each code for its function of a new version whose
     // function has the same type, after `check_compatible` found everything the body
-    // uses (functions, types, globals, tables, memory, segments) at the same indices and
-    // of the same types in `inst`'s module, with `inst`'s own tier and layout.
-    unsafe { inst.install_code(index, code) }
+    // uses (functions, types, globals, tables, memories, segments, tags) at the same
+    // indices and of the same types in `inst`'s module, with `inst`'s own tier and
+    // layout; or took it from a precompiled module that `precompiled_fits` accepted.
+    unsafe { inst.install_code(codes) }
 }

@@ -1,113 +1,262 @@
 //! What a function body refers to by index, and whether a running instance has the
 //! same things at those indices: the condition for running a body from a new version
 //! of a module in an old instance's context.
+//!
+//! **The rule.** An operator reaches instance state only through its immediates, so the
+//! scan is derived from wasmparser's list of every operator with its immediates (the
+//! list the translators' visitor comes from, see core's `translate.rs`): each immediate
+//! is recorded by its name in [`uses!`], and an immediate name the macro does not know
+//! does not compile. An operator of any proposal, atomics, SIMD or exceptions alike,
+//! therefore cannot be missed: a new one either names a known immediate, and is
+//! recorded, or breaks the build here. (SIMD operators arrive through wasmparser's
+//! separate SIMD visitor, which this scan does not offer: with wasmparser's `simd`
+//! feature on, reading one is an error, so such a body is refused, never let through.)
 
 use rwamr_core::module::shown_name;
 use rwamr_core::{Error, Module, Result};
 use std::collections::BTreeSet;
-use wasmparser::{BlockType, Operator as O};
+use wasmparser::{
+    BlockType, BrTable, Catch, Handle, HeapType, MemArg, MemArgTarget, Ordering, RefType,
+    ResumeTable, TryTable, UnpackedIndex, ValType, VisitOperator,
+};
 
 /// The indices a body uses.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Usage {
     pub funcs: BTreeSet<u32>,
     pub types: BTreeSet<u32>,
     pub globals: BTreeSet<u32>,
     pub tables: BTreeSet<u32>,
-    pub memory: bool,
+    pub memories: BTreeSet<u32>,
     pub datas: BTreeSet<u32>,
     pub elems: BTreeSet<u32>,
+    pub tags: BTreeSet<u32>,
 }
 
-/// Scans the body of function `index` of `module`.
-pub fn body_usage(module: &Module, index: u32) -> Result<Usage> {
-    let mut u = Usage::default();
-    let body = module.func_body(index);
-    let mut ops = body
-        .get_operators_reader()
-        .map_err(|e| Error::malformed(e.message().to_string()))?;
-    while !ops.eof() {
-        let op = ops
-            .read()
-            .map_err(|e| Error::malformed(e.message().to_string()))?;
-        match op {
-            O::Call { function_index } | O::RefFunc { function_index } => {
-                u.funcs.insert(function_index);
-            }
-            O::CallIndirect {
-                type_index,
-                table_index,
-            } => {
-                u.types.insert(type_index);
-                u.tables.insert(table_index);
-            }
-            O::Block { blockty } | O::Loop { blockty } | O::If { blockty } => {
-                if let BlockType::FuncType(t) = blockty {
-                    u.types.insert(t);
-                }
-            }
-            O::GlobalGet { global_index } | O::GlobalSet { global_index } => {
-                u.globals.insert(global_index);
-            }
-            O::TableGet { table }
-            | O::TableSet { table }
-            | O::TableSize { table }
-            | O::TableGrow { table }
-            | O::TableFill { table } => {
-                u.tables.insert(table);
-            }
-            O::TableCopy {
-                dst_table,
-                src_table,
-            } => {
-                u.tables.insert(dst_table);
-                u.tables.insert(src_table);
-            }
-            O::TableInit { elem_index, table } => {
-                u.tables.insert(table);
-                u.elems.insert(elem_index);
-            }
-            O::ElemDrop { elem_index } => {
-                u.elems.insert(elem_index);
-            }
-            O::MemoryInit { data_index, .. } => {
-                u.memory = true;
-                u.datas.insert(data_index);
-            }
-            O::DataDrop { data_index } => {
-                u.datas.insert(data_index);
-            }
-            O::MemorySize { .. }
-            | O::MemoryGrow { .. }
-            | O::MemoryFill { .. }
-            | O::MemoryCopy { .. }
-            | O::I32Load { .. }
-            | O::I64Load { .. }
-            | O::F32Load { .. }
-            | O::F64Load { .. }
-            | O::I32Load8S { .. }
-            | O::I32Load8U { .. }
-            | O::I32Load16S { .. }
-            | O::I32Load16U { .. }
-            | O::I64Load8S { .. }
-            | O::I64Load8U { .. }
-            | O::I64Load16S { .. }
-            | O::I64Load16U { .. }
-            | O::I64Load32S { .. }
-            | O::I64Load32U { .. }
-            | O::I32Store { .. }
-            | O::I64Store { .. }
-            | O::F32Store { .. }
-            | O::F64Store { .. }
-            | O::I32Store8 { .. }
-            | O::I32Store16 { .. }
-            | O::I64Store8 { .. }
-            | O::I64Store16 { .. }
-            | O::I64Store32 { .. } => u.memory = true,
-            _ => {}
+impl Usage {
+    fn memarg(&mut self, m: &MemArg) {
+        match m.target {
+            MemArgTarget::Memory(i) => self.memories.insert(i),
+            MemArgTarget::Array(t) => self.types.insert(t),
+        };
+    }
+
+    fn heap_type(&mut self, h: HeapType) {
+        match h {
+            HeapType::Concrete(i) | HeapType::Exact(i) => self.type_index(i),
+            HeapType::Abstract { .. } => {}
         }
     }
-    Ok(u)
+
+    fn type_index(&mut self, i: UnpackedIndex) {
+        if let UnpackedIndex::Module(t) = i {
+            self.types.insert(t);
+        }
+    }
+
+    fn ref_type(&mut self, r: RefType) {
+        self.heap_type(r.heap_type());
+    }
+
+    fn val_type(&mut self, v: ValType) {
+        if let ValType::Ref(r) = v {
+            self.ref_type(r);
+        }
+    }
+
+    fn block_type(&mut self, b: BlockType) {
+        match b {
+            BlockType::Empty => {}
+            BlockType::Type(v) => self.val_type(v),
+            BlockType::FuncType(t) => {
+                self.types.insert(t);
+            }
+        }
+    }
+
+    fn try_table(&mut self, t: &TryTable) {
+        self.block_type(t.ty);
+        for c in &t.catches {
+            match *c {
+                Catch::One { tag, .. } | Catch::OneRef { tag, .. } => {
+                    self.tags.insert(tag);
+                }
+                Catch::All { .. } | Catch::AllRef { .. } => {}
+            }
+        }
+    }
+
+    fn resume_table(&mut self, t: &ResumeTable) {
+        for h in &t.handlers {
+            match *h {
+                Handle::OnLabel { tag, .. } | Handle::OnSwitch { tag } => self.tags.insert(tag),
+            };
+        }
+    }
+}
+
+/// Records immediate `$arg` (named `$name` in wasmparser's list) in usage `$u`. Every
+/// name of the list is here; one that is not does not compile (see the module docs).
+macro_rules! uses {
+    ($u:ident, memarg, $v:ident) => {
+        $u.memarg(&$v)
+    };
+    ($u:ident, mem, $v:ident) => {
+        $u.memories.insert($v)
+    };
+    ($u:ident, dst_mem, $v:ident) => {
+        $u.memories.insert($v)
+    };
+    ($u:ident, src_mem, $v:ident) => {
+        $u.memories.insert($v)
+    };
+    ($u:ident, function_index, $v:ident) => {
+        $u.funcs.insert($v)
+    };
+    ($u:ident, global_index, $v:ident) => {
+        $u.globals.insert($v)
+    };
+    ($u:ident, table, $v:ident) => {
+        $u.tables.insert($v)
+    };
+    ($u:ident, table_index, $v:ident) => {
+        $u.tables.insert($v)
+    };
+    ($u:ident, dst_table, $v:ident) => {
+        $u.tables.insert($v)
+    };
+    ($u:ident, src_table, $v:ident) => {
+        $u.tables.insert($v)
+    };
+    ($u:ident, data_index, $v:ident) => {
+        $u.datas.insert($v)
+    };
+    ($u:ident, array_data_index, $v:ident) => {
+        $u.datas.insert($v)
+    };
+    ($u:ident, elem_index, $v:ident) => {
+        $u.elems.insert($v)
+    };
+    ($u:ident, array_elem_index, $v:ident) => {
+        $u.elems.insert($v)
+    };
+    ($u:ident, tag_index, $v:ident) => {
+        $u.tags.insert($v)
+    };
+    ($u:ident, type_index, $v:ident) => {
+        $u.types.insert($v)
+    };
+    ($u:ident, struct_type_index, $v:ident) => {
+        $u.types.insert($v)
+    };
+    ($u:ident, array_type_index, $v:ident) => {
+        $u.types.insert($v)
+    };
+    ($u:ident, array_type_index_dst, $v:ident) => {
+        $u.types.insert($v)
+    };
+    ($u:ident, array_type_index_src, $v:ident) => {
+        $u.types.insert($v)
+    };
+    ($u:ident, cont_type_index, $v:ident) => {
+        $u.types.insert($v)
+    };
+    ($u:ident, blockty, $v:ident) => {
+        $u.block_type($v)
+    };
+    ($u:ident, hty, $v:ident) => {
+        $u.heap_type($v)
+    };
+    ($u:ident, from_ref_type, $v:ident) => {
+        $u.ref_type($v)
+    };
+    ($u:ident, to_ref_type, $v:ident) => {
+        $u.ref_type($v)
+    };
+    ($u:ident, ty, $v:ident) => {
+        $u.val_type($v)
+    };
+    ($u:ident, tys, $v:ident) => {
+        $v.into_iter().for_each(|t| $u.val_type(t))
+    };
+    ($u:ident, try_table, $v:ident) => {
+        $u.try_table(&$v)
+    };
+    ($u:ident, resume_table, $v:ident) => {
+        $u.resume_table(&$v)
+    };
+    // Immediates that index nothing of the instance: locals, labels, lanes, constants,
+    // orderings, fields of a type recorded with them, counts.
+    ($u:ident, local_index, $v:ident) => {
+        let _: u32 = $v;
+    };
+    ($u:ident, relative_depth, $v:ident) => {
+        let _: u32 = $v;
+    };
+    ($u:ident, targets, $v:ident) => {
+        let _: BrTable<'_> = $v;
+    };
+    ($u:ident, lane, $v:ident) => {
+        let _: u8 = $v;
+    };
+    ($u:ident, lanes, $v:ident) => {
+        let _ = $v;
+    };
+    ($u:ident, value, $v:ident) => {
+        let _ = $v;
+    };
+    ($u:ident, ordering, $v:ident) => {
+        let _: Ordering = $v;
+    };
+    ($u:ident, field_index, $v:ident) => {
+        let _: u32 = $v;
+    };
+    ($u:ident, array_size, $v:ident) => {
+        let _: u32 = $v;
+    };
+    ($u:ident, result_index, $v:ident) => {
+        let _: u32 = $v;
+    };
+    ($u:ident, argument_index, $v:ident) => {
+        let _: u32 = $v;
+    };
+}
+
+/// The scan's visitor: one method per operator of wasmparser's list, recording each
+/// immediate with [`uses!`].
+struct Scan(Usage);
+
+macro_rules! scan_methods {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                let _u = &mut self.0;
+                $($( uses!(_u, $arg, $arg); )*)?
+            }
+        )*
+    };
+}
+
+impl<'a> VisitOperator<'a> for Scan {
+    type Output = ();
+    wasmparser::for_each_visit_operator!(scan_methods);
+}
+
+/// Scans the body of function `index` of `module`: its locals' types and every
+/// operator's immediates.
+pub fn body_usage(module: &Module, index: u32) -> Result<Usage> {
+    let malformed = |e: wasmparser::BinaryReaderError| Error::malformed(e.message().to_string());
+    let body = module.func_body(index);
+    let mut scan = Scan(Usage::default());
+    for local in body.get_locals_reader().map_err(malformed)? {
+        let (_, ty) = local.map_err(malformed)?;
+        scan.0.val_type(ty);
+    }
+    let mut ops = body.get_operators_reader().map_err(malformed)?;
+    while !ops.eof() {
+        ops.visit_operator(&mut scan).map_err(malformed)?;
+    }
+    Ok(scan.0)
 }
 
 /// Checks that everything `u` refers to in `new` is the same in `old` (the running
@@ -171,8 +320,20 @@ pub fn check_compatible(old: &Module, new: &Module, u: &Usage) -> Result<(), Str
             }
         }
     }
-    if u.memory && old.memories.is_empty() {
-        return Err("it uses linear memory, which the running instance does not have".into());
+    for &m in &u.memories {
+        let Some(om) = old.memories.get(m as usize) else {
+            return Err(format!(
+                "it uses linear memory {m}, which the running instance does not have"
+            ));
+        };
+        if om.shared != new.memories[m as usize].shared {
+            let shared = |s: bool| if s { "shared" } else { "not shared" };
+            return Err(format!(
+                "it uses linear memory {m}, which is {} in the running instance but {} in the new version",
+                shared(om.shared),
+                shared(new.memories[m as usize].shared)
+            ));
+        }
     }
     for &d in &u.datas {
         if d as usize >= old.datas.len() {
@@ -190,6 +351,12 @@ pub fn check_compatible(old: &Module, new: &Module, u: &Usage) -> Result<(), Str
                 ))
             }
         }
+    }
+    // No supported proposal defines tags yet: a body that names one cannot run here.
+    if let Some(t) = u.tags.first() {
+        return Err(format!(
+            "it uses tag {t}, which the running instance does not have"
+        ));
     }
     Ok(())
 }

@@ -94,6 +94,7 @@ impl Instance {
             entry_locks: Box::new([]),
             this: std::sync::Weak::new(),
             group: std::sync::OnceLock::new(),
+            bodies: std::sync::Mutex::new(Box::new([])),
         });
         let ptr = Arc::as_ptr(&inst);
         for t in inst.tables.iter() {

@@ -19,7 +19,7 @@ use crate::global::Global;
 use crate::limits::CountedInstance;
 use crate::memory::Memory;
 use crate::module::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, Module};
-use crate::slot::{FuncCode, FuncEntry, FuncSlot, WasmCodeRef};
+use crate::slot::{FuncCode, FuncEntry, FuncSlot, SlotUpdate, WasmCodeRef};
 use crate::table::Table;
 use crate::types::{FuncType, SigId};
 use crate::vmctx::{VmCtxItems, VmCtxLayout};
@@ -91,6 +91,17 @@ pub struct Instance {
     this: Weak<Instance>,
     /// The instances of its program's other threads, once it has any (`threads.rs`).
     group: OnceLock<Arc<ThreadGroup>>,
+    /// The digest of the body each defined function runs now ([`Module::body_digest`]
+    /// as loaded, then as patched): what a patch or an update compares with.
+    bodies: Mutex<Box<[u128]>>,
+}
+
+/// New code for defined function `index`, compiled from a body with digest `body`
+/// (see [`Module::body_digest`]): what a patch installs ([`Instance::install_code`]).
+pub struct NewCode {
+    pub index: u32,
+    pub code: WasmCodeRef,
+    pub body: u128,
 }
 
 // SAFETY: the raw slot pointers point into `slots` of this instance or of an instance in
@@ -335,6 +346,11 @@ impl Instance {
             _counted: Some(counted),
             this: me.clone(),
             group,
+            bodies: Mutex::new(
+                (module.num_imported_funcs..module.funcs.len() as u32)
+                    .map(|i| module.body_digest(i))
+                    .collect(),
+            ),
         });
         let ptr = Arc::as_ptr(&inst);
         for (i, (slot, code)) in inst.slots.iter().zip(&compiled.code).enumerate() {
@@ -613,26 +629,96 @@ impl Instance {
         &self.forwarding
     }
 
-    #[doc(hidden)]
-    /// Replaces the code of defined function `index` (of the index space): one atomic
-    /// store into its slot, and into every slot that forwards to it.
-    ///
-    /// # Safety
-    /// `code` was compiled for a function of the same type as function `index`, by a tier
-    /// of this instance's engine, from a module laid out like this instance's wherever
-    /// the code reaches (the types, functions, globals, tables, memories and segments it
-    /// uses, at the same indices and of the same types, and the same vmctx layout for
-    /// compiled code): the patch crate checks that before it compiles.
-    pub unsafe fn install_code(&self, index: u32, code: WasmCodeRef) -> Result<()> {
-        // SAFETY: the caller's contract.
-        unsafe { self.install_code_replacing(index, code, None) }.map(|_| ())
+    /// The digest of the body defined function `index` runs now (see [`NewCode`]); none
+    /// for an index the instance does not define.
+    pub fn running_body(&self, index: u32) -> Option<u128> {
+        let at = index.checked_sub(self.module.as_ref()?.num_imported_funcs)?;
+        self.lock_bodies().get(at as usize).copied()
+    }
+
+    fn lock_bodies(&self) -> std::sync::MutexGuard<'_, Box<[u128]>> {
+        self.bodies.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     #[doc(hidden)]
-    /// Like [`Instance::install_code`], but only where the slot still runs the code
-    /// `replaced` identifies ([`FuncEntry::code_ptr`]): a tier replacing its own
-    /// placeholder (lazy compilation) must not undo a patch that came first. Whether
-    /// the instance's own slot took the code.
+    /// Replaces the code of the defined functions `codes` name, in one step
+    /// (`slot/update.rs`): in the instance's slots, in those of its program's other
+    /// threads (`threads.rs`) and in the slots that forward to them (`forward.rs`).
+    /// Nothing changes when it fails (a function not defined here, or no native stub).
+    ///
+    /// # Safety
+    /// Each code was compiled for a function of the same type as the function it
+    /// replaces, by a tier of this instance's engine, from a module laid out like this
+    /// instance's wherever the code reaches (the types, functions, globals, tables,
+    /// memories and segments it uses, at the same indices and of the same types, and the
+    /// same vmctx layout for compiled code): the patch crate checks that before it
+    /// compiles.
+    pub unsafe fn install_code(&self, codes: &[NewCode]) -> Result<()> {
+        let me = self.this.upgrade().ok_or_else(|| {
+            Error::registry(format!("`{}` is a host module or being dropped", self.name))
+        })?;
+        // The threads' instances take the code in the same step, and no thread starts
+        // meanwhile: a spawn copies its spawner's code under this lock.
+        let mut members = self.group.get().map(|g| g.lock());
+        let mut instances = vec![me];
+        if let Some(members) = members.as_deref_mut() {
+            instances.extend(threads::live_others(members, self));
+        }
+        let mut update = SlotUpdate::new();
+        for inst in &instances {
+            for c in codes {
+                // SAFETY: the caller's contract; the other instances are of the same
+                // module, laid out alike.
+                unsafe { inst.stage_code(c.index, &c.code, &mut update) }?;
+            }
+        }
+        update.commit();
+        for inst in &instances {
+            let first = self.module.as_ref().map_or(0, |m| m.num_imported_funcs);
+            let mut bodies = inst.lock_bodies();
+            for c in codes {
+                bodies[(c.index - first) as usize] = c.body;
+            }
+        }
+        drop(members);
+        Ok(())
+    }
+
+    /// Stages `code` as the code of defined function `index` in `update`: for this
+    /// instance's slot and the slots forwarding to it.
+    ///
+    /// # Safety
+    /// As for [`Instance::install_code`].
+    unsafe fn stage_code(
+        &self,
+        index: u32,
+        code: &WasmCodeRef,
+        update: &mut SlotUpdate,
+    ) -> Result<()> {
+        let me = self
+            .this
+            .upgrade()
+            .ok_or_else(|| Error::registry(format!("`{}` is being dropped", self.name)))?;
+        // SAFETY: the caller's contract.
+        let (slot, entry) = unsafe { self.entry_for(index, code) }?;
+        let stub = self.engine.native_stub(&entry.ty)?;
+        for (owner, alias) in self.forwarding.aliases_of(index) {
+            // SAFETY: the alias slot forwards to this function, so it has its type, and
+            // its owner keeps `self` alive (`forward.rs`); the slot lies in `owner`.
+            unsafe { update.stage(&owner, &*alias, entry.duplicate(), stub) };
+        }
+        // SAFETY: our own slot, of the entry's type; `self` outlives it.
+        unsafe { update.stage(&me, slot, entry, stub) };
+        Ok(())
+    }
+
+    #[doc(hidden)]
+    /// A tier's install: replaces the code of defined function `index` only where the
+    /// slot still runs the code `replaced` identifies ([`FuncEntry::code_ptr`]), in this
+    /// instance, its program's other threads and the slots forwarding to them. The code
+    /// is the same function of the same version (lazy compilation replacing its
+    /// placeholder, a tier-up), so each slot may take it on its own; a patch installed
+    /// meanwhile stays. Whether the instance's own slot took the code.
     ///
     /// # Safety
     /// As for [`Instance::install_code`].
@@ -640,7 +726,7 @@ impl Instance {
         &self,
         index: u32,
         code: WasmCodeRef,
-        replaced: Option<*const ()>,
+        replaced: *const (),
     ) -> Result<bool> {
         // SAFETY: the caller's contract.
         let installed = unsafe { self.install_here(index, code.clone(), replaced) }?;
@@ -662,8 +748,22 @@ impl Instance {
         &self,
         index: u32,
         code: WasmCodeRef,
-        replaced: Option<*const ()>,
+        replaced: *const (),
     ) -> Result<bool> {
+        // SAFETY: the caller's contract.
+        let (slot, entry) = unsafe { self.entry_for(index, &code) }?;
+        // SAFETY: the entry may go where it may (`entry_for`): into aliases of its slot.
+        let make = || unsafe { entry.duplicate() };
+        let installed = slot.install_if_code(replaced, make());
+        self.forwarding.repeat_install(index, make, replaced);
+        Ok(installed)
+    }
+
+    /// The slot of defined function `index` and an entry that runs `code` in it.
+    ///
+    /// # Safety
+    /// As for [`Instance::install_code`] (the code fits the slot).
+    unsafe fn entry_for(&self, index: u32, code: &WasmCodeRef) -> Result<(&FuncSlot, FuncEntry)> {
         if !self.defines_func(index) {
             return Err(Error::registry(format!(
                 "function {index} of `{}` is not defined there (imported or out of range)",
@@ -673,21 +773,11 @@ impl Instance {
         let slot = self.func_slot(index);
         let guard = crate::slot::pin();
         let old = slot.entry(&guard);
-        let code = FuncCode::Wasm(code);
-        let native = self.engine.native_entry(&code, &old.ty)?;
-        let make = || {
-            // SAFETY: as in `new_entry`; the caller guarantees the code fits the slot.
-            unsafe { FuncEntry::new(old.sig, old.ty.clone(), self, index, code.clone(), native) }
-        };
-        let installed = match replaced {
-            None => {
-                slot.install(make());
-                true
-            }
-            Some(expected) => slot.install_if_code(expected, make()),
-        };
-        self.forwarding.repeat_install(index, make, replaced);
-        Ok(installed)
+        let (sig, ty) = (old.sig, old.ty.clone());
+        Ok((
+            slot,
+            self.new_entry(sig, ty, index, FuncCode::Wasm(code.clone()))?,
+        ))
     }
 
     /// Name of function `index`, for backtraces and errors.

@@ -5,11 +5,12 @@
 //! **The rule.** Every instance of a group runs the same code for each function: a
 //! thread's instance starts with the code its spawner's functions run at that moment
 //! (patched or not), and installing code in one instance (`Instance::install_code`, a
-//! patch or a tier's own install) installs it in every live instance of the group. So a
-//! patch reaches every thread, and a thread spawned after it runs the patched code.
-//! Installs and spawns meet under the group's lock: a spawn copies its spawner's code
-//! and joins the group at once, and an install updates its own instance before it takes
-//! the lock, so neither misses the other.
+//! patch, or `install_code_replacing`, a tier's own install) installs it in every live
+//! instance of the group. So a patch reaches every thread, and a thread spawned after it
+//! runs the patched code. Installs and spawns meet under the group's lock: a spawn
+//! copies its spawner's code and joins the group at once; a patch holds the lock for its
+//! whole step, made in every instance of the group at once; a tier's install updates its
+//! own instance before it takes the lock. So none misses another.
 
 use super::{Instance, ResolvedImport};
 use crate::compile::{CompiledModule, NativeEntry, Prepared};
@@ -26,20 +27,25 @@ pub(crate) struct ThreadGroup {
 }
 
 impl ThreadGroup {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Instance>>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Instance>>> {
         self.members.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The live members other than `me`; drops the dead ones.
     pub(crate) fn others(&self, me: &Instance) -> Vec<Arc<Instance>> {
-        let mut members = self.lock();
-        members.retain(|w| w.strong_count() > 0);
-        members
-            .iter()
-            .filter_map(Weak::upgrade)
-            .filter(|i| !std::ptr::eq(Arc::as_ptr(i), me))
-            .collect()
+        live_others(&mut self.lock(), me)
     }
+}
+
+/// The live members of a group other than `me`, from its locked member list; drops the
+/// dead ones.
+pub(super) fn live_others(members: &mut Vec<Weak<Instance>>, me: &Instance) -> Vec<Arc<Instance>> {
+    members.retain(|w| w.strong_count() > 0);
+    members
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|i| !std::ptr::eq(Arc::as_ptr(i), me))
+        .collect()
 }
 
 impl Instance {
@@ -86,16 +92,19 @@ impl Instance {
         let mut members = group.lock();
         let guard = crate::slot::pin();
         for (i, slot) in self.slots.iter().enumerate() {
-            let now = slot.entry(&guard);
+            let now = slot.entry(&guard).settled();
             if now.code_ptr() != compiled_code_ptr(&compiled.code[i]) {
-                if let FuncCode::Wasm(code) = &now.code {
+                if let FuncCode::Wasm(_) = &now.code {
+                    // The code runs in this instance, of the same module, laid out alike:
+                    // the new instance is another instance of the module.
                     let index = module.num_imported_funcs + i as u32;
-                    // SAFETY: the code runs in this instance, of the same module, laid out
-                    // alike: the new instance is another instance of the module.
-                    unsafe { thread.install_here(index, code.clone(), None) }?;
+                    let entry =
+                        thread.new_entry(now.sig, now.ty.clone(), index, now.code.clone())?;
+                    thread.slots[i].install(entry);
                 }
             }
         }
+        *thread.lock_bodies() = self.lock_bodies().clone();
         members.push(Arc::downgrade(&thread));
         Ok(thread)
     }
@@ -114,7 +123,9 @@ impl Instance {
         let mut code = Vec::with_capacity(self.slots.len());
         let mut natives = Vec::with_capacity(self.slots.len());
         for slot in self.slots.iter() {
-            let entry = slot.entry(&guard);
+            // A slot in the middle of an update: what it runs now (the update's lock,
+            // taken later, sees to the rest).
+            let entry = slot.entry(&guard).settled();
             let FuncCode::Wasm(c) = &entry.code else {
                 return Err(Error::registry("a wasm instance runs a host function"));
             };

@@ -7,6 +7,13 @@
 //! call holds one for its whole duration. An entry replaced in a slot is freed only once
 //! every guard that existed at the replacement is gone, so no call can be inside freed
 //! code, and the call path takes no lock.
+//!
+//! Installs into several slots that must become visible together (a module update) go
+//! through a [`SlotUpdate`] (`update.rs`).
+
+mod update;
+
+pub use update::SlotUpdate;
 
 use crate::host::HostFunc;
 use crate::instance::Instance;
@@ -163,6 +170,24 @@ impl FuncEntry {
         }
     }
 
+    /// A copy of the entry, to install in another slot or to keep beside this one.
+    ///
+    /// # Safety
+    /// As for [`FuncEntry::new`]: the instance outlives every slot the copy goes into.
+    pub(crate) unsafe fn duplicate(&self) -> FuncEntry {
+        // SAFETY: the fields of a valid entry; the caller vouches for the new slot.
+        unsafe {
+            FuncEntry::new(
+                self.sig,
+                self.ty.clone(),
+                self.instance,
+                self.index,
+                self.code.clone(),
+                self.native,
+            )
+        }
+    }
+
     /// The entry's wasm code as `T`, when it is a `T` (a tier's fast path for calls into
     /// its own code).
     #[inline(always)]
@@ -263,24 +288,31 @@ impl FuncSlot {
     /// first (lazy compilation must not undo a patch).
     pub fn install_if_code(&self, expected: *const (), entry: FuncEntry) -> bool {
         let guard = pin();
-        let cur = self.entry.load(Ordering::Acquire);
-        if cur.is_null() || self.entry(&guard).code_data != expected {
-            return false;
-        }
+        let cur = self.entry(&guard);
+        cur.code_data == expected && self.replace(cur, entry).is_ok()
+    }
+
+    /// Installs `entry` only while the slot holds `current` (compared by address);
+    /// gives `entry` back, changing nothing, when another install came first. On success,
+    /// where the installed entry is.
+    fn replace(
+        &self,
+        current: *const FuncEntry,
+        entry: FuncEntry,
+    ) -> Result<*const FuncEntry, FuncEntry> {
         let new = Box::into_raw(Box::new(entry));
-        match self
-            .entry
-            .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
-        {
+        match self.entry.compare_exchange(
+            current as *mut FuncEntry,
+            new,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
             Ok(old) => {
                 Self::retire(old);
-                true
+                Ok(new)
             }
-            Err(_) => {
-                // SAFETY: `new` came from `Box::into_raw` above and was never published.
-                drop(unsafe { Box::from_raw(new) });
-                false
-            }
+            // SAFETY: `new` came from `Box::into_raw` above and was never published.
+            Err(_) => Err(*unsafe { Box::from_raw(new) }),
         }
     }
 
