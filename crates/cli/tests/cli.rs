@@ -167,6 +167,11 @@ fn watch_swaps_a_changed_preload_and_runs_again() {
     let line = stdout.next().unwrap().unwrap();
     assert!(Instant::now() < deadline);
     assert_eq!(line, "2");
+    // Undoing the edit is a change like any other: the update compares with what runs.
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&a, wat::parse_str(plugin(1)).unwrap()).unwrap();
+    assert_eq!(stdout.next().unwrap().unwrap(), "1", "the edit was undone");
+    assert!(Instant::now() < deadline);
     child.kill().unwrap();
     child.wait().unwrap();
     let _ = log.join();

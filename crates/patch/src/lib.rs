@@ -505,3 +505,197 @@ fn install(inst: &Instance, codes: &[NewCode]) -> Result<()> {
     // layout; or took it from a precompiled module that `precompiled_fits` accepted.
     unsafe { inst.install_code(codes) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rwamr_core::{Engine, FuncType, HostModule, Limits, ResolvedImport, Val};
+
+    fn engine() -> Engine {
+        let interp: Box<dyn rwamr_core::Compiler> = Box::new(rwamr_interp::InterpCompiler);
+        Engine::new(
+            Mode::Interp,
+            Limits::default(),
+            vec![(Mode::Interp, interp)],
+            None,
+        )
+        .unwrap()
+    }
+
+    fn wasm(text: &str) -> Vec<u8> {
+        wat::parse_str(text).expect("test module text")
+    }
+
+    fn module(text: &str) -> Module {
+        Module::new(&wasm(text)).expect("valid module")
+    }
+
+    fn instance(engine: &Engine, text: &str) -> Arc<Instance> {
+        let compiled = CompiledModule::new(engine, &wasm(text)).unwrap();
+        Instance::instantiate(engine, "A", &compiled, Vec::new()).unwrap()
+    }
+
+    fn call(inst: &Instance, name: &str) -> i32 {
+        match inst.get_func(name).unwrap().call(&[]).unwrap().as_slice() {
+            [Val::I32(v)] => *v,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Version `v`: `f` returns `v`, `g` returns 100.
+    fn version(v: i32) -> String {
+        format!(
+            r#"(module (func (export "f") (result i32) (i32.const {v}))
+                (func (export "g") (result i32) (i32.const 100)))"#
+        )
+    }
+
+    #[test]
+    fn keep_state_layout_names_each_change() {
+        let base = r#"(module (import "m" "h" (func)) (memory 1) (global i32 (i32.const 0))
+            (func (export "f")) (data "x"))"#;
+        let cases = [
+            (
+                r#"(module (import "m" "k" (func)) (memory 1) (global i32 (i32.const 0)) (func (export "f")) (data "x"))"#,
+                "imports changed",
+            ),
+            (
+                r#"(module (import "m" "h" (func)) (memory 1) (global i32 (i32.const 0)) (func (export "f")) (func) (data "x"))"#,
+                "3 functions where the running module has 2",
+            ),
+            (
+                r#"(module (import "m" "h" (func)) (memory 1) (global i32 (i32.const 0)) (func (export "f") (param i32)) (data "x"))"#,
+                "changed its type",
+            ),
+            (
+                r#"(module (import "m" "h" (func)) (memory 1) (global i32 (i32.const 0)) (func (export "e")) (data "x"))"#,
+                "exports changed",
+            ),
+            (
+                r#"(module (import "m" "h" (func)) (memory 2) (global i32 (i32.const 0)) (func (export "f")) (data "x"))"#,
+                "memories, tables or globals",
+            ),
+            (
+                r#"(module (import "m" "h" (func)) (memory 1) (global i32 (i32.const 0)) (func (export "f")))"#,
+                "segments were added or removed",
+            ),
+        ];
+        let old = module(base);
+        assert_eq!(keep_state_layout(&old, &module(base)), None);
+        for (new, why) in cases {
+            let got = keep_state_layout(&old, &module(new)).unwrap_or_default();
+            assert!(got.contains(why), "{new}: {got}");
+        }
+    }
+
+    #[test]
+    fn patches_compare_with_the_body_running_now() {
+        let engine = engine();
+        let inst = instance(&engine, &version(1));
+        let patch = |v: i32| {
+            patch_function(&inst, &"f".into(), NewVersion::Wasm(&wasm(&version(v)))).unwrap()
+        };
+        assert!(patch(2).changed);
+        assert_eq!(call(&inst, "f"), 2);
+        assert_eq!(
+            inst.running_body(0),
+            Some(module(&version(2)).body_digest(0))
+        );
+        assert!(!patch(2).changed, "the body it runs already");
+        assert!(patch(1).changed, "back to the first version");
+        assert_eq!(call(&inst, "f"), 1);
+        assert_eq!(
+            inst.running_body(0),
+            Some(module(&version(1)).body_digest(0))
+        );
+    }
+
+    #[test]
+    fn keep_state_updates_compare_with_the_code_running_now() {
+        let engine = engine();
+        let inst = instance(&engine, &version(1));
+        let update =
+            |v: i32| update_keep_state(&inst, NewVersion::Wasm(&wasm(&version(v)))).unwrap();
+        let r = update(2);
+        assert_eq!((r.swapped, r.unchanged), (vec!["f".to_string()], 1));
+        let r = update(1);
+        assert_eq!((r.swapped, r.unchanged), (vec!["f".to_string()], 1));
+        assert_eq!(call(&inst, "f"), 1);
+        let r = update(1);
+        assert_eq!((r.swapped.len(), r.unchanged), (0, 2));
+        // After a patch, the update reverts what the patch changed.
+        patch_function(&inst, &"f".into(), NewVersion::Wasm(&wasm(&version(3)))).unwrap();
+        let r = update(1);
+        assert_eq!(r.swapped, vec!["f".to_string()]);
+        assert_eq!(call(&inst, "f"), 1);
+    }
+
+    #[test]
+    fn refused_patches_say_why_and_change_nothing() {
+        let engine = engine();
+        let host = HostModule::new().func("h", FuncType::new([], []), |_, _, _| Ok(()));
+        let host = Instance::new_host(&engine, "m", &host).unwrap();
+        let text = r#"(module (import "m" "h" (func $h)) (export "h" (func $h))
+            (func (export "f") (result i32) (i32.const 1)))"#;
+        let compiled = CompiledModule::new(&engine, &wasm(text)).unwrap();
+        let imports = vec![ResolvedImport {
+            item: host.export("h").unwrap(),
+            owner: host.clone(),
+        }];
+        let inst = Instance::instantiate(&engine, "A", &compiled, imports).unwrap();
+        let refused = |func: &str, new: &str| {
+            patch_function(&inst, &func.into(), NewVersion::Wasm(&wasm(new)))
+                .unwrap_err()
+                .to_string()
+        };
+        let cases = [
+            ("h", text, "it is imported"),
+            ("g", text, "the running module has no such function"),
+            ("f", "(module)", "the new version has no such function"),
+            (
+                "f",
+                r#"(module (import "m" "h" (func)) (import "m" "f" (func $f (result i32))) (export "f" (func $f)))"#,
+                "imports it instead of defining it",
+            ),
+            (
+                "f",
+                r#"(module (import "m" "h" (func)) (func) (func (export "f") (result i32) (i32.const 2)))"#,
+                "moved from index 1 to 2",
+            ),
+            (
+                "f",
+                r#"(module (import "m" "h" (func)) (func (export "f") (result i64) (i64.const 2)))"#,
+                "its type changed from",
+            ),
+            (
+                "f",
+                r#"(module (import "m" "h" (func)) (memory 1) (func (export "f") (result i32) (i32.atomic.load (i32.const 0))))"#,
+                "linear memory 0, which the running instance does not have",
+            ),
+        ];
+        for (func, new, why) in cases {
+            let e = refused(func, new);
+            assert!(e.contains(why), "{new}: {e}");
+            assert_eq!(call(&inst, "f"), 1, "{new}: unchanged");
+        }
+    }
+
+    #[test]
+    fn fresh_forwarding_repoints_the_exports_the_new_version_defines_alike() {
+        let engine = engine();
+        let old = instance(&engine, &version(1));
+        let new = instance(
+            &engine,
+            r#"(module (func (export "f") (result i32) (i32.const 2))
+                (func (export "g") (result i64) (i64.const 0)))"#,
+        );
+        let r = forward_exports(&old, &new).unwrap();
+        assert_eq!((r.swapped, r.unchanged), (vec!["f".to_string()], 1));
+        assert_eq!(
+            call(&old, "f"),
+            2,
+            "the old instance's slot runs the new `f`"
+        );
+        assert_eq!(call(&old, "g"), 100, "`g` changed its type: not re-pointed");
+    }
+}

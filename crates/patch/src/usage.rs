@@ -360,3 +360,160 @@ pub fn check_compatible(old: &Module, new: &Module, u: &Usage) -> Result<(), Str
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(text: &str) -> Module {
+        Module::new(&wat::parse_str(text).expect("test module text")).expect("valid module")
+    }
+
+    fn set(v: &[u32]) -> BTreeSet<u32> {
+        v.iter().copied().collect()
+    }
+
+    /// The usage of the last function of `m`.
+    fn last_usage(m: &Module) -> Usage {
+        body_usage(m, m.funcs.len() as u32 - 1).unwrap()
+    }
+
+    #[test]
+    fn every_kind_of_index_is_recorded() {
+        let m = module(
+            r#"(module
+            (type $t (func (param i32) (result i32)))
+            (type $v (func))
+            (import "m" "f" (func $imp))
+            (memory 1)
+            (global $g0 (mut i32) (i32.const 0))
+            (global $g1 (mut i32) (i32.const 0))
+            (table $t0 1 funcref) (table $t1 1 funcref) (table $t2 1 externref)
+            (data $d0 "a") (data $d1 "b")
+            (elem $e0 func $imp) (elem $e1 funcref (ref.null func))
+            (elem declare func $other)
+            (func $other)
+            (func
+                (call $imp)
+                (drop (ref.func $other))
+                (drop (call_indirect $t1 (type $t) (i32.const 0) (i32.const 0)))
+                (block (type $v))
+                (global.set $g1 (global.get $g1))
+                (table.copy $t0 $t1 (i32.const 0) (i32.const 0) (i32.const 0))
+                (table.init $t0 $e1 (i32.const 0) (i32.const 0) (i32.const 0))
+                (elem.drop $e0)
+                (drop (table.size $t2))
+                (memory.init $d1 (i32.const 0) (i32.const 0) (i32.const 0))
+                (data.drop $d0)))"#,
+        );
+        assert_eq!(
+            last_usage(&m),
+            Usage {
+                funcs: set(&[0, 1]),
+                types: set(&[0, 1]),
+                globals: set(&[1]),
+                tables: set(&[0, 1, 2]),
+                memories: set(&[0]),
+                datas: set(&[0, 1]),
+                elems: set(&[0, 1]),
+                tags: set(&[]),
+            }
+        );
+    }
+
+    #[test]
+    fn atomic_operators_use_memory_and_a_fence_does_not() {
+        for op in [
+            "(drop (i32.atomic.load (i32.const 0)))",
+            "(i64.atomic.store32 (i32.const 0) (i64.const 1))",
+            "(drop (i32.atomic.rmw8.xchg_u (i32.const 0) (i32.const 1)))",
+            "(drop (i64.atomic.rmw.cmpxchg (i32.const 0) (i64.const 1) (i64.const 2)))",
+            "(drop (memory.atomic.notify (i32.const 0) (i32.const 1)))",
+            "(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 0)))",
+        ] {
+            let m = module(&format!("(module (memory 1 1 shared) (func {op}))"));
+            assert_eq!(last_usage(&m).memories, set(&[0]), "{op}");
+        }
+        let m = module("(module (memory 1) (func (atomic.fence) (drop (i32.add (i32.const 1) (i32.const 2)))))");
+        assert_eq!(last_usage(&m), Usage::default());
+    }
+
+    /// Whether the last function of `new` can run in an instance of `old`.
+    fn compatible(old: &str, new: &str) -> Result<(), String> {
+        let (old, new) = (module(old), module(new));
+        check_compatible(&old, &new, &last_usage(&new))
+    }
+
+    #[test]
+    fn what_differs_is_named() {
+        let cases = [
+            (
+                "(module (func))",
+                "(module (func $g (result i32) (i32.const 0)) (func (drop (call $g))))",
+                "function 0, which has type",
+            ),
+            (
+                "(module (func))",
+                "(module (func) (func $g) (func (call $g)))",
+                "function 1, which the running instance does not have",
+            ),
+            (
+                "(module (func $a) (func $b))",
+                "(module (func $b) (func $a) (func (call $a)))",
+                "`b` in the running instance but `a` in the new version",
+            ),
+            (
+                "(module (type (func)) (table 1 funcref) (func))",
+                "(module (type (func (result i32))) (table 1 funcref)
+                    (func (drop (call_indirect (type 0) (i32.const 0)))))",
+                "it uses type 0",
+            ),
+            (
+                "(module (global i32 (i32.const 0)) (func))",
+                "(module (global i64 (i64.const 0)) (func (drop (global.get 0))))",
+                "it uses global 0",
+            ),
+            (
+                "(module (func))",
+                "(module (global i64 (i64.const 0)) (func (drop (global.get 0))))",
+                "global 0, which the running instance does not have",
+            ),
+            (
+                "(module (table 1 externref) (func))",
+                "(module (table 1 funcref) (func (drop (table.size 0))))",
+                "table 0, which the running instance does not have with that element type",
+            ),
+            (
+                "(module (func))",
+                "(module (memory 1) (func (drop (memory.size))))",
+                "linear memory 0, which the running instance does not have",
+            ),
+            (
+                "(module (memory 1 1 shared) (func))",
+                "(module (memory 1 1) (func (drop (memory.size))))",
+                "shared in the running instance but not shared in the new version",
+            ),
+            (
+                "(module (memory 1) (func))",
+                r#"(module (memory 1) (data "x") (func (data.drop 0)))"#,
+                "data segment 0",
+            ),
+            (
+                "(module (elem externref) (func))",
+                "(module (elem funcref) (func (elem.drop 0)))",
+                "element segment 0",
+            ),
+        ];
+        for (old, new, why) in cases {
+            let e = compatible(old, new).unwrap_err();
+            assert!(e.contains(why), "{new}: {e}");
+        }
+        // The same items, more of them in the new version: compatible.
+        compatible(
+            "(module (memory 1) (global (mut i32) (i32.const 0)) (func $a))",
+            "(module (memory 2) (global (mut i32) (i32.const 5)) (global i64 (i64.const 0))
+                (func $a) (func (call $a) (global.set 0 (i32.load (i32.const 0)))))",
+        )
+        .unwrap();
+    }
+}

@@ -655,3 +655,217 @@ impl Registry {
 fn unknown_module(name: &str) -> Error {
     Error::registry(format!("no module named `{name}` is loaded"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rwamr_core::{ErrorKind, FuncType, Limits, TrapCode, Val, ValType};
+
+    fn registry() -> Registry {
+        let interp: Box<dyn rwamr_core::Compiler> = Box::new(rwamr_interp::InterpCompiler);
+        let engine = Engine::new(
+            Mode::Interp,
+            Limits::default(),
+            vec![(Mode::Interp, interp)],
+            None,
+        )
+        .unwrap();
+        Registry::new(&engine)
+    }
+
+    fn wasm(text: &str) -> Vec<u8> {
+        wat::parse_str(text).expect("test module text")
+    }
+
+    /// Exports `f` (returns `v`), memory `mem`, global `g`, table `tab`.
+    fn lib(v: i32) -> Vec<u8> {
+        wasm(&format!(
+            r#"(module (memory (export "mem") 1) (global (export "g") i32 (i32.const 7))
+                (table (export "tab") 1 funcref)
+                (func (export "f") (result i32) (i32.const {v})))"#
+        ))
+    }
+
+    /// Imports `A.f`; `g` returns it plus 1000.
+    fn user() -> Vec<u8> {
+        wasm(
+            r#"(module (import "A" "f" (func $f (result i32)))
+                (func (export "g") (result i32) (i32.add (call $f) (i32.const 1000))))"#,
+        )
+    }
+
+    fn call(reg: &Registry, m: &str, f: &str) -> Result<i32> {
+        match reg.func(m, f)?.call(&[])?.as_slice() {
+            [Val::I32(v)] => Ok(*v),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn sorted(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn exports_are_found_by_module_and_name() {
+        let reg = registry();
+        reg.load("A", lib(1)).unwrap();
+        assert!(reg.find("A").is_some() && reg.find("Z").is_none());
+        assert_eq!(call(&reg, "A", "f").unwrap(), 1);
+        assert_eq!(reg.global("A", "g").unwrap().get(), Val::I32(7));
+        assert_eq!(reg.memory("A", "mem").unwrap().size_pages(), 1);
+        assert_eq!(reg.table("A", "tab").unwrap().size(), 1);
+        let e = reg.func("Z", "f").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Registry);
+        assert!(e.to_string().contains("no module named `Z`"), "{e}");
+        let e = reg.func("A", "nope").unwrap_err();
+        assert!(e.to_string().contains("no export named `nope`"), "{e}");
+        let e = reg.memory("A", "f").unwrap_err();
+        assert!(e.to_string().contains("is a function, not a memory"), "{e}");
+    }
+
+    #[test]
+    fn imports_resolve_by_name_and_a_failed_load_registers_nothing() {
+        let reg = registry();
+        let e = reg.load("B", user()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Link);
+        assert!(
+            e.to_string().contains("no module named `A` is loaded"),
+            "{e}"
+        );
+        reg.load("A", wasm("(module)")).unwrap();
+        let e = reg.load("B", user()).unwrap_err();
+        assert!(
+            e.to_string().contains("module `A` has no export named `f`"),
+            "{e}"
+        );
+        assert!(reg.load("C", b"\0asm junk").is_err());
+        assert_eq!(
+            reg.names(),
+            vec!["A".to_string()],
+            "nothing else registered"
+        );
+        reg.unload("A").unwrap();
+        reg.load("A", lib(1)).unwrap();
+        reg.load("B", user()).unwrap();
+        assert_eq!(call(&reg, "B", "g").unwrap(), 1001);
+        assert_eq!(reg.dependents("A"), vec!["B".to_string()]);
+        let e = reg.load("A", lib(2)).unwrap_err();
+        assert!(e.to_string().contains("already loaded"), "{e}");
+    }
+
+    #[test]
+    fn unload_is_refused_while_importers_remain_and_cascade_takes_them() {
+        let reg = registry();
+        reg.load("A", lib(1)).unwrap();
+        reg.load("B", user()).unwrap();
+        let handle = reg.func("B", "g").unwrap();
+        let e = reg.unload("A").unwrap_err();
+        assert!(e.to_string().contains("`B` import(s) from it"), "{e}");
+        assert_eq!(
+            call(&reg, "B", "g").unwrap(),
+            1001,
+            "refused: nothing changed"
+        );
+        assert_eq!(
+            reg.unload_cascade("A").unwrap(),
+            vec!["B".to_string(), "A".to_string()]
+        );
+        assert!(reg.names().is_empty());
+        let e = handle.call(&[]).unwrap_err();
+        assert_eq!(e.trap().map(|t| t.code()), Some(TrapCode::Unloaded));
+        assert_eq!(reg.unload("A").unwrap_err().kind(), ErrorKind::Registry);
+    }
+
+    #[test]
+    fn aliases_and_host_modules_share_the_name_space() {
+        let reg = registry();
+        reg.load("A", lib(1)).unwrap();
+        reg.alias("A", "A2").unwrap();
+        assert!(Arc::ptr_eq(
+            &reg.find("A").unwrap(),
+            &reg.find("A2").unwrap()
+        ));
+        assert!(reg.alias("A", "A2").is_err(), "the name is taken");
+        let host = HostModule::new().func("h", FuncType::new([], [ValType::I32]), |_, _, r| {
+            r[0] = Val::I32(5);
+            Ok(())
+        });
+        reg.define_host("H", &host).unwrap();
+        assert_eq!(call(&reg, "H", "h").unwrap(), 5);
+        assert!(reg.define_host("A", &host).is_err());
+        // One name gone, the instance stays under the other.
+        reg.unload("A").unwrap();
+        assert_eq!(call(&reg, "A2", "f").unwrap(), 1);
+        assert_eq!(sorted(reg.names()), vec!["A2".to_string(), "H".to_string()]);
+    }
+
+    #[test]
+    fn own_imports_are_seen_by_their_module_alone() {
+        let reg = registry();
+        let host = HostModule::new().func("f", FuncType::new([], [ValType::I32]), |_, _, r| {
+            r[0] = Val::I32(40);
+            Ok(())
+        });
+        reg.load_with("B", user(), &[("A", &host)]).unwrap();
+        assert_eq!(call(&reg, "B", "g").unwrap(), 1040);
+        assert!(reg.find("A").is_none(), "not registered");
+        assert!(reg.dependents("A").is_empty());
+        assert!(reg.load("C", user()).is_err(), "not seen by others");
+        let e = reg
+            .load_with("D", user(), &[("A", &host), ("A", &host)])
+            .unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn patches_and_updates_reach_importers_and_every_name() {
+        let reg = registry();
+        reg.load("A", lib(1)).unwrap();
+        reg.alias("A", "A2").unwrap();
+        reg.load("B", user()).unwrap();
+        let e = reg.patch_function("Z", "f", lib(2)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Registry);
+        let p = reg.patch_function("A", "f", lib(2)).unwrap();
+        assert!(p.changed);
+        assert_eq!(call(&reg, "B", "g").unwrap(), 1002);
+        let r = reg
+            .update_module("A", lib(1), UpdatePolicy::KeepState)
+            .unwrap();
+        assert_eq!(r.swapped, vec!["f".to_string()], "back to version 1");
+        assert_eq!(call(&reg, "A2", "f").unwrap(), 1);
+        // Fresh: every name moves to the new instance; importers reach it.
+        let before = reg.find("A").unwrap();
+        reg.update_module("A2", lib(3), UpdatePolicy::Fresh)
+            .unwrap();
+        let after = reg.find("A").unwrap();
+        assert!(!Arc::ptr_eq(&before, &after));
+        assert!(Arc::ptr_eq(&after, &reg.find("A2").unwrap()));
+        assert_eq!(call(&reg, "B", "g").unwrap(), 1003);
+        // A fresh version that imports from itself is refused.
+        let own = wasm(
+            r#"(module (import "A" "f" (func (result i32))) (func (export "f") (result i32) (i32.const 4)))"#,
+        );
+        let e = reg
+            .update_module("A", own, UpdatePolicy::Fresh)
+            .unwrap_err();
+        assert!(e.to_string().contains("imports from `A` itself"), "{e}");
+        assert_eq!(
+            call(&reg, "B", "g").unwrap(),
+            1003,
+            "refused: nothing changed"
+        );
+    }
+
+    #[test]
+    fn instances_of_another_engine_are_not_registered() {
+        let (a, b) = (registry(), registry());
+        let inst = b.load("X", lib(1)).unwrap();
+        let e = a.register_instance("X", &inst).unwrap_err();
+        assert!(e.to_string().contains("another engine"), "{e}");
+        let same = registry();
+        let inst = same.instantiate(lib(1)).unwrap();
+        same.register_instance("X", &inst).unwrap();
+        assert_eq!(call(&same, "X", "f").unwrap(), 1);
+    }
+}
