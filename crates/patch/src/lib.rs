@@ -1,21 +1,27 @@
 //! Hot patching on top of the function-slot table: replace one function's code, or a
 //! whole module, while the module is loaded and others depend on it.
 //!
-//! Every call goes through a slot, so installing new code is one atomic store per slot:
-//! a call already running finishes in the code it started in, every call that starts
-//! later runs the new code, and importers (present and future) reach it through the same
-//! slot. Everything that can fail (decoding, validation, compatibility checks,
-//! compilation) happens before the first store, so a refused patch changes nothing.
+//! Every call goes through a slot, so installing new code is a store into slots: a call
+//! already running finishes in the code it started in, every call that starts later runs
+//! the new code, and importers (present and future) reach it through the same slot. All
+//! the functions of one patch or update, in every thread's instance and every forwarding
+//! slot, change in one step (core's `slot/update.rs`). Everything that can fail
+//! (decoding, validation, compatibility checks, compilation) happens before the first
+//! store, so a refused patch changes nothing.
+//!
+//! A patch or update compares with the code running now (`Instance::running_body`, the
+//! digest of each function's body as loaded or as last patched): going back to an
+//! earlier version is a change like any other.
 //!
 //! A replaced entry, and the code only it held, is freed by epoch reclamation once no
-//! call can still be inside it (see core's `slot.rs`): calls hold an epoch guard for
+//! call can still be inside it (see core's `slot/`): calls hold an epoch guard for
 //! their whole run, so nothing is freed under a running call, and a long-lived instance
 //! patched many times does not accumulate old code.
 //!
 //! The new code is compiled for the running instance's layout (`Compiler::
 //! compile_function`), after `check_compatible` found everything its body uses there in
-//! the same form: that is what makes installing it sound (`install`, the one `unsafe`
-//! call of this crate).
+//! the same form (`usage.rs`, which no operator escapes): that is what makes installing
+//! it sound (`install`, the one `unsafe` call of this crate).
 #![deny(unsafe_code)]
 
 mod usage;
