@@ -311,6 +311,11 @@ fn damaged_and_mismatched_files_are_refused_clearly() {
     version[16] = 99;
     let msg = load(&version);
     assert!(msg.contains("format version is 99"), "{msg}");
+    // The reserved header word must be 0.
+    let mut reserved = good.clone();
+    reserved[21] = 1;
+    let msg = load(&reserved);
+    assert!(msg.contains("reserved header word"), "{msg}");
 
     // Engines whose settings the code does not fit.
     let fuel = Engine::new(Config::default().mode(Mode::Aot).consume_fuel(true)).unwrap();

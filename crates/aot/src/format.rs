@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! 0   magic (16 bytes: "\0rwamr-aot\r\n\x1a\n\0\0")
-//! 16  format version (u32 LE)        20  0 (u32, reserved)
-//! 24  checksum of bytes 32.. (xxh3-64, u64 LE)
+//! 16  format version (u32 LE)        20  0 (u32, reserved: any other value is refused)
+//! 24  checksum of bytes 16..24 and 32.. (xxh3-64, u64 LE)
 //! 32  metadata length M (u64 LE)
 //! 40  metadata (M bytes, `codec.rs`): versions, target, engine settings, vmctx
 //!     layout, the decoded module, the code's tables
@@ -25,9 +25,13 @@ use std::ops::Range;
 
 pub const MAGIC: [u8; 16] = *b"\0rwamr-aot\r\n\x1a\n\0\0";
 /// Bumped whenever the layout or the metadata encoding changes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub const HEADER_LEN: usize = 40;
+const RESERVED_AT: usize = 20;
 const CHECKSUM_AT: usize = 24;
+/// The checksum covers the header's version and reserved words, and everything after
+/// the checksum itself from here.
+const CHECKED_HEADER: Range<usize> = 16..CHECKSUM_AT;
 const CHECKED_FROM: usize = 32;
 /// Alignment of the code region in the file: a multiple of every page size the code
 /// may be mapped with.
@@ -257,9 +261,17 @@ pub fn write_file(
         file.resize(file.len().next_multiple_of(CODE_ALIGN), 0);
         file.extend_from_slice(&i.bytes);
     }
-    let sum = xxhash_rust::xxh3::xxh3_64(&file[CHECKED_FROM..]);
+    let sum = checksum(&file[CHECKED_HEADER], &file[CHECKED_FROM..]);
     file[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&sum.to_le_bytes());
     file
+}
+
+/// The checksum of a file's checked header bytes and of its bytes from `CHECKED_FROM`.
+fn checksum(header: &[u8], rest: &[u8]) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(header);
+    hasher.update(rest);
+    hasher.digest()
 }
 
 fn build_fields(w: &mut Writer, b: &Build) {
@@ -315,6 +327,9 @@ pub fn check_header(file: &[u8]) -> Result<Range<usize>> {
              version {FORMAT_VERSION}; compile it again with this rwamr"
         )));
     }
+    if file[RESERVED_AT..CHECKSUM_AT] != [0; 4] {
+        return Err(corrupt("the reserved header word is not 0"));
+    }
     let meta_len = u64::from_le_bytes(file[32..40].try_into().expect("8 bytes"));
     let end = usize::try_from(meta_len)
         .ok()
@@ -326,7 +341,7 @@ pub fn check_header(file: &[u8]) -> Result<Range<usize>> {
 
 /// Checks the checksum of a file whose header [`check_header`] accepted.
 pub fn check_sum(file: &[u8]) -> Result<()> {
-    sum_matches(file, xxhash_rust::xxh3::xxh3_64(&file[CHECKED_FROM..]))
+    sum_matches(file, checksum(&file[CHECKED_HEADER], &file[CHECKED_FROM..]))
 }
 
 /// [`check_sum`] of `mapped`, the mapping of `file`, reading the file rather than the
@@ -335,6 +350,7 @@ pub fn check_sum(file: &[u8]) -> Result<()> {
 pub fn check_sum_of_file(mapped: &[u8], file: &std::fs::File) -> Result<()> {
     use std::os::unix::fs::FileExt as _;
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&mapped[CHECKED_HEADER]);
     let mut buf = vec![0u8; 1 << 20];
     let mut at = CHECKED_FROM;
     while at < mapped.len() {
@@ -539,4 +555,30 @@ pub fn stub_types(module: &Module) -> (Vec<u32>, Vec<FuncType>) {
         }
     }
     (indices, types)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checksum_covers_the_header_words_after_the_magic() {
+        let mut file = vec![0u8; HEADER_LEN + 64];
+        file[..16].copy_from_slice(&MAGIC);
+        file[16..20].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        file[32..40].copy_from_slice(&64u64.to_le_bytes());
+        let sum = checksum(&file[CHECKED_HEADER], &file[CHECKED_FROM..]);
+        file[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&sum.to_le_bytes());
+        assert!(check_header(&file).is_ok());
+        assert!(check_sum(&file).is_ok());
+        for at in [16, 20, 23, 32, HEADER_LEN + 63] {
+            let mut bad = file.clone();
+            bad[at] ^= 1;
+            assert!(check_sum(&bad).is_err(), "byte {at}");
+        }
+        let mut reserved = file.clone();
+        reserved[RESERVED_AT] = 1;
+        let e = check_header(&reserved).unwrap_err();
+        assert!(e.to_string().contains("reserved header word"), "{e}");
+    }
 }

@@ -191,12 +191,19 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// Writes a result line to stdout. `false` when nobody reads stdout any more (a closed
-/// pipe, as under `| head -1`): the caller stops printing, which is not an error.
-fn print_result(line: &str) -> bool {
+/// Writes a result line to stdout. `Ok(false)` when nobody reads stdout any more (a
+/// closed pipe, as under `| head -1`): the caller stops printing, which is not an error.
+/// Any other failure (a full disk) is: the results are lost.
+fn print_result(line: &str) -> rwamr::Result<bool> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(rwamr::Error::resource(format!(
+            "cannot write the results to stdout: {e}"
+        ))),
+    }
 }
 
 fn main() -> ExitCode {
@@ -351,6 +358,16 @@ fn compile(args: &CompileArgs) -> rwamr::Result<()> {
         .precompile(&wasm)
         .map_err(|e| e.context(format!("`{}`", args.file.display())))?;
     let out = &args.output;
+    // The file is renamed over OUT: only where OUT is a file (or nothing yet), never
+    // over a device, a pipe or a directory.
+    if let Ok(meta) = std::fs::metadata(out) {
+        if !meta.is_file() {
+            return Err(rwamr::Error::argument(format!(
+                "`{}` is not a regular file; give -o the path of an .aot file to write",
+                out.display()
+            )));
+        }
+    }
     let mut tmp = out.clone().into_os_string();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
@@ -504,7 +521,7 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
                 .transpose()?,
         };
         for r in &func.call(&params)? {
-            if !print_result(&args::format_val(r)) {
+            if !print_result(&args::format_val(r))? {
                 break;
             }
         }

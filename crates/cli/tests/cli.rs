@@ -641,3 +641,71 @@ fn compile_writes_an_aot_file_that_run_maps_with_permission() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// `compile -o` renames the new file over OUT: never over a device, pipe or directory
+/// (`-o /dev/null` run as root would turn the device into a file).
+#[test]
+fn compile_writes_over_regular_files_only() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let dir = temp_dir("compile-out");
+    let m = write_wat(&dir, "m.wasm", "(module)");
+    let fifo = dir.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    for not_a_file in [&fifo, &sub] {
+        let out = rwamr()
+            .arg("compile")
+            .arg(&m)
+            .arg("-o")
+            .arg(not_a_file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(126), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not a regular file"), "{err}");
+    }
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe is still a pipe");
+    // A regular file is replaced.
+    let aot = dir.join("m.aot");
+    std::fs::write(&aot, b"old").unwrap();
+    let out = rwamr()
+        .arg("compile")
+        .arg(&m)
+        .arg("-o")
+        .arg(&aot)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(std::fs::read(&aot).unwrap().starts_with(b"\0rwamr-aot"));
+}
+
+/// Results that cannot be written (a full disk) are an error, not a silent success; a
+/// reader that went away (`| head -1`) is not.
+#[test]
+fn results_that_cannot_be_written_are_an_error() {
+    let dir = temp_dir("full");
+    let m = write_wat(
+        &dir,
+        "m.wasm",
+        r#"(module (func (export "f") (result i32) i32.const 1))"#,
+    );
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = rwamr()
+        .args(["run", "--invoke", "f"])
+        .arg(&m)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write the results to stdout"), "{err}");
+}
