@@ -79,7 +79,8 @@ fn every_mode_consumes_the_same_fuel() {
     let m = wat(r#"(module
         (type $t (func (param i32) (result i32)))
         (table 2 funcref) (elem (i32.const 0) $fib $collatz)
-        (memory 1)
+        (table $u 64 funcref) (elem $e func $fib $collatz $fib)
+        (memory 1) (data $d "bytes")
         (func $fib (type $t)
           (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
             (then (local.get 0))
@@ -110,6 +111,11 @@ fn every_mode_consumes_the_same_fuel() {
             (local.set $acc (i32.add (local.get $acc) (call $classify (local.get $i))))
             (i32.store (i32.const 0) (local.get $acc))
             (memory.fill (i32.const 8) (local.get $i) (i32.const 16))
+            (memory.copy (i32.const 100) (i32.const 8) (local.get $i))
+            (memory.init $d (i32.const 200) (i32.const 0) (i32.rem_u (local.get $i) (i32.const 5)))
+            (table.fill $u (i32.const 0) (ref.null func) (local.get $i))
+            (table.copy $u $u (i32.const 1) (i32.const 0) (i32.rem_u (local.get $i) (i32.const 7)))
+            (table.init $u $e (i32.const 0) (i32.const 0) (i32.rem_u (local.get $i) (i32.const 3)))
             (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
                                 (local.get $n))))
           (local.get $acc))
@@ -120,6 +126,91 @@ fn every_mode_consumes_the_same_fuel() {
     for (mode, f, r) in &runs {
         assert_eq!((f, r), (fuel, result), "{mode} against {}", runs[0].0);
     }
+}
+
+/// A bulk operation costs its length (bytes or elements) on top of its 1, charged once
+/// its bounds are checked: out of bounds, it costs only its 1.
+#[test]
+fn bulk_operations_cost_their_length() {
+    let m = wat(
+        r#"(module (memory 1) (data "abcdef") (table 100 funcref) (elem func $f)
+        (func $f)
+        (func (export "fill") (memory.fill (i32.const 0) (i32.const 1) (i32.const 1000)))
+        (func (export "copy") (memory.copy (i32.const 0) (i32.const 500) (i32.const 300)))
+        (func (export "init") (memory.init 0 (i32.const 0) (i32.const 1) (i32.const 5)))
+        (func (export "table_fill") (table.fill (i32.const 0) (ref.null func) (i32.const 60)))
+        (func (export "table_copy") (table.copy (i32.const 0) (i32.const 50) (i32.const 40)))
+        (func (export "table_init") (table.init 0 (i32.const 3) (i32.const 0) (i32.const 1)))
+        (func (export "out_of_bounds") (result i32)
+          (memory.fill (i32.const 65000) (i32.const 1) (i32.const 1000))
+          (i32.const 0)))"#,
+    );
+    // Four operators each (three operands and the operation), plus the length.
+    for (export, want) in [
+        ("fill", 4 + 1000),
+        ("copy", 4 + 300),
+        ("init", 4 + 5),
+        ("table_fill", 4 + 60),
+        ("table_copy", 4 + 40),
+        ("table_init", 4 + 1),
+    ] {
+        for (mode, used, _) in fuel_of(&m, export, &[]) {
+            assert_eq!(used, want, "{export} in {mode}");
+        }
+    }
+    each_mode(
+        |c| c.consume_fuel(true),
+        |mode, engine, reg| {
+            reg.load("m", &m).unwrap();
+            engine.set_fuel(MUCH).unwrap();
+            let e = reg
+                .func("m", "out_of_bounds")
+                .unwrap()
+                .call(&[])
+                .unwrap_err();
+            assert_eq!(trap_code(&e), Some(TrapCode::MemoryOutOfBounds), "{mode}");
+            // The whole stretch (5) was charged at its start; the length was not.
+            assert_eq!(MUCH - engine.get_fuel().unwrap(), 5, "{mode}");
+        },
+    );
+}
+
+/// Long bulk operations in a loop run out of fuel as soon as the fuel cannot pay for
+/// one: the first 1 GiB `memory.fill` with 100 fuel traps, writing nothing; so does a
+/// `table.fill` of a million elements with 1,000.
+#[test]
+fn long_bulk_operations_run_out_of_fuel_before_they_start() {
+    let m = wat(
+        r#"(module (memory (export "mem") 16384) (table (export "tab") 1000000 funcref)
+        (func $f) (elem declare func $f)
+        (func (export "fills")
+          (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x40000000)) (br $l)))
+        (func (export "table_fills")
+          (loop $l (table.fill (i32.const 0) (ref.func $f) (i32.const 1000000)) (br $l))))"#,
+    );
+    each_mode(
+        |c| c.consume_fuel(true),
+        |mode, engine, reg| {
+            let inst = reg.load("m", &m).unwrap();
+            for (export, fuel) in [("fills", 100), ("table_fills", 1000)] {
+                engine.set_fuel(fuel).unwrap();
+                let e = reg.func("m", export).unwrap().call(&[]).unwrap_err();
+                assert_eq!(
+                    trap_code(&e),
+                    Some(TrapCode::OutOfFuel),
+                    "{mode} {export}: {e}"
+                );
+            }
+            let mut first = [9u8; 1];
+            inst.exported_memory("mem")
+                .unwrap()
+                .read(0, &mut first)
+                .unwrap();
+            assert_eq!(first, [0], "{mode}: the fill did not run");
+            let tab = reg.table("m", "tab").unwrap();
+            assert_eq!(tab.get(0).unwrap(), 0, "{mode}: the table fill did not run");
+        },
+    );
 }
 
 /// With too little fuel, every mode traps at the same loop iteration, with the same

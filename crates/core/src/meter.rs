@@ -14,6 +14,14 @@
 //! exactly the same fuel in every mode (the sum of its executed operators' costs), and
 //! one that runs out traps at the same point.
 //!
+//! Bulk operations (`memory.fill`, `memory.copy`, `memory.init`, `table.fill`,
+//! `table.copy`, `table.init`) also cost their length: one fuel per byte of memory or
+//! element of a table ([`Bulk::charge`]). That is charged once the operation's bounds
+//! are checked (an operation out of bounds traps as always, and costs only its 1) and
+//! before it runs: when it leaves the fuel negative, the operation traps with
+//! [`TrapCode::OutOfFuel`] and does nothing. So a loop of long fills runs out as soon as
+//! a short loop would, in every mode.
+//!
 //! **Deadlines.** With [`Metering::epoch`] on, the engine has an epoch counter the host
 //! advances from any thread (`Engine::increment_epoch`), and each thread a deadline: at
 //! function entry and each loop iteration (the same places as fuel checks), and between
@@ -269,6 +277,46 @@ pub fn deadline() -> u64 {
 /// Sets this thread's deadline to epoch `epoch`.
 pub fn set_deadline(epoch: u64) {
     with_meter(|m| m.deadline.set(epoch));
+}
+
+/// What a bulk operation meters (see the module docs): fuel by its length, and the
+/// deadline between its chunks. What code of an engine uses is [`Bulk::of`] it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bulk<'a> {
+    /// Charge fuel by the operation's length.
+    pub fuel: bool,
+    /// Stop a long operation at this epoch's deadline (see `memory::BULK_CHUNK`).
+    pub interrupt: Option<&'a Epoch>,
+}
+
+impl Bulk<'_> {
+    /// No metering (instantiation's segment initialization, the host's own calls).
+    pub const NONE: Bulk<'static> = Bulk {
+        fuel: false,
+        interrupt: None,
+    };
+
+    /// What the code of `engine` meters.
+    pub fn of(engine: &crate::Engine) -> Bulk<'_> {
+        let m = engine.metering();
+        Bulk {
+            fuel: m.fuel,
+            interrupt: m.epoch.then(|| engine.epoch()),
+        }
+    }
+
+    /// Charges an operation of `len` bytes or elements, whose bounds were checked, to
+    /// the thread's fuel: [`TrapCode::OutOfFuel`] when that leaves it negative (the
+    /// operation must then do nothing).
+    ///
+    /// [`TrapCode::OutOfFuel`]: crate::TrapCode::OutOfFuel
+    #[inline]
+    pub fn charge(&self, len: u64) -> Result<(), crate::TrapCode> {
+        if self.fuel && len > 0 && with_meter(|m| m.charge(len)) < 0 {
+            return Err(crate::TrapCode::OutOfFuel);
+        }
+        Ok(())
+    }
 }
 
 /// An engine's epoch counter.

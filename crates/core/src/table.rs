@@ -12,6 +12,7 @@
 use crate::exclusive::EntryLock;
 use crate::holders::Holders;
 use crate::limits::ResourceAccount;
+use crate::meter::Bulk;
 use crate::slot::{pin, FuncSlot};
 use crate::trap::TrapCode;
 use crate::types::TableType;
@@ -243,13 +244,19 @@ impl Table {
         Some(old_len)
     }
 
-    /// `table.fill`.
+    /// `table.fill`, metered by `bulk` (fuel by its length, see `meter.rs`).
     ///
     /// # Safety
     /// In a funcref table every cell written is 0 or the address of a live function slot
     /// of this table's engine: a reference wasm code of the engine computed, or a
     /// [`crate::Func`]'s cell. Cells are pointers the table's readers dereference.
-    pub unsafe fn fill(&self, at: u32, value: u64, len: u32) -> Result<(), TrapCode> {
+    pub unsafe fn fill(
+        &self,
+        at: u32,
+        value: u64,
+        len: u32,
+        bulk: Bulk<'_>,
+    ) -> Result<(), TrapCode> {
         let _w = self.lock();
         let guard = pin();
         let e = self.read(&guard);
@@ -257,6 +264,7 @@ impl Table {
         if end > e.len() as u64 {
             return Err(TrapCode::TableOutOfBounds);
         }
+        bulk.charge(len.into())?;
         self.holders.note(value);
         for c in &e[at as usize..end as usize] {
             c.store(value, Ordering::Release);
@@ -264,7 +272,8 @@ impl Table {
         Ok(())
     }
 
-    /// `table.copy` from `src` (which may be this table) into this table.
+    /// `table.copy` from `src` (which may be this table) into this table, metered by
+    /// `bulk`.
     ///
     /// # Safety
     /// `src` belongs to this table's engine (its cells are that engine's references).
@@ -274,6 +283,7 @@ impl Table {
         src: &Table,
         src_at: u32,
         len: u32,
+        bulk: Bulk<'_>,
     ) -> Result<(), TrapCode> {
         // Two tables lock in address order so concurrent copies cannot deadlock (the
         // source is only read, but its array must not be swapped under us).
@@ -291,6 +301,7 @@ impl Table {
         if dst as u64 + len as u64 > d.len() as u64 || src_at as u64 + len as u64 > s.len() as u64 {
             return Err(TrapCode::TableOutOfBounds);
         }
+        bulk.charge(len.into())?;
         let vals: Vec<u64> = s[src_at as usize..(src_at + len) as usize]
             .iter()
             .map(|c| c.load(Ordering::Acquire))
@@ -304,13 +315,20 @@ impl Table {
         Ok(())
     }
 
-    /// `table.init`: copies `items[src..src+len]` to `dst`.
+    /// `table.init`: copies `items[src..src+len]` to `dst`, metered by `bulk`.
     ///
     /// # Safety
     /// In a funcref table every item is 0 or the address of a live function slot
     /// of this table's engine: a reference wasm code of the engine computed, or a
     /// [`crate::Func`]'s cell. Cells are pointers the table's readers dereference.
-    pub unsafe fn init(&self, dst: u32, items: &[u64], src: u32, len: u32) -> Result<(), TrapCode> {
+    pub unsafe fn init(
+        &self,
+        dst: u32,
+        items: &[u64],
+        src: u32,
+        len: u32,
+        bulk: Bulk<'_>,
+    ) -> Result<(), TrapCode> {
         let oob = TrapCode::TableOutOfBounds;
         if src as u64 + len as u64 > items.len() as u64 {
             return Err(oob);
@@ -321,6 +339,7 @@ impl Table {
         if dst as u64 + len as u64 > d.len() as u64 {
             return Err(oob);
         }
+        bulk.charge(len.into())?;
         for (c, v) in d[dst as usize..]
             .iter()
             .zip(&items[src as usize..(src + len) as usize])

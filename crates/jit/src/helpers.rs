@@ -11,6 +11,7 @@
 use crate::traps;
 #[cfg(feature = "cranelift")]
 use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
+use rwamr_core::meter::Bulk;
 use rwamr_core::{FuncCode, FuncEntry, Instance, Trap, TrapCode};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -203,8 +204,9 @@ extern "C" fn memory_init(vmctx: Vm, mem: u32, seg: u32, dst: u32, src: u32, len
             return Err(Trap::new(TrapCode::MemoryOutOfBounds));
         }
         let bytes = &data[src as usize..end as usize];
+        let bulk = Bulk::of(inst.engine());
         // SAFETY: the thread runs the instance's code, so it holds the instance.
-        Ok(unsafe { inst.memory(mem).view() }.write(dst as u64, bytes)?)
+        Ok(unsafe { inst.memory(mem).view() }.init(dst as u64, bytes, bulk)?)
     })
 }
 
@@ -258,9 +260,13 @@ extern "C" fn table_grow(vmctx: Vm, table: u32, init: u64, delta: u32) -> u32 {
 }
 
 extern "C" fn table_fill(vmctx: Vm, table: u32, dst: u32, val: u64, len: u32) -> u32 {
-    // SAFETY: compiled wasm code passes a value it computed, which validation typed as
-    // the element's type: a funcref is 0 or a slot of the instance's engine.
-    status(|| Ok(unsafe { instance(vmctx).table(table).fill(dst, val, len) }?))
+    status(|| {
+        let inst = instance(vmctx);
+        let bulk = Bulk::of(inst.engine());
+        // SAFETY: compiled wasm code passes a value it computed, which validation typed
+        // as the element's type: a funcref is 0 or a slot of the instance's engine.
+        Ok(unsafe { inst.table(table).fill(dst, val, len, bulk) }?)
+    })
 }
 
 extern "C" fn table_copy(vmctx: Vm, dst_t: u32, src_t: u32, dst: u32, src: u32, len: u32) -> u32 {
@@ -269,7 +275,7 @@ extern "C" fn table_copy(vmctx: Vm, dst_t: u32, src_t: u32, dst: u32, src: u32, 
         // SAFETY: both tables are the instance's, of its engine.
         Ok(unsafe {
             inst.table(dst_t)
-                .copy_from(dst, inst.table(src_t), src, len)
+                .copy_from(dst, inst.table(src_t), src, len, Bulk::of(inst.engine()))
         }?)
     })
 }
@@ -278,8 +284,9 @@ extern "C" fn table_init(vmctx: Vm, table: u32, seg: u32, dst: u32, src: u32, le
     status(|| {
         let inst = instance(vmctx);
         let items = inst.elem_items(seg);
+        let bulk = Bulk::of(inst.engine());
         // SAFETY: the segment's cells were evaluated in this instance (see `Instance`).
-        Ok(unsafe { inst.table(table).init(dst, &items, src, len) }?)
+        Ok(unsafe { inst.table(table).init(dst, &items, src, len, bulk) }?)
     })
 }
 

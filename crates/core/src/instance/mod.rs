@@ -403,7 +403,13 @@ impl Instance {
                     // its own functions' slots, or references read from globals of its
                     // engine.
                     unsafe {
-                        self.tables[*table as usize].init(at, &items, 0, items.len() as u32)?
+                        self.tables[*table as usize].init(
+                            at,
+                            &items,
+                            0,
+                            items.len() as u32,
+                            crate::meter::Bulk::NONE,
+                        )?
                     };
                     self.drop_elem(i as u32);
                 }

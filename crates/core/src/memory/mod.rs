@@ -28,7 +28,7 @@ pub use reserve::{MemoryPlan, MemoryPool};
 use crate::error::{Error, Result};
 use crate::exclusive::{EntryLock, HostAccess};
 use crate::limits::ResourceAccount;
-use crate::meter::Epoch;
+use crate::meter::{Bulk, Epoch};
 use crate::trap::{Trap, TrapCode};
 use crate::types::MemoryType;
 use reserve::Reservation;
@@ -544,43 +544,53 @@ impl<'a> MemoryView<'a> {
     }
 
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), TrapCode> {
-        let at = self.check(addr, data.len())?;
-        // SAFETY: bounds checked above; `data` is a separate Rust allocation.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(at), data.len())
-        };
-        Ok(())
+        self.init(addr, data, Bulk::NONE)
     }
 
-    /// `memory.fill`; with `interrupt`, a long fill stops at the thread's deadline (see
-    /// [`fill_bytes`]).
-    pub fn fill(
-        &self,
-        addr: u64,
-        value: u8,
-        len: u64,
-        interrupt: Option<&Epoch>,
-    ) -> Result<(), TrapCode> {
+    /// `memory.fill`, metered by `bulk` (fuel by its length; a long fill stops at the
+    /// thread's deadline, see [`fill_bytes`]).
+    pub fn fill(&self, addr: u64, value: u8, len: u64, bulk: Bulk<'_>) -> Result<(), TrapCode> {
         let at = self.check(addr, usize::try_from(len).unwrap_or(usize::MAX))?;
+        bulk.charge(len)?;
         // SAFETY: bounds checked above.
-        unsafe { fill_bytes(self.base.as_ptr().add(at), value, len as usize, interrupt) }
+        unsafe {
+            fill_bytes(
+                self.base.as_ptr().add(at),
+                value,
+                len as usize,
+                bulk.interrupt,
+            )
+        }
     }
 
-    /// `memory.copy` within one memory (overlap allowed); with `interrupt`, a long copy
-    /// stops at the thread's deadline (see [`copy_bytes`]).
+    /// `memory.copy` within one memory (overlap allowed), metered by `bulk` (see
+    /// [`MemoryView::fill`] and [`copy_bytes`]).
     pub fn copy_within(
         &self,
         dst: u64,
         src: u64,
         len: u64,
-        interrupt: Option<&Epoch>,
+        bulk: Bulk<'_>,
     ) -> Result<(), TrapCode> {
         let n = usize::try_from(len).unwrap_or(usize::MAX);
         let d = self.check(dst, n)?;
         let s = self.check(src, n)?;
+        bulk.charge(len)?;
         let base = self.base.as_ptr();
         // SAFETY: both ranges are bounds checked above.
-        unsafe { copy_bytes(base.add(d), base.add(s), n, interrupt) }
+        unsafe { copy_bytes(base.add(d), base.add(s), n, bulk.interrupt) }
+    }
+
+    /// `memory.init`: writes `bytes` (a data segment's, which the caller took in
+    /// bounds) at `addr`, metered by `bulk` (fuel by its length).
+    pub fn init(&self, addr: u64, bytes: &[u8], bulk: Bulk<'_>) -> Result<(), TrapCode> {
+        let at = self.check(addr, bytes.len())?;
+        bulk.charge(bytes.len() as u64)?;
+        // SAFETY: bounds checked above; `bytes` is a separate Rust allocation.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.as_ptr().add(at), bytes.len())
+        };
+        Ok(())
     }
 }
 

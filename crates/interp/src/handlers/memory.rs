@@ -87,13 +87,13 @@ slow_handler!(MemoryGrow { dst, delta } (ip, fp, cx, acc) {
 slow_handler!(MemoryFill { at, val, len } (ip, fp, cx, acc) {
     refresh_shared(cx);
     let (at, len) = (u32_of(acc.get(fp, at)) as u64, u32_of(acc.get(fp, len)) as u64);
-    tr!(cx, cx.mem.fill(at, acc.get(fp, val) as u8, len, interrupt(cx)));
+    tr!(cx, cx.mem.fill(at, acc.get(fp, val) as u8, len, bulk(cx)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(MemoryCopy { to, from, len } (ip, fp, cx, acc) {
     refresh_shared(cx);
     let (to, from) = (u32_of(acc.get(fp, to)) as u64, u32_of(acc.get(fp, from)) as u64);
-    tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64, interrupt(cx)));
+    tr!(cx, cx.mem.copy_within(to, from, u32_of(acc.get(fp, len)) as u64, bulk(cx)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(MemoryInit { data, args } (ip, fp, cx, acc) {
@@ -107,7 +107,7 @@ slow_handler!(MemoryInit { data, args } (ip, fp, cx, acc) {
             .get(from..from.saturating_add(len))
             .ok_or(TrapCode::MemoryOutOfBounds)
     );
-    tr!(cx, cx.mem.write(to as u64, src));
+    tr!(cx, cx.mem.init(to as u64, src, bulk(cx)));
     next!(ip.next(), fp, acc)
 });
 slow_handler!(DataDrop { data } (ip, fp, cx, acc) {
@@ -147,7 +147,7 @@ slow_handler!(AtomicWait { dst, args, offset, width } (ip, fp, cx, acc) {
     let ea = u32_of(acc.get(fp, args)) as u64 + offset as u64;
     let (expected, timeout) = (acc.get(fp, args + 1), acc.get(fp, args + 2) as i64);
     let memory = cx.inst.memory(0);
-    let r = tr!(cx, memory.atomic_wait(ea, width, expected, timeout, interrupt(cx)));
+    let r = tr!(cx, memory.atomic_wait(ea, width, expected, timeout, bulk(cx).interrupt));
     // Another thread may have grown the memory meanwhile.
     cx.mem = memory_of(cx.inst);
     acc = Acc::set(fp, dst, r as u64);
@@ -187,9 +187,4 @@ fn refresh_shared(cx: &mut Cx<'_>) {
     if cx.inst.memories().first().is_some_and(|m| m.is_shared()) {
         cx.mem = memory_of(cx.inst);
     }
-}
-
-/// The epoch long bulk operations check, when the engine has deadlines.
-fn interrupt<'x>(cx: &Cx<'x>) -> Option<&'x rwamr_core::meter::Epoch> {
-    cx.inst.engine().metering().epoch.then_some(cx.epoch)
 }

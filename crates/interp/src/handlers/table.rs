@@ -28,22 +28,23 @@ slow_handler!(TableGrow { dst, init, delta, table } (ip, fp, cx, acc) {
 });
 slow_handler!(TableFill { at, value, len, table } (ip, fp, cx, acc) {
     let t = cx.inst.table(table.into());
+    let bulk = bulk(cx);
     // SAFETY: a cell the code computed (see the module docs).
-    tr!(cx, unsafe { t.fill(u32_of(acc.get(fp, at)), acc.get(fp, value), u32_of(acc.get(fp, len))) });
+    tr!(cx, unsafe { t.fill(u32_of(acc.get(fp, at)), acc.get(fp, value), u32_of(acc.get(fp, len)), bulk) });
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableCopy { args, dst_table, src_table } (ip, fp, cx, acc) {
     let (d, s) = (cx.inst.table(dst_table.into()), cx.inst.table(src_table.into()));
     let (to, from, len) = args3(fp, acc, args);
     // SAFETY: both tables are the instance's, of its engine.
-    tr!(cx, unsafe { d.copy_from(to, s, from, len) });
+    tr!(cx, unsafe { d.copy_from(to, s, from, len, bulk(cx)) });
     next!(ip.next(), fp, acc)
 });
 slow_handler!(TableInit { args, elem, table } (ip, fp, cx, acc) {
     let items = cx.inst.elem_items(elem);
     let (to, from, len) = args3(fp, acc, args);
     // SAFETY: the segment's cells were evaluated in this instance.
-    tr!(cx, unsafe { cx.inst.table(table.into()).init(to, &items, from, len) });
+    tr!(cx, unsafe { cx.inst.table(table.into()).init(to, &items, from, len, bulk(cx)) });
     next!(ip.next(), fp, acc)
 });
 slow_handler!(ElemDrop { elem } (ip, fp, cx, acc) {

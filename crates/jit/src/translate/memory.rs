@@ -153,6 +153,7 @@ impl Translator<'_, '_, '_> {
         let (dst, value, len) = self.pop3();
         let len = self.b.ins().uextend(PTR, len);
         let dst = self.checked_range(mem, dst, len);
+        self.charge_bulk(len);
         self.call_helper(Helper::FillBytes, &[dst, value, len]);
         Ok(())
     }
@@ -162,11 +163,12 @@ impl Translator<'_, '_, '_> {
         // Both ranges are checked before anything is copied, as the spec says.
         let dst = self.checked_range(dst_mem, dst, len);
         let src = self.checked_range(src_mem, src, len);
+        self.charge_bulk(len);
         self.call_helper(Helper::CopyBytes, &[dst, src, len]);
         Ok(())
     }
     pub(super) fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> Result<()> {
-        self.helper_op(Helper::MemoryInit, &[mem, data_index], 3);
+        self.bulk_helper_op(Helper::MemoryInit, &[mem, data_index]);
         Ok(())
     }
     pub(super) fn visit_data_drop(&mut self, data_index: u32) -> Result<()> {

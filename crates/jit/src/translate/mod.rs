@@ -633,6 +633,33 @@ impl Translator<'_, '_, '_> {
         self.call_helper(h, &all)
     }
 
+    /// Charges a bulk operation of `len` (a pointer-sized count of bytes), whose bounds
+    /// were checked, to the fuel, trapping when that leaves it negative (core's
+    /// `meter.rs`: `Bulk::charge`, which the interpreter and the helpers use).
+    fn charge_bulk(&mut self, len: Value) {
+        if !self.env.metering.fuel {
+            return;
+        }
+        let m = self.meter.as_ref().expect("metered code has a meter");
+        let left = self.b.use_var(m.fuel);
+        let left = self.b.ins().isub(left, len);
+        self.b.def_var(m.fuel, left);
+        self.b
+            .ins()
+            .store(trusted(), left, m.ptr, rwamr_core::Meter::FUEL_OFFSET);
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        self.b.ins().trapnz(out, user(user_trap::OUT_OF_FUEL));
+    }
+
+    /// A bulk operation done by helper `h` (with immediates `imms` and three operands),
+    /// which charges its fuel in the thread's meter: the copy here is stale after it.
+    fn bulk_helper_op(&mut self, h: Helper, imms: &[u32]) {
+        self.helper_op(h, imms, 3);
+        if self.env.metering.fuel {
+            self.after_call();
+        }
+    }
+
     fn i32const(&mut self, v: i64) -> Value {
         self.b.ins().iconst(types::I32, v)
     }

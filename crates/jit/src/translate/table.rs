@@ -69,15 +69,15 @@ impl Translator<'_, '_, '_> {
         Ok(())
     }
     pub(super) fn visit_table_fill(&mut self, table: u32) -> Result<()> {
-        self.helper_op(Helper::TableFill, &[table], 3);
+        self.bulk_helper_op(Helper::TableFill, &[table]);
         Ok(())
     }
     pub(super) fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> Result<()> {
-        self.helper_op(Helper::TableCopy, &[dst_table, src_table], 3);
+        self.bulk_helper_op(Helper::TableCopy, &[dst_table, src_table]);
         Ok(())
     }
     pub(super) fn visit_table_init(&mut self, elem_index: u32, table: u32) -> Result<()> {
-        self.helper_op(Helper::TableInit, &[table, elem_index], 3);
+        self.bulk_helper_op(Helper::TableInit, &[table, elem_index]);
         Ok(())
     }
     pub(super) fn visit_elem_drop(&mut self, elem_index: u32) -> Result<()> {
