@@ -222,9 +222,13 @@ fn main() -> ExitCode {
             let runner = std::thread::Builder::new()
                 .name("wasm".into())
                 .stack_size(stack)
-                .spawn(move || match run(args) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => report_error(&e),
+                .spawn(move || {
+                    let r = run(args);
+                    ending();
+                    match r {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => report_error(&e),
+                    }
                 });
             match runner.map(|t| t.join()) {
                 Ok(Ok(code)) => code,
@@ -252,12 +256,40 @@ fn report_error(e: &rwamr::Error) -> ExitCode {
 /// thread, whatever the other threads do.
 fn end_process(end: &wasi::ProgramEnd) {
     use std::io::Write;
+    ending();
     let status = match end {
         wasi::ProgramEnd::Exit(status) => program_status(*status),
         wasi::ProgramEnd::Trap(e) => error_status(e),
     };
     let _ = std::io::stdout().flush();
     std::process::exit(status.into());
+}
+
+/// Makes this thread the one that ends the process: the first thread to report how the
+/// program ended (the main one, or with wasi-threads another: `end_process`) prints
+/// that and exits; one that comes later waits here for the exit instead of printing a
+/// second report. Once per thread.
+fn ending() {
+    static ENDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    std::mem::forget(ENDING.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
+/// The program's result as the first of its threads to end it says (wasi-threads): the
+/// main thread's own, unless another thread ended the program first (then the main
+/// thread's end is only the interruption that followed).
+fn program_end(wasi: &wasi::WasiHost, r: rwamr::Result<()>) -> rwamr::Result<()> {
+    let main_end = match r {
+        Ok(()) => wasi::ProgramEnd::Exit(0),
+        Err(e) => match e.trap().and_then(|t| t.exit_status()) {
+            Some(status) => wasi::ProgramEnd::Exit(status),
+            None => wasi::ProgramEnd::Trap(e),
+        },
+    };
+    match wasi.end(main_end) {
+        wasi::ProgramEnd::Exit(0) => Ok(()),
+        wasi::ProgramEnd::Exit(status) => Err(rwamr::Trap::exit(status).into()),
+        wasi::ProgramEnd::Trap(e) => Err(e),
+    }
 }
 
 /// The exit status for a program's own `status` (see `report_error`).
@@ -530,7 +562,7 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
     if !args.watch {
         let r = run_once();
         timings(Instant::now());
-        return r;
+        return program_end(&wasi, r);
     }
     if let Err(e) = run_once() {
         say!("error: {e}");

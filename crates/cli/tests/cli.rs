@@ -709,3 +709,51 @@ fn results_that_cannot_be_written_are_an_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot write the results to stdout"), "{err}");
 }
+
+/// A spawned thread that ends the program while `_start` waits: the process exits with
+/// that thread's status and message, never with the main thread's interruption that
+/// follows (a race: each case runs many times in every mode).
+#[test]
+fn a_thread_that_ends_the_program_decides_its_status() {
+    let dir = temp_dir("thread-end");
+    let program = |thread_body: &str| {
+        format!(
+            r#"(module
+            (import "env" "memory" (memory 1 1 shared))
+            (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (func (export "wasi_thread_start") (param i32 i32) {thread_body})
+            (func (export "_start")
+                (drop (call $spawn (i32.const 0)))
+                (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))))"#
+        )
+    };
+    let exits = write_wat(&dir, "exits.wasm", &program("(call $exit (i32.const 7))"));
+    let traps = write_wat(&dir, "traps.wasm", &program("unreachable"));
+    for mode in ["interp", "baseline", "optimized", "aot", "tiered"] {
+        for _ in 0..15 {
+            let out = rwamr()
+                .args(["run", "--mode", mode])
+                .arg(&exits)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(7), "{mode}: {err}");
+            assert!(err.is_empty(), "{mode}: {err}");
+            let out = rwamr()
+                .args(["run", "--mode", mode])
+                .arg(&traps)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(134), "{mode}: {err}");
+            assert!(err.contains("unreachable"), "{mode}: {err}");
+            assert!(!err.contains("interrupted"), "{mode}: {err}");
+            assert_eq!(
+                err.matches("error:").count(),
+                1,
+                "{mode}: one report: {err}"
+            );
+        }
+    }
+}
