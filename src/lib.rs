@@ -29,7 +29,7 @@ pub struct ReadmeDoctests;
 
 pub use rwamr_core::module::{escape_controls, text_to_binary};
 pub use rwamr_core::{
-    Caller, CallerMemory, CompiledModule, Contention, Error, ErrorKind, Extern, ExternKind,
+    Budget, Caller, CallerMemory, CompiledModule, Contention, Error, ErrorKind, Extern, ExternKind,
     FrameInfo, Func, FuncType, GlobalRef, GlobalType, HostModule, HostReturn, Instance,
     IntoHostFunc, Limits, Memory, MemoryType, Mode, ResourceLimiter, ResourceLimits, Result,
     StateGuard, Table, TableType, Trap, TrapCode, TypedFunc, Val, ValType, WasmParams, WasmResults,
@@ -337,23 +337,26 @@ impl Engine {
         }
     }
 
-    /// Sets the calling thread's fuel: what the wasm it runs from now on may consume
-    /// (at most `i64::MAX`). Fuel belongs to the thread, not the engine: calls the
-    /// thread makes, nested ones included, draw on it.
+    /// Sets the calling thread's fuel for this engine: what its wasm that the thread
+    /// runs from now on may consume (at most `i64::MAX`). Each thread has its own for
+    /// each engine: calls the thread makes into this engine's code, nested ones
+    /// included, draw on it, and other engines' code never does. For one call with a
+    /// budget of its own, see [`Func::call_with_budget`].
     pub fn set_fuel(&self, fuel: u64) -> Result<()> {
         self.fuel_on()?;
-        rwamr_core::meter::set_fuel(fuel);
+        let b = rwamr_core::meter::budget(&self.inner);
+        rwamr_core::meter::set_budget(&self.inner, Budget { fuel, ..b });
         Ok(())
     }
-    /// The calling thread's fuel left (0 after running out).
+    /// The calling thread's fuel left for this engine (0 after running out).
     pub fn get_fuel(&self) -> Result<u64> {
         self.fuel_on()?;
-        Ok(rwamr_core::meter::fuel())
+        Ok(rwamr_core::meter::budget(&self.inner).fuel)
     }
-    /// Adds to the calling thread's fuel.
+    /// Adds to the calling thread's fuel for this engine.
     pub fn add_fuel(&self, fuel: u64) -> Result<()> {
         self.fuel_on()?;
-        rwamr_core::meter::add_fuel(fuel);
+        rwamr_core::meter::add_fuel(&self.inner, fuel);
         Ok(())
     }
 
@@ -366,10 +369,11 @@ impl Engine {
     pub fn current_epoch(&self) -> u64 {
         self.inner.epoch().current()
     }
-    /// Sets the calling thread's deadline `ticks` epochs from now: wasm it runs traps
-    /// with [`TrapCode::Interrupted`] once the epoch has advanced that far (`u64::MAX`:
-    /// never). The deadline stays until set again; set it before each call to bound
-    /// each call.
+    /// Sets the calling thread's deadline for this engine `ticks` epochs from now: its
+    /// wasm that the thread runs traps with [`TrapCode::Interrupted`] once the epoch has
+    /// advanced that far (`u64::MAX`: never). The deadline stays until set again; set
+    /// it before each call to bound each call, or give a call a budget of its own
+    /// ([`Func::call_with_budget`]).
     pub fn set_epoch_deadline(&self, ticks: u64) -> Result<()> {
         if !self.inner.metering().epoch {
             return Err(Error::unsupported(
@@ -377,8 +381,9 @@ impl Engine {
                  Config::epoch_interruption(true)",
             ));
         }
-        let at = self.inner.epoch().current().saturating_add(ticks);
-        rwamr_core::meter::set_deadline(at);
+        let deadline = self.inner.epoch().current().saturating_add(ticks);
+        let b = rwamr_core::meter::budget(&self.inner);
+        rwamr_core::meter::set_budget(&self.inner, Budget { deadline, ..b });
         Ok(())
     }
 }

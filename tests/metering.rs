@@ -426,3 +426,170 @@ fn long_bulk_memory_operations_stop_at_the_deadline() {
         },
     );
 }
+
+/// Two engines on one thread: each engine's code draws on the thread's budget for that
+/// engine only, also when one's code calls the other's through the host.
+#[test]
+fn budgets_belong_to_their_engine() {
+    let m = wat(r#"(module
+        (import "host" "other" (func $other))
+        (func (export "work") (result i32) (i32.add (i32.const 1) (i32.const 2)))
+        (func (export "spin") (loop $l (br $l)))
+        (func (export "via_host") (call $other)))"#);
+    for &mode in rwamr::built_modes() {
+        let config = || {
+            Config::default()
+                .mode(mode)
+                .consume_fuel(true)
+                .epoch_interruption(true)
+        };
+        let (a, b) = (
+            Engine::new(config()).unwrap(),
+            Engine::new(config()).unwrap(),
+        );
+        let load = |engine: &Engine, other: Option<Func>| {
+            let reg = Registry::new(engine);
+            let host =
+                HostModule::new().func("other", rwamr::FuncType::new([], []), move |_, _, _| {
+                    if let Some(f) = &other {
+                        f.call(&[]).map_err(|e| {
+                            e.trap()
+                                .cloned()
+                                .unwrap_or_else(|| Trap::host(e.to_string()))
+                        })?;
+                    }
+                    Ok(())
+                });
+            reg.define_host("host", &host).unwrap();
+            reg.load("m", &m).unwrap();
+            reg
+        };
+        let rb = load(&b, None);
+        let ra = load(&a, Some(rb.func("m", "work").unwrap()));
+        // Fuel given through A is A's: B's code has none.
+        a.set_fuel(1000).unwrap();
+        b.set_fuel(0).unwrap();
+        let e = rb.func("m", "work").unwrap().call(&[]).unwrap_err();
+        assert_eq!(trap_code(&e), Some(TrapCode::OutOfFuel), "{mode}: {e}");
+        assert_eq!(a.get_fuel().unwrap(), 1000, "{mode}: A's untouched");
+        // A's code calling B's through the host: each draws on its own.
+        b.set_fuel(100).unwrap();
+        ra.func("m", "via_host").unwrap().call(&[]).unwrap();
+        assert_eq!(a.get_fuel().unwrap(), 1000 - 1, "{mode}: the call");
+        assert_eq!(b.get_fuel().unwrap(), 100 - 3, "{mode}: work");
+        // A deadline far away in A does not hold B's code: B's own has come.
+        a.set_epoch_deadline(1000).unwrap();
+        b.set_fuel(u64::MAX).unwrap();
+        b.set_epoch_deadline(0).unwrap();
+        let t = Instant::now();
+        let e = rb.func("m", "spin").unwrap().call(&[]).unwrap_err();
+        assert_eq!(trap_code(&e), Some(TrapCode::Interrupted), "{mode}: {e}");
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "{mode}: {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+/// A server: one engine, a pool of threads, each request a call with its own fuel and
+/// deadline (`call_with_budget`), set on no thread; another engine's code on the same
+/// threads keeps its own budgets.
+#[test]
+fn a_server_gives_each_call_its_own_budget() {
+    use rwamr::Budget;
+    let m = wat(r#"(module
+        (func (export "count") (param $n i32) (result i32) (local $i i32)
+          (block $done
+            (loop $top
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $top)))
+          (local.get $i))
+        (func (export "spin") (loop $l (br $l))))"#);
+    for &mode in rwamr::built_modes() {
+        let metered = Config::default()
+            .mode(mode)
+            .consume_fuel(true)
+            .epoch_interruption(true);
+        let server = Engine::new(metered.clone()).unwrap();
+        let other = Engine::new(metered).unwrap();
+        let (rs, ro) = (Registry::new(&server), Registry::new(&other));
+        rs.load("m", &m).unwrap();
+        ro.load("m", &m).unwrap();
+        let count = rs.func("m", "count").unwrap().typed::<i32, i32>().unwrap();
+        let spin = rs.func("m", "spin").unwrap();
+        let other_count = ro.func("m", "count").unwrap();
+        // A ticker for the server's deadlines.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ticker = {
+            let (server, stop) = (server.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(2));
+                    server.increment_epoch();
+                }
+            })
+        };
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let (count, spin, other_count, server, other) =
+                    (&count, &spin, &other_count, &server, &other);
+                s.spawn(move || {
+                    // The other engine's budget on this thread, set once.
+                    other.set_fuel(1_000_000).unwrap();
+                    for r in 0..20u64 {
+                        let n = (t * 20 + r) as i32;
+                        // count(n): 9 a round, 4 for the last test, 1 for the result.
+                        let mut budget = Budget {
+                            fuel: 10_000,
+                            deadline: u64::MAX,
+                        };
+                        assert_eq!(count.call_with_budget(&mut budget, n).unwrap(), n);
+                        let used = 10_000 - budget.fuel;
+                        assert_eq!(used, 9 * n as u64 + 5, "{mode}: request {n}");
+                        // Half the fuel this request needs: it runs out in its loop.
+                        if n > 0 {
+                            let mut half = Budget {
+                                fuel: used / 2,
+                                deadline: u64::MAX,
+                            };
+                            let e = count.call_with_budget(&mut half, n).unwrap_err();
+                            assert_eq!(trap_code(&e), Some(TrapCode::OutOfFuel), "{mode}");
+                            assert_eq!(half.fuel, 0, "{mode}: an overrun reads as 0");
+                        }
+                        // An endless request stops at its own deadline.
+                        let mut timed = Budget {
+                            fuel: u64::MAX,
+                            deadline: server.current_epoch() + 2,
+                        };
+                        let e = spin.call_with_budget(&mut timed, &[]).unwrap_err();
+                        assert_eq!(trap_code(&e), Some(TrapCode::Interrupted), "{mode}");
+                        // The thread's own budget for the server was never set.
+                        assert_eq!(server.get_fuel().unwrap(), 0, "{mode}");
+                        // The other engine draws on its own thread budget.
+                        let before = other.get_fuel().unwrap();
+                        other_count.call(&[Val::I32(3)]).unwrap();
+                        assert_eq!(before - other.get_fuel().unwrap(), 9 * 3 + 5, "{mode}");
+                    }
+                });
+            }
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        ticker.join().unwrap();
+        // Budgets need the engine to meter them.
+        let plain = Engine::new(Config::default().mode(mode)).unwrap();
+        let rp = Registry::new(&plain);
+        rp.load("m", &m).unwrap();
+        let mut b = Budget {
+            fuel: 5,
+            deadline: u64::MAX,
+        };
+        let e = rp
+            .func("m", "count")
+            .unwrap()
+            .call_with_budget(&mut b, &[Val::I32(1)])
+            .unwrap_err();
+        assert!(e.to_string().contains("consume_fuel(true)"), "{e}");
+    }
+}

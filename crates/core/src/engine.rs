@@ -110,6 +110,9 @@ impl Default for Limits {
 }
 
 struct EngineInner {
+    /// Unique in the process, never reused: what a thread's budgets are kept under
+    /// (`meter.rs`).
+    id: u64,
     mode: Mode,
     limits: Limits,
     types: TypeRegistry,
@@ -162,6 +165,11 @@ impl Engine {
         };
         Ok(Engine {
             inner: Arc::new(EngineInner {
+                id: {
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(1);
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                },
                 mode,
                 types: TypeRegistry::default(),
                 compilers,
@@ -216,6 +224,12 @@ impl Engine {
     }
     pub fn mode(&self) -> Mode {
         self.inner.mode
+    }
+    /// The engine's id: unique in the process, never reused (budgets are kept under it,
+    /// see `meter.rs`).
+    #[inline]
+    pub fn id(&self) -> u64 {
+        self.inner.id
     }
     /// Whether `self` and `other` are the same engine (clones of one).
     pub fn same(&self, other: &Engine) -> bool {
@@ -304,6 +318,38 @@ impl AsRef<Engine> for Engine {
     fn as_ref(&self) -> &Engine {
         self
     }
+}
+
+/// An engine for core's unit tests: interpreter mode with a tier that compiles nothing
+/// (the tests install code of their own).
+#[cfg(test)]
+pub(crate) fn test_engine(limits: Limits) -> Engine {
+    struct NoTier;
+    impl Compiler for NoTier {
+        fn compile(
+            &self,
+            _: &Engine,
+            _: &Arc<crate::Module>,
+        ) -> Result<Vec<Arc<dyn crate::WasmCode>>> {
+            Err(Error::unsupported("a test engine compiles nothing"))
+        }
+        fn compile_function(
+            &self,
+            _: &Engine,
+            _: &Arc<crate::Module>,
+            _: u32,
+            _: &crate::Module,
+        ) -> Result<Arc<dyn crate::WasmCode>> {
+            Err(Error::unsupported("a test engine compiles nothing"))
+        }
+    }
+    Engine::new(
+        Mode::Interp,
+        limits,
+        vec![(Mode::Interp, Box::new(NoTier))],
+        None,
+    )
+    .expect("a test engine")
 }
 
 #[cfg(test)]

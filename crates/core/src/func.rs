@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
+use crate::meter::Budget;
 use crate::slot::{FuncCode, FuncSlot};
 use crate::types::{FuncType, ValType};
 use crate::val::Val;
@@ -79,6 +80,16 @@ impl Func {
     pub fn ty(&self) -> FuncType {
         let guard = crate::slot::pin();
         self.slot().entry(&guard).ty.clone()
+    }
+
+    /// Calls the function with `budget` as the fuel and deadline of this call alone
+    /// (`meter.rs`): whatever the calling thread's budget for the engine is, the call
+    /// draws on `budget`, which afterwards holds what the call left, and the thread's
+    /// budget is as it was. For a server whose threads serve requests of any client,
+    /// each with its own budget. Fuel (below `u64::MAX`) needs an engine that meters
+    /// fuel, a deadline one that checks epochs.
+    pub fn call_with_budget(&self, budget: &mut Budget, args: &[Val]) -> Result<Vec<Val>> {
+        with_budget(self.owner.engine(), budget, || self.call(args))
     }
 
     /// Calls the function. Arguments are checked against its type.
@@ -160,6 +171,31 @@ impl Func {
     }
 }
 
+/// Runs `call` with `budget` as the thread's budget for `engine`, then puts the
+/// thread's back and leaves what the call left in `budget`.
+fn with_budget<T>(
+    engine: &crate::Engine,
+    budget: &mut Budget,
+    call: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let metering = engine.metering();
+    if budget.fuel < crate::meter::MAX_FUEL && !metering.fuel {
+        return Err(Error::unsupported(
+            "a budget with fuel needs an engine that meters it: Config::consume_fuel(true)",
+        ));
+    }
+    if budget.deadline != u64::MAX && !metering.epoch {
+        return Err(Error::unsupported(
+            "a budget with a deadline needs an engine that checks epochs: \
+             Config::epoch_interruption(true)",
+        ));
+    }
+    let thread = crate::meter::replace_budget(engine, *budget);
+    let r = call();
+    *budget = crate::meter::restore_budget(engine, thread);
+    r
+}
+
 /// A function with static parameter and result types, from [`Func::typed`].
 pub struct TypedFunc<P, R> {
     func: Func,
@@ -197,6 +233,11 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         unsafe { code.call(entry, &mut cells)? };
         Ok(R::load_cells(&cells))
     }
+    /// [`TypedFunc::call`] with a budget of its own (see [`Func::call_with_budget`]).
+    pub fn call_with_budget(&self, budget: &mut Budget, params: P) -> Result<R> {
+        with_budget(self.func.owner.engine(), budget, || self.call(params))
+    }
+
     pub fn func(&self) -> &Func {
         &self.func
     }

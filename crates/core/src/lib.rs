@@ -43,7 +43,7 @@ pub use limits::{ResourceLimiter, ResourceLimits};
 pub use memory::{
     ImageSource, Memory, MemoryImage, MemoryPlan, MemoryView, RmwOp, WaitResult, PAGE_SIZE,
 };
-pub use meter::{Meter, Metering};
+pub use meter::{Budget, Meter, Metering};
 pub use module::{ExternKind, Module};
 pub use slot::{FuncCode, FuncEntry, FuncSlot, NativeStubs, WasmCode};
 pub use table::Table;

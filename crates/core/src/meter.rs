@@ -38,16 +38,24 @@
 //! stack: a thread whose own stack is smaller than the budget needs can overflow it
 //! first, which is the host's choice of stack, not the module's.)
 //!
-//! All three belong to the calling thread ([`Meter`], one per thread): wasm that a thread
-//! runs, nested calls through the host included, draws on the thread's fuel, stack
-//! budget and stops at its deadline. Tiers read and write the thread's [`Meter`] in memory; one that keeps
-//! the fuel in a register writes it back at every charge and reloads it after every call.
+//! **Budgets.** Fuel and the deadline are a [`Budget`], which belongs to a thread *and*
+//! an engine: each thread has one budget per engine, and wasm of an engine draws on the
+//! calling thread's budget for that engine (nested calls through the host included), so
+//! engines sharing threads never see each other's budgets. The stack budget belongs to
+//! the thread. Tiers read and write one [`Meter`] per thread in memory (one that keeps
+//! the fuel in a register writes it back at every charge and reloads it after every
+//! call); it holds the budget of the engine whose code the thread runs, and an entry
+//! into another engine's code swaps that engine's in and back out when it ends
+//! ([`Meter::enter`]; a thread that runs one engine never swaps after its first call).
+//! A call can also run with a budget of its own, whatever the thread's
+//! ([`replace_budget`], which `Func::call_with_budget` uses): a server on a thread pool
+//! gives each request its fuel and deadline without touching thread state.
 //!
 //! [`TrapCode::OutOfFuel`]: crate::TrapCode::OutOfFuel
 //! [`TrapCode::Interrupted`]: crate::TrapCode::Interrupted
 //! [`TrapCode::StackOverflow`]: crate::TrapCode::StackOverflow
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmparser::Operator;
 
@@ -131,8 +139,55 @@ pub fn constant_cell(op: &Operator<'_>) -> Option<u64> {
     })
 }
 
-/// One thread's fuel, deadline and stack budget. `repr(C)`: compiled code reads and
-/// writes the fields at the offsets below.
+/// Fuel and a deadline: what wasm of one engine may run on one thread, or in one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Fuel left (see the module docs; at most [`MAX_FUEL`]).
+    pub fuel: u64,
+    /// The epoch at which code traps with `TrapCode::Interrupted` (`u64::MAX`: never).
+    pub deadline: u64,
+}
+
+impl Default for Budget {
+    /// No fuel (as in wasmtime: a host that turns fuel on must give some), no deadline:
+    /// what a thread has for an engine until it is given more.
+    fn default() -> Budget {
+        Budget {
+            fuel: 0,
+            deadline: u64::MAX,
+        }
+    }
+}
+
+/// A budget as the meter holds it: fuel may be negative after an overrun.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    fuel: i64,
+    deadline: u64,
+}
+
+impl Held {
+    const NONE: Held = Held {
+        fuel: 0,
+        deadline: u64::MAX,
+    };
+    fn of(b: Budget) -> Held {
+        Held {
+            fuel: b.fuel.min(MAX_FUEL) as i64,
+            deadline: b.deadline,
+        }
+    }
+    fn budget(self) -> Budget {
+        Budget {
+            fuel: self.fuel.max(0) as u64,
+            deadline: self.deadline,
+        }
+    }
+}
+
+/// One thread's meter: the budget of the engine whose code it runs (see the module
+/// docs), and its stack budget. `repr(C)`: compiled code reads and writes the fields at
+/// the offsets below.
 #[repr(C)]
 pub struct Meter {
     /// Fuel left. Negative after code ran past its fuel between two checks (it then
@@ -149,6 +204,8 @@ pub struct Meter {
     pub(crate) borrows: Cell<u32>,
     /// Of those, memory slices (the host's own accesses to memory wait meanwhile).
     pub(crate) lends: Cell<u32>,
+    /// The engine (`Engine::id`) whose budget `fuel` and `deadline` hold; 0: none yet.
+    engine: Cell<u64>,
 }
 
 impl Meter {
@@ -174,23 +231,83 @@ impl Meter {
         self.stack_left.set(self.stack_left.get() + bytes as u64);
     }
 
-    /// Starts a host -> wasm entry: the outermost one on the thread gets the whole
-    /// `budget`, nested ones (wasm -> host -> wasm) share what is left. The budget as it
-    /// was comes back when the returned value drops, however the entry ends.
+    /// Starts a host -> wasm entry into `engine`'s code: the meter holds that engine's
+    /// budget until the entry ends (the budget it held comes back then); the outermost
+    /// entry on the thread gets the engine's whole stack budget, nested ones
+    /// (wasm -> host -> wasm) share what is left. The stack budget as it was comes back
+    /// when the returned value drops, however the entry ends.
     ///
     /// The instances the thread enters during the entry are held until it ends
     /// (`exclusive.rs`): they are let go with the budget.
-    pub fn enter(&self, budget: usize) -> StackEntry<'_> {
+    #[inline]
+    pub fn enter(&self, engine: &crate::Engine) -> StackEntry<'_> {
+        let previous = self.engine.get();
+        if previous != engine.id() {
+            self.switch_to(engine.id());
+        }
         let saved = self.stack_left.get();
         if self.entries.get() == 0 {
-            self.stack_left.set(budget as u64);
+            self.stack_left.set(engine.limits().max_wasm_stack as u64);
         }
         self.entries.set(self.entries.get() + 1);
         StackEntry {
             meter: self,
             saved,
             held: crate::exclusive::depth(),
+            // A thread's first engine stays loaded: nothing to swap back.
+            swap_back: (previous != engine.id() && previous != 0).then_some(previous),
         }
+    }
+
+    /// Loads engine `id`'s budget, parking the one held now.
+    #[cold]
+    fn switch_to(&self, id: u64) {
+        PARKED.with_borrow_mut(|parked| self.switch_parked(parked, id));
+    }
+
+    fn switch_parked(&self, parked: &mut Vec<(u64, Held)>, id: u64) {
+        let now = self.engine.get();
+        let held = self.held();
+        let next = match parked.iter().position(|(e, _)| *e == id) {
+            Some(i) => parked.swap_remove(i).1,
+            None => Held::NONE,
+        };
+        if now != 0 {
+            parked.push((now, held));
+        }
+        self.set_held(next);
+        self.engine.set(id);
+    }
+
+    fn held(&self) -> Held {
+        Held {
+            fuel: self.fuel.get(),
+            deadline: self.deadline.get(),
+        }
+    }
+    fn set_held(&self, h: Held) {
+        self.fuel.set(h.fuel);
+        self.deadline.set(h.deadline);
+    }
+
+    /// Runs `f` on the thread's budget for engine `id`, wherever it is kept.
+    fn with_budget<R>(&self, id: u64, f: impl FnOnce(&mut Held) -> R) -> R {
+        if self.engine.get() == id {
+            let mut h = self.held();
+            let r = f(&mut h);
+            self.set_held(h);
+            return r;
+        }
+        PARKED.with_borrow_mut(|parked| {
+            let i = match parked.iter().position(|(e, _)| *e == id) {
+                Some(i) => i,
+                None => {
+                    parked.push((id, Held::NONE));
+                    parked.len() - 1
+                }
+            };
+            f(&mut parked[i].1)
+        })
     }
 
     /// Charges `fuel` (the interpreter's stretch charge).
@@ -212,6 +329,8 @@ pub struct StackEntry<'m> {
     saved: u64,
     /// What the thread held when the entry started.
     held: usize,
+    /// The engine whose budget the meter held before the entry, when it differs.
+    swap_back: Option<u64>,
 }
 
 impl Drop for StackEntry<'_> {
@@ -219,12 +338,14 @@ impl Drop for StackEntry<'_> {
         crate::exclusive::release_to(self.held);
         self.meter.stack_left.set(self.saved);
         self.meter.entries.set(self.meter.entries.get() - 1);
+        if let Some(previous) = self.swap_back {
+            self.meter.switch_to(previous);
+        }
     }
 }
 
 thread_local! {
-    /// No fuel (as in wasmtime: a host that turns fuel on must give some), no deadline,
-    /// no wasm running.
+    /// No engine's budget loaded, no wasm running.
     static METER: Meter = const {
         Meter {
             fuel: Cell::new(0),
@@ -233,8 +354,11 @@ thread_local! {
             entries: Cell::new(0),
             borrows: Cell::new(0),
             lends: Cell::new(0),
+            engine: Cell::new(0),
         }
     };
+    /// The thread's budgets for the engines other than the one its meter holds.
+    static PARKED: RefCell<Vec<(u64, Held)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with this thread's meter.
@@ -247,35 +371,58 @@ pub fn meter_ptr() -> *const Meter {
     METER.with(|m| m as *const Meter)
 }
 
-/// The most fuel a thread can hold.
+/// The most fuel a budget holds.
 pub const MAX_FUEL: u64 = i64::MAX as u64;
 
-/// This thread's fuel left (0 when code ran past it).
-pub fn fuel() -> u64 {
-    with_meter(|m| m.fuel.get().max(0) as u64)
+/// This thread's budget for `engine` (fuel overrun reads as 0).
+pub fn budget(engine: &crate::Engine) -> Budget {
+    with_meter(|m| m.with_budget(engine.id(), |h| h.budget()))
 }
 
-/// Sets this thread's fuel (at most [`MAX_FUEL`]).
-pub fn set_fuel(fuel: u64) {
-    with_meter(|m| m.fuel.set(fuel.min(MAX_FUEL) as i64));
+/// Sets this thread's budget for `engine`.
+pub fn set_budget(engine: &crate::Engine, budget: Budget) {
+    with_meter(|m| m.with_budget(engine.id(), |h| *h = Held::of(budget)));
 }
 
-/// Adds to this thread's fuel (up to [`MAX_FUEL`]); fuel overrun since the last check
-/// is paid first.
-pub fn add_fuel(fuel: u64) {
+/// Sets this thread's budget for `engine` to `budget`, returning the one it replaces
+/// exactly (an overrun included): for a call with a budget of its own, which puts the
+/// old one back after.
+pub fn replace_budget(engine: &crate::Engine, budget: Budget) -> HeldBudget {
     with_meter(|m| {
-        let f = m.fuel.get().saturating_add(fuel.min(MAX_FUEL) as i64);
-        m.fuel.set(f);
+        m.with_budget(engine.id(), |h| {
+            HeldBudget(std::mem::replace(h, Held::of(budget)))
+        })
+    })
+}
+
+/// Puts back a budget [`replace_budget`] returned; returns the one it replaces.
+pub fn restore_budget(engine: &crate::Engine, held: HeldBudget) -> Budget {
+    with_meter(|m| m.with_budget(engine.id(), |h| std::mem::replace(h, held.0).budget()))
+}
+
+/// A budget as the meter held it (see [`replace_budget`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HeldBudget(Held);
+
+/// Adds to this thread's fuel for `engine` (up to [`MAX_FUEL`]); fuel overrun since the
+/// last check is paid first.
+pub fn add_fuel(engine: &crate::Engine, fuel: u64) {
+    with_meter(|m| {
+        m.with_budget(engine.id(), |h| {
+            h.fuel = h.fuel.saturating_add(fuel.min(MAX_FUEL) as i64)
+        })
     });
 }
 
-/// This thread's deadline: the epoch at which its code traps (`u64::MAX`: none).
+/// The deadline of the budget the meter holds now (the engine whose code the thread
+/// runs, or ran last).
 pub fn deadline() -> u64 {
     with_meter(|m| m.deadline.get())
 }
 
-/// Sets this thread's deadline to epoch `epoch`.
-pub fn set_deadline(epoch: u64) {
+#[cfg(test)]
+/// Sets the deadline of the budget the meter holds now.
+pub(crate) fn set_deadline(epoch: u64) {
     with_meter(|m| m.deadline.set(epoch));
 }
 
@@ -346,34 +493,129 @@ impl Epoch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{test_engine, Limits};
+    use crate::Engine;
 
-    #[test]
-    fn fuel_is_per_thread_and_overrun_reads_as_zero() {
-        set_fuel(10);
-        with_meter(|m| assert_eq!(m.charge(15), -5));
-        assert_eq!(fuel(), 0);
-        add_fuel(7);
-        assert_eq!(fuel(), 2, "the overrun is paid first");
-        std::thread::spawn(|| assert_eq!(fuel(), 0)).join().unwrap();
-        set_fuel(u64::MAX);
-        assert_eq!(fuel(), MAX_FUEL);
-        add_fuel(5);
-        assert_eq!(fuel(), MAX_FUEL);
+    fn engine() -> Engine {
+        test_engine(Limits::default())
     }
 
     #[test]
-    fn nested_entries_share_the_budget_and_give_it_back() {
+    fn budgets_belong_to_their_engine_and_thread() {
+        let (a, b) = (engine(), engine());
+        set_budget(
+            &a,
+            Budget {
+                fuel: 10,
+                deadline: 7,
+            },
+        );
+        assert_eq!(budget(&b), Budget::default(), "b's is its own");
         with_meter(|m| {
-            let outer = m.enter(100);
+            let _entry = m.enter(&a);
+            assert_eq!(m.charge(15), -5);
+            assert_eq!(m.deadline(), 7);
+        });
+        assert_eq!(budget(&a).fuel, 0, "an overrun reads as 0");
+        add_fuel(&a, 7);
+        assert_eq!(budget(&a).fuel, 2, "the overrun is paid first");
+        std::thread::spawn(move || assert_eq!(budget(&a), Budget::default()))
+            .join()
+            .unwrap();
+        set_budget(
+            &b,
+            Budget {
+                fuel: u64::MAX,
+                deadline: 0,
+            },
+        );
+        assert_eq!(budget(&b).fuel, MAX_FUEL);
+        add_fuel(&b, 5);
+        assert_eq!(budget(&b).fuel, MAX_FUEL);
+    }
+
+    #[test]
+    fn an_entry_into_another_engine_swaps_its_budget_in_and_out() {
+        let (a, b) = (engine(), engine());
+        set_budget(
+            &a,
+            Budget {
+                fuel: 100,
+                deadline: 1,
+            },
+        );
+        set_budget(
+            &b,
+            Budget {
+                fuel: 5,
+                deadline: 2,
+            },
+        );
+        with_meter(|m| {
+            let _outer = m.enter(&a);
+            m.charge(1);
+            {
+                let _inner = m.enter(&b);
+                assert_eq!((m.charge(1), m.deadline()), (4, 2), "b's budget");
+            }
+            assert_eq!((m.charge(1), m.deadline()), (98, 1), "a's again");
+        });
+        assert_eq!(budget(&a).fuel, 98);
+        assert_eq!(budget(&b).fuel, 4);
+    }
+
+    #[test]
+    fn a_call_can_have_a_budget_of_its_own() {
+        let a = engine();
+        set_budget(
+            &a,
+            Budget {
+                fuel: 1000,
+                deadline: 9,
+            },
+        );
+        let own = Budget {
+            fuel: 50,
+            deadline: u64::MAX,
+        };
+        let thread = replace_budget(&a, own);
+        with_meter(|m| {
+            let _entry = m.enter(&a);
+            m.charge(10);
+            assert_eq!(m.deadline(), u64::MAX);
+        });
+        assert_eq!(restore_budget(&a, thread).fuel, 40, "what the call left");
+        assert_eq!(
+            budget(&a),
+            Budget {
+                fuel: 1000,
+                deadline: 9
+            },
+            "the thread's again"
+        );
+    }
+
+    #[test]
+    fn nested_entries_share_the_stack_budget_and_give_it_back() {
+        let small = test_engine(Limits {
+            max_wasm_stack: 100,
+            ..Limits::default()
+        });
+        let large = test_engine(Limits {
+            max_wasm_stack: 1000,
+            ..Limits::default()
+        });
+        with_meter(|m| {
+            let outer = m.enter(&small);
             assert!(m.push_frame(60));
             {
-                let _inner = m.enter(1000);
+                let _inner = m.enter(&large);
                 assert!(!m.push_frame(41), "the nested entry has what is left");
                 assert!(m.push_frame(40));
             }
             assert!(!m.push_frame(41), "the nested entry gave its frames back");
             drop(outer);
-            let _again = m.enter(100);
+            let _again = m.enter(&small);
             assert!(m.push_frame(100));
         });
     }

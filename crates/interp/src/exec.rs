@@ -31,7 +31,7 @@ pub fn execute(entry: &FuncEntry, func: &InterpFunc, cells: &mut [u64]) -> Resul
     }
     let mut run_on = |meter: &Meter, cells_of_stack: &mut [u64]| {
         // The stack budget as it is now comes back however the run ends.
-        let _entry = meter.enter(budget);
+        let _entry = meter.enter(inst.engine());
         // Held until the entry ends (core's `exclusive.rs`).
         rwamr_core::exclusive::enter(inst)?;
         if !meter.push_frame(func.frame_bytes) {

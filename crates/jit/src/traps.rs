@@ -164,11 +164,11 @@ pub unsafe fn enter(
     // Tables' element arrays and slot entries that the code reads stay alive while
     // this guard is pinned (core's `slot.rs`).
     let guard = rwamr_core::slot::pin();
-    let budget = entry.instance().engine().limits().max_wasm_stack;
+    let engine = entry.instance().engine();
     let status = rwamr_core::meter::with_meter(|meter| {
-        // The budget as it is now comes back however the call ends (a trap skips the
-        // epilogues that give frames back).
-        let _entry = meter.enter(budget);
+        // The budgets as they are now come back however the call ends (a trap skips
+        // the epilogues that give frames back).
+        let _entry = meter.enter(engine);
         // SAFETY: `trampoline` and `cells` are as this function's contract requires;
         // `frame` outlives the call. Traps come back as status 1 through
         // `rwamr_jit_resume`, which only skips compiled frames.

@@ -117,7 +117,8 @@ impl Program {
             return -Errno::NoSys.code();
         };
         // The new thread keeps its spawner's deadline and gets the fuel it has left.
-        let (deadline, fuel) = (rwamr_core::meter::deadline(), rwamr_core::meter::fuel());
+        let engine = instance.engine().clone();
+        let budget = rwamr_core::meter::budget(&engine);
         // Compiled code runs on the native stack: room for the whole wasm stack budget.
         let stack = instance
             .engine()
@@ -127,8 +128,7 @@ impl Program {
             .saturating_add(8 << 20);
         let program = self.clone();
         let body = move || {
-            rwamr_core::meter::set_deadline(deadline);
-            rwamr_core::meter::set_fuel(fuel);
+            rwamr_core::meter::set_budget(&engine, budget);
             let r = start.call(&[Val::I32(tid as i32), Val::I32(arg)]);
             // The thread's instance goes with it (threads of it no longer run).
             drop(thread);

@@ -169,30 +169,10 @@ impl FuncEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::Compiler;
-    use crate::engine::{Engine, Limits, Mode};
+    use crate::engine::Limits;
     use crate::host::HostModule;
-    use crate::module::Module;
     use crate::types::{FuncType, ValType};
-    use crate::Result;
     use std::sync::atomic::AtomicU32;
-
-    /// A tier that is never asked to compile: the test installs code of its own.
-    struct NoTier;
-    impl Compiler for NoTier {
-        fn compile(&self, _: &Engine, _: &Arc<Module>) -> Result<Vec<Arc<dyn WasmCode>>> {
-            unreachable!("not in this test")
-        }
-        fn compile_function(
-            &self,
-            _: &Engine,
-            _: &Arc<Module>,
-            _: u32,
-            _: &Module,
-        ) -> Result<Arc<dyn WasmCode>> {
-            unreachable!("not in this test")
-        }
-    }
 
     /// Code that returns its version.
     struct Version(u32);
@@ -229,13 +209,7 @@ mod tests {
 
     impl Fixture {
         fn new() -> Fixture {
-            let engine = Engine::new(
-                Mode::Interp,
-                Limits::default(),
-                vec![(Mode::Interp, Box::new(NoTier) as Box<dyn Compiler>)],
-                None,
-            )
-            .unwrap();
+            let engine = crate::engine::test_engine(Limits::default());
             let ty = FuncType::new([], [ValType::I32]);
             let host = (0..FUNCS).fold(HostModule::new(), |h, i| {
                 h.func(&format!("f{i}"), ty.clone(), |_, _, _| Ok(()))
