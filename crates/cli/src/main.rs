@@ -108,6 +108,10 @@ struct RunArgs {
     /// exhausted".
     #[arg(long, value_name = "BYTES")]
     max_wasm_stack: Option<usize>,
+    /// Threads the program (wasi-threads) may have alive at once, its first included;
+    /// a spawn past them fails with EAGAIN (1024 by default).
+    #[arg(long, value_name = "N")]
+    max_threads: Option<u32>,
     /// Stop the program after it has run N units of fuel (about one per wasm
     /// instruction, the same count in every mode); it then ends with status 152.
     #[arg(long, value_name = "N")]
@@ -446,6 +450,12 @@ fn run(args: RunArgs) -> rwamr::Result<()> {
         .epoch_interruption(args.timeout.is_some());
     if let Some(b) = args.max_wasm_stack {
         config = config.max_wasm_stack(b);
+    }
+    if let Some(n) = args.max_threads {
+        config = config.resource_limits(rwamr::ResourceLimits {
+            threads: Some(n),
+            ..rwamr::ResourceLimits::default()
+        });
     }
     let engine = Engine::new(config)?;
     if let Some(fuel) = args.fuel {

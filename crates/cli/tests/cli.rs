@@ -757,3 +757,78 @@ fn a_thread_that_ends_the_program_decides_its_status() {
         }
     }
 }
+
+/// Threads are bounded per program: a spawn past `--max-threads` (1024 by default)
+/// fails with EAGAIN in the guest, and a thread bomb ends with the program's own status.
+#[test]
+fn spawns_past_the_thread_limit_fail_cleanly() {
+    let dir = temp_dir("thread-limit");
+    let imports = r#"
+        (import "env" "memory" (memory 1 1 shared))
+        (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))"#;
+    let park = "(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))";
+    // `spawns` spawns of threads that stay; exits with how many started, less `minus`.
+    let flat = |name: &str, spawns: u32, minus: u32| {
+        write_wat(
+            &dir,
+            name,
+            &format!(
+                r#"(module {imports}
+                (func (export "wasi_thread_start") (param i32 i32) {park})
+                (func (export "_start") (local $i i32) (local $ok i32)
+                    (loop $l
+                        (if (i32.gt_s (call $spawn (i32.const 0)) (i32.const 0))
+                            (then (local.set $ok (i32.add (local.get $ok) (i32.const 1)))))
+                        (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                            (i32.const {spawns}))))
+                    (call $exit (i32.sub (local.get $ok) (i32.const {minus})))))"#
+            ),
+        )
+    };
+    let flat_100 = flat("flat.wasm", 100, 0);
+    // Every thread spawns two more; the main one waits 300 ms, then exits with 3.
+    let bomb = write_wat(
+        &dir,
+        "bomb.wasm",
+        &format!(
+            r#"(module {imports}
+            (func (export "wasi_thread_start") (param i32 i32)
+                (drop (call $spawn (i32.const 0)))
+                (drop (call $spawn (i32.const 0)))
+                {park})
+            (func (export "_start")
+                (drop (call $spawn (i32.const 0)))
+                (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 300000000)))
+                (call $exit (i32.const 3))))"#
+        ),
+    );
+    for mode in ["interp", "baseline", "optimized", "aot", "tiered"] {
+        let run = |file: &Path, limit: Option<&str>| {
+            let mut cmd = rwamr();
+            cmd.args(["run", "--mode", mode]);
+            if let Some(n) = limit {
+                cmd.args(["--max-threads", n]);
+            }
+            cmd.arg(file).output().unwrap()
+        };
+        let out = run(&flat_100, Some("8"));
+        assert_eq!(out.status.code(), Some(7), "{mode}: {out:?}");
+        let out = run(&bomb, Some("64"));
+        assert_eq!(out.status.code(), Some(3), "{mode}: {out:?}");
+        assert!(out.stderr.is_empty(), "{mode}: {out:?}");
+    }
+    // The default bounds them too: 1024 alive, the main thread included.
+    let out = run_default(&flat("flat-1100.wasm", 1100, 1000));
+    assert_eq!(out.status.code(), Some(23), "{out:?}");
+    let out = run_default(&bomb);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}
+
+fn run_default(file: &Path) -> std::process::Output {
+    rwamr()
+        .args(["run", "--mode", "interp"])
+        .arg(file)
+        .output()
+        .unwrap()
+}

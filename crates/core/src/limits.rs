@@ -25,6 +25,22 @@ pub struct ResourceLimits {
     pub tables_per_module: Option<u32>,
     /// Memories a module may define.
     pub memories_per_module: Option<u32>,
+    /// Threads one program (wasi-threads) may have alive at once, its first included: a
+    /// `thread-spawn` past it fails (the guest gets EAGAIN). `None` here means
+    /// [`DEFAULT_THREADS`], not unbounded (each thread is a host thread with its own
+    /// stack: a program that spawns without end must not take the host down).
+    pub threads: Option<u32>,
+}
+
+/// The threads a program may have alive at once when [`ResourceLimits::threads`] does
+/// not say.
+pub const DEFAULT_THREADS: u32 = 1024;
+
+impl ResourceLimits {
+    /// The live threads a program may have ([`ResourceLimits::threads`]).
+    pub fn threads(&self) -> u32 {
+        self.threads.unwrap_or(DEFAULT_THREADS)
+    }
 }
 
 /// Decides, per request, whether a memory or table may grow (a new one counts as growing

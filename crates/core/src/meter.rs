@@ -44,9 +44,10 @@
 //! engines sharing threads never see each other's budgets. The stack budget belongs to
 //! the thread. Tiers read and write one [`Meter`] per thread in memory (one that keeps
 //! the fuel in a register writes it back at every charge and reloads it after every
-//! call); it holds the budget of the engine whose code the thread runs, and an entry
-//! into another engine's code swaps that engine's in and back out when it ends
-//! ([`Meter::enter`]; a thread that runs one engine never swaps after its first call).
+//! call); it holds the budget of the engine whose code the thread runs or ran last: an
+//! entry into another engine's code swaps that engine's in ([`Meter::enter`]), and a
+//! nested one (wasm -> host -> another engine's wasm) swaps it back out when it ends. A
+//! thread that runs one engine never swaps.
 //! A call can also run with a budget of its own, whatever the thread's
 //! ([`replace_budget`], which `Func::call_with_budget` uses): a server on a thread pool
 //! gives each request its fuel and deadline without touching thread state.
@@ -242,11 +243,12 @@ impl Meter {
     #[inline]
     pub fn enter(&self, engine: &crate::Engine) -> StackEntry<'_> {
         let previous = self.engine.get();
+        let outermost = self.entries.get() == 0;
         if previous != engine.id() {
             self.switch_to(engine.id());
         }
         let saved = self.stack_left.get();
-        if self.entries.get() == 0 {
+        if outermost {
             self.stack_left.set(engine.limits().max_wasm_stack as u64);
         }
         self.entries.set(self.entries.get() + 1);
@@ -254,8 +256,10 @@ impl Meter {
             meter: self,
             saved,
             held: crate::exclusive::depth(),
-            // A thread's first engine stays loaded: nothing to swap back.
-            swap_back: (previous != engine.id() && previous != 0).then_some(previous),
+            // An outermost entry leaves its engine's budget loaded (the next entry
+            // swaps only if it is another engine's); a nested one gives the running
+            // code's back.
+            swap_back: (previous != engine.id() && !outermost).then_some(previous),
         }
     }
 
@@ -334,6 +338,7 @@ pub struct StackEntry<'m> {
 }
 
 impl Drop for StackEntry<'_> {
+    #[inline]
     fn drop(&mut self) {
         crate::exclusive::release_to(self.held);
         self.meter.stack_left.set(self.saved);

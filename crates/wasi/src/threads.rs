@@ -43,6 +43,9 @@ pub(crate) struct Program {
     ended: AtomicBool,
     end: Mutex<Option<ProgramEnd>>,
     next_tid: AtomicU32,
+    /// Threads alive, the first (main) one included: bounded by the engine's
+    /// `ResourceLimits::threads`.
+    live: Arc<AtomicU32>,
     /// Shared memories its threads wait in, interrupted when it ends.
     memories: Mutex<Vec<Weak<Memory>>>,
     on_thread_end: Option<OnThreadEnd>,
@@ -54,6 +57,7 @@ impl Program {
             ended: AtomicBool::new(false),
             end: Mutex::new(None),
             next_tid: AtomicU32::new(1),
+            live: Arc::new(AtomicU32::new(1)),
             memories: Mutex::new(Vec::new()),
             on_thread_end,
         }
@@ -94,6 +98,14 @@ impl Program {
         if self.ended.load(Ordering::Acquire) {
             return -Errno::Again.code();
         }
+        // A place among the live threads, given back when the thread ends (or does not
+        // start).
+        let limit = instance.engine().resources().limits().threads();
+        if self.live.fetch_add(1, Ordering::AcqRel) >= limit {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return -Errno::Again.code();
+        }
+        let place = LivePlace(self.live.clone());
         let tid = self.next_tid.fetch_add(1, Ordering::Relaxed);
         if tid > MAX_TID {
             return -Errno::Again.code();
@@ -128,6 +140,7 @@ impl Program {
             .saturating_add(8 << 20);
         let program = self.clone();
         let body = move || {
+            let _place = place;
             rwamr_core::meter::set_budget(&engine, budget);
             let r = start.call(&[Val::I32(tid as i32), Val::I32(arg)]);
             // The thread's instance goes with it (threads of it no longer run).
@@ -153,6 +166,15 @@ impl Program {
             Ok(_) => tid as i32,
             Err(_) => -Errno::Again.code(),
         }
+    }
+}
+
+/// A live thread's place in its program's count; given back when dropped.
+struct LivePlace(Arc<AtomicU32>);
+
+impl Drop for LivePlace {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

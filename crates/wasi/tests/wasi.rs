@@ -134,10 +134,14 @@ fn run_bytes_in(mode: Mode, wasm: &[u8], config: WasiConfig) -> Outcome {
 }
 
 fn run_with(engine_config: Config, wasm: &[u8], config: WasiConfig) -> Outcome {
+    run_in(&Engine::new(engine_config).unwrap(), wasm, config)
+}
+
+/// [`run_with`] in `engine` (whose budgets the caller may set and read).
+fn run_in(engine: &Engine, wasm: &[u8], config: WasiConfig) -> Outcome {
     let (out, err) = (Captured::default(), Captured::default());
     let host = config.stdout(out.clone()).stderr(err.clone()).host_module();
-    let engine = Engine::new(engine_config).unwrap();
-    let registry = Registry::new(&engine);
+    let registry = Registry::new(engine);
     registry.define_host(MODULE_NAME, &host).unwrap();
     registry.load("main", wasm).unwrap();
     let status = match registry.func("main", "_start").unwrap().call(&[]) {
@@ -617,18 +621,18 @@ fn bench_programs_consume_the_same_fuel_in_every_mode() {
         let mut seen: Vec<(Mode, u64)> = Vec::new();
         for &mode in rwamr::built_modes() {
             let config = Config::default().mode(mode).consume_fuel(true);
-            // Fuel is the thread's: any engine with fuel on sets and reads it.
-            let fuel = Engine::new(config.clone()).unwrap();
-            fuel.set_fuel(FUEL).unwrap();
+            // The thread's fuel for this engine.
+            let engine = Engine::new(config).unwrap();
+            engine.set_fuel(FUEL).unwrap();
             let t = Instant::now();
             // Reproducible: hash tables seeded from random_get (regex's) take the same
             // paths in every run.
             let wasi = WasiConfig::new()
                 .args(vec![name.to_string()])
                 .deterministic_random(1);
-            let o = run_with(config, &wasm, wasi);
+            let o = run_in(&engine, &wasm, wasi);
             assert_eq!(o.status, 0, "{mode} {name}: {}", o.stderr);
-            let used = FUEL - fuel.get_fuel().unwrap();
+            let used = FUEL - engine.get_fuel().unwrap();
             eprintln!("{mode} {name}: {used} fuel in {:?}", t.elapsed());
             seen.push((mode, used));
         }

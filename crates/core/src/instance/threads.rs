@@ -105,6 +105,8 @@ impl Instance {
             }
         }
         *thread.lock_bodies() = self.lock_bodies().clone();
+        // The threads that ended leave the group (a `Weak` would keep each one's memory).
+        members.retain(|w| w.strong_count() > 0);
         members.push(Arc::downgrade(&thread));
         Ok(thread)
     }
