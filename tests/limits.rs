@@ -155,3 +155,33 @@ fn the_limiter_decides_each_request() {
         assert!(e.to_string().contains("limiter refused"), "{mode}: {e}");
     }
 }
+
+/// By default a module defines at most 1,000 tables (wasmparser admits 100,000: a small
+/// file could make the host allocate gigabytes), and `ResourceLimits::unlimited` lifts it.
+#[test]
+fn tables_per_module_have_a_default_limit() {
+    let tables = |n: usize| {
+        let mut text = String::from("(module");
+        for _ in 0..n {
+            text += " (table 10 funcref)";
+        }
+        wat(&(text + ")"))
+    };
+    let (most, over) = (tables(1000), tables(1001));
+    each_mode(
+        |c| c,
+        |mode, reg| {
+            reg.load("most", &most).unwrap();
+            let e = reg.load("over", &over).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("1001 tables, over the limit of 1000"),
+                "{mode}: {e}"
+            );
+        },
+    );
+    each_mode(limits(ResourceLimits::unlimited()), |mode, reg| {
+        reg.load("over", &over)
+            .unwrap_or_else(|e| panic!("{mode}: {e}"));
+    });
+}

@@ -9,9 +9,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Limits on what wasm may make the host allocate; `None` (the default): no limit beyond
-/// wasm's own.
-#[derive(Debug, Clone, Default)]
+/// Limits on what wasm may make the host allocate; `None`: no limit beyond wasm's own.
+/// The default limits nothing but what no real program comes near and a hostile one
+/// uses to take the host down: [`DEFAULT_TABLES_PER_MODULE`] tables a module defines and
+/// [`DEFAULT_THREADS`] live threads a program has.
+#[derive(Debug, Clone)]
 pub struct ResourceLimits {
     /// Bytes one linear memory may have (its initial size and every grow).
     pub memory_bytes: Option<usize>,
@@ -26,20 +28,45 @@ pub struct ResourceLimits {
     /// Memories a module may define.
     pub memories_per_module: Option<u32>,
     /// Threads one program (wasi-threads) may have alive at once, its first included: a
-    /// `thread-spawn` past it fails (the guest gets EAGAIN). `None` here means
-    /// [`DEFAULT_THREADS`], not unbounded (each thread is a host thread with its own
-    /// stack: a program that spawns without end must not take the host down).
+    /// `thread-spawn` past it fails (the guest gets EAGAIN). Each is a host thread with
+    /// its own stack: a program that spawns without end must not take the host down.
     pub threads: Option<u32>,
 }
 
-/// The threads a program may have alive at once when [`ResourceLimits::threads`] does
-/// not say.
+/// The tables a module may define by default (wasmparser admits 100,000; a program has
+/// a handful).
+pub const DEFAULT_TABLES_PER_MODULE: u32 = 1000;
+
+/// The threads a program may have alive at once by default.
 pub const DEFAULT_THREADS: u32 = 1024;
 
+impl Default for ResourceLimits {
+    fn default() -> ResourceLimits {
+        ResourceLimits {
+            memory_bytes: None,
+            total_memory_bytes: None,
+            table_elements: None,
+            instances: None,
+            tables_per_module: Some(DEFAULT_TABLES_PER_MODULE),
+            memories_per_module: None,
+            threads: Some(DEFAULT_THREADS),
+        }
+    }
+}
+
 impl ResourceLimits {
+    /// No limits at all (not even the defaults').
+    pub fn unlimited() -> ResourceLimits {
+        ResourceLimits {
+            tables_per_module: None,
+            threads: None,
+            ..ResourceLimits::default()
+        }
+    }
+
     /// The live threads a program may have ([`ResourceLimits::threads`]).
     pub fn threads(&self) -> u32 {
-        self.threads.unwrap_or(DEFAULT_THREADS)
+        self.threads.unwrap_or(u32::MAX)
     }
 }
 
