@@ -19,6 +19,13 @@ fn each_mode(config: impl Fn(Config) -> Config, mut f: impl FnMut(Mode, Engine, 
     }
 }
 
+/// A host function's trap for a call of wasm that failed with `e`.
+fn as_trap(e: rwamr::Error) -> Trap {
+    e.trap()
+        .cloned()
+        .unwrap_or_else(|| Trap::host(e.to_string()))
+}
+
 fn trap_code(e: &rwamr::Error) -> Option<TrapCode> {
     e.trap().map(|t| t.code())
 }
@@ -269,11 +276,7 @@ fn fuel_covers_start_functions_and_calls_through_the_host() {
                 rwamr::FuncType::new([], []),
                 move |_, _, _| {
                     let f = inner2.get().ok_or_else(|| Trap::host("not loaded"))?;
-                    f.call(&[]).map_err(|e| {
-                        e.trap()
-                            .cloned()
-                            .unwrap_or_else(|| Trap::host(e.to_string()))
-                    })?;
+                    f.call(&[]).map_err(as_trap)?;
                     Ok(())
                 },
             );
@@ -452,11 +455,7 @@ fn budgets_belong_to_their_engine() {
             let host =
                 HostModule::new().func("other", rwamr::FuncType::new([], []), move |_, _, _| {
                     if let Some(f) = &other {
-                        f.call(&[]).map_err(|e| {
-                            e.trap()
-                                .cloned()
-                                .unwrap_or_else(|| Trap::host(e.to_string()))
-                        })?;
+                        f.call(&[]).map_err(as_trap)?;
                     }
                     Ok(())
                 });
