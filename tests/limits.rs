@@ -185,3 +185,26 @@ fn tables_per_module_have_a_default_limit() {
             .unwrap_or_else(|e| panic!("{mode}: {e}"));
     });
 }
+
+/// The instances of a program's threads count against the engine's limits like any
+/// other: a thread's instance past `instances` is refused (wasi-threads' spawn then
+/// returns EAGAIN to the guest), and an ended thread's instance frees its place.
+#[test]
+fn thread_instances_count_against_the_limits() {
+    let m = wat(r#"(module (table 4 funcref) (func (export "f")))"#);
+    each_mode(
+        limits(ResourceLimits {
+            instances: Some(2),
+            ..Default::default()
+        }),
+        |mode, reg| {
+            let main = reg.load("m", &m).unwrap();
+            let first = main.instantiate_thread().unwrap();
+            let e = main.instantiate_thread().unwrap_err();
+            assert!(e.to_string().contains("instances"), "{mode}: {e}");
+            drop(first);
+            main.instantiate_thread()
+                .unwrap_or_else(|e| panic!("{mode}: a place was freed: {e}"));
+        },
+    );
+}
