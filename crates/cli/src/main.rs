@@ -282,17 +282,9 @@ fn ending() {
 /// main thread's own, unless another thread ended the program first (then the main
 /// thread's end is only the interruption that followed).
 fn program_end(wasi: &wasi::WasiHost, r: rwamr::Result<()>) -> rwamr::Result<()> {
-    let main_end = match r {
-        Ok(()) => wasi::ProgramEnd::Exit(0),
-        Err(e) => match e.trap().and_then(|t| t.exit_status()) {
-            Some(status) => wasi::ProgramEnd::Exit(status),
-            None => wasi::ProgramEnd::Trap(e),
-        },
-    };
-    match wasi.end(main_end) {
-        wasi::ProgramEnd::Exit(0) => Ok(()),
-        wasi::ProgramEnd::Exit(status) => Err(rwamr::Trap::exit(status).into()),
-        wasi::ProgramEnd::Trap(e) => Err(e),
+    match wasi.end_with(r)? {
+        0 => Ok(()),
+        status => Err(rwamr::Trap::exit(status).into()),
     }
 }
 

@@ -266,21 +266,17 @@ impl Meter {
     /// Loads engine `id`'s budget, parking the one held now.
     #[cold]
     fn switch_to(&self, id: u64) {
-        PARKED.with_borrow_mut(|parked| self.switch_parked(parked, id));
-    }
-
-    fn switch_parked(&self, parked: &mut Vec<(u64, Held)>, id: u64) {
-        let now = self.engine.get();
-        let held = self.held();
-        let next = match parked.iter().position(|(e, _)| *e == id) {
-            Some(i) => parked.swap_remove(i).1,
-            None => Held::NONE,
-        };
-        if now != 0 {
-            parked.push((now, held));
-        }
-        self.set_held(next);
-        self.engine.set(id);
+        PARKED.with_borrow_mut(|parked| {
+            let next = match parked.iter().position(|(e, _)| *e == id) {
+                Some(i) => parked.swap_remove(i).1,
+                None => Held::NONE,
+            };
+            if self.engine.get() != 0 {
+                parked.push((self.engine.get(), self.held()));
+            }
+            self.set_held(next);
+            self.engine.set(id);
+        });
     }
 
     fn held(&self) -> Held {

@@ -328,8 +328,7 @@ extern "C" fn call_cells(vmctx: Vm, entry: *const FuncEntry, cells: *mut u64) ->
 /// The epoch long bulk operations check, when the engine of `vmctx`'s instance has
 /// deadlines.
 fn interrupt<'a>(vmctx: Vm) -> Option<&'a rwamr_core::meter::Epoch> {
-    let engine = instance(vmctx).engine();
-    engine.metering().epoch.then(|| engine.epoch())
+    Bulk::of(instance(vmctx).engine()).interrupt
 }
 
 /// `memory.atomic.wait32/64` (`size` 4 or 8) in memory `mem` at effective address `ea`

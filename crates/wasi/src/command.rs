@@ -2,7 +2,7 @@
 //! a program built for threads, its shared memory and `thread-spawn`), call its
 //! `_start`, and turn `proc_exit` into an exit status.
 
-use crate::threads::{self, shared_memory_imports, ProgramEnd};
+use crate::threads::{self, shared_memory_imports};
 use crate::{WasiConfig, MODULE_NAME};
 use rwamr_core::{Error, HostModule, Result};
 use rwamr_registry::Registry;
@@ -47,17 +47,7 @@ impl WasiConfig {
             start.call(&[])?;
             Ok(())
         };
-        let main_end = match run() {
-            Ok(()) => ProgramEnd::Exit(0),
-            Err(e) => match e.trap().and_then(|t| t.exit_status()) {
-                Some(status) => ProgramEnd::Exit(status),
-                None => ProgramEnd::Trap(e),
-            },
-        };
         // Another thread may have ended the program first.
-        match wasi.end(main_end) {
-            ProgramEnd::Exit(status) => Ok(status),
-            ProgramEnd::Trap(e) => Err(e),
-        }
+        wasi.end_with(run())
     }
 }

@@ -235,6 +235,23 @@ impl WasiHost {
     pub fn end(&self, how: ProgramEnd) -> ProgramEnd {
         self.program.end(how)
     }
+
+    /// [`WasiHost::end`] with the result of the main thread's run: the program's exit
+    /// status, or the error of the trap that ended it (another thread's, when one ended
+    /// the program first).
+    pub fn end_with(&self, run: Result<(), rwamr_core::Error>) -> Result<i32, rwamr_core::Error> {
+        let main_end = match run {
+            Ok(()) => ProgramEnd::Exit(0),
+            Err(e) => match e.trap().and_then(|t| t.exit_status()) {
+                Some(status) => ProgramEnd::Exit(status),
+                None => ProgramEnd::Trap(e),
+            },
+        };
+        match self.end(main_end) {
+            ProgramEnd::Exit(status) => Ok(status),
+            ProgramEnd::Trap(e) => Err(e),
+        }
+    }
 }
 
 struct Preopen {

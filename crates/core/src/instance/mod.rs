@@ -675,12 +675,12 @@ impl Instance {
             for c in codes {
                 // SAFETY: the caller's contract; the other instances are of the same
                 // module, laid out alike.
-                unsafe { inst.stage_code(c.index, &c.code, &mut update) }?;
+                unsafe { Instance::stage_code(inst, c.index, &c.code, &mut update) }?;
             }
         }
         update.commit();
+        let first = self.module.as_ref().map_or(0, |m| m.num_imported_funcs);
         for inst in &instances {
-            let first = self.module.as_ref().map_or(0, |m| m.num_imported_funcs);
             let mut bodies = inst.lock_bodies();
             for c in codes {
                 bodies[(c.index - first) as usize] = c.body;
@@ -696,25 +696,21 @@ impl Instance {
     /// # Safety
     /// As for [`Instance::install_code`].
     unsafe fn stage_code(
-        &self,
+        me: &Arc<Instance>,
         index: u32,
         code: &WasmCodeRef,
         update: &mut SlotUpdate,
     ) -> Result<()> {
-        let me = self
-            .this
-            .upgrade()
-            .ok_or_else(|| Error::registry(format!("`{}` is being dropped", self.name)))?;
         // SAFETY: the caller's contract.
-        let (slot, entry) = unsafe { self.entry_for(index, code) }?;
-        let stub = self.engine.native_stub(&entry.ty)?;
-        for (owner, alias) in self.forwarding.aliases_of(index) {
+        let (slot, entry) = unsafe { me.entry_for(index, code) }?;
+        let stub = me.engine.native_stub(&entry.ty)?;
+        for (owner, alias) in me.forwarding.aliases_of(index) {
             // SAFETY: the alias slot forwards to this function, so it has its type, and
-            // its owner keeps `self` alive (`forward.rs`); the slot lies in `owner`.
+            // its owner keeps `me` alive (`forward.rs`); the slot lies in `owner`.
             unsafe { update.stage(&owner, &*alias, entry.duplicate(), stub) };
         }
-        // SAFETY: our own slot, of the entry's type; `self` outlives it.
-        unsafe { update.stage(&me, slot, entry, stub) };
+        // SAFETY: our own slot, of the entry's type; `me` outlives it.
+        unsafe { update.stage(me, slot, entry, stub) };
         Ok(())
     }
 

@@ -166,11 +166,7 @@ pub fn memory_of(inst: &Instance) -> MemoryView<'_> {
 /// What bulk operations meter: fuel by their length, the deadline between chunks
 /// (core's `meter.rs`).
 pub(super) fn bulk<'x>(cx: &Cx<'x>) -> rwamr_core::meter::Bulk<'x> {
-    let metering = cx.inst.engine().metering();
-    rwamr_core::meter::Bulk {
-        fuel: metering.fuel,
-        interrupt: metering.epoch.then_some(cx.epoch),
-    }
+    rwamr_core::meter::Bulk::of(cx.inst.engine())
 }
 
 mod calls;

@@ -173,16 +173,11 @@ impl FuncTranslator for Translator<'_, '_, '_> {
         let m = self.meter.as_ref().expect("metered code has a meter");
         let mut left = self.b.use_var(m.fuel);
         if fuel > 0 {
-            // Written back at once, so the meter is exact wherever the code stops.
             left = self.b.ins().iadd_imm_s(left, -(fuel as i64));
-            self.b.def_var(m.fuel, left);
-            self.b
-                .ins()
-                .store(trusted(), left, m.ptr, rwamr_core::Meter::FUEL_OFFSET);
+            self.set_fuel_left(left);
         }
         if check {
-            let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
-            self.b.ins().trapnz(out, user(user_trap::OUT_OF_FUEL));
+            self.trap_if_out_of_fuel(left);
         }
         Ok(())
     }
@@ -643,10 +638,21 @@ impl Translator<'_, '_, '_> {
         let m = self.meter.as_ref().expect("metered code has a meter");
         let left = self.b.use_var(m.fuel);
         let left = self.b.ins().isub(left, len);
+        self.set_fuel_left(left);
+        self.trap_if_out_of_fuel(left);
+    }
+
+    /// Makes `left` the fuel left: in the function's copy and, at once, in the thread's
+    /// meter, so the meter is exact wherever the code stops.
+    fn set_fuel_left(&mut self, left: Value) {
+        let m = self.meter.as_ref().expect("metered code has a meter");
         self.b.def_var(m.fuel, left);
         self.b
             .ins()
             .store(trusted(), left, m.ptr, rwamr_core::Meter::FUEL_OFFSET);
+    }
+
+    fn trap_if_out_of_fuel(&mut self, left: Value) {
         let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
         self.b.ins().trapnz(out, user(user_trap::OUT_OF_FUEL));
     }
